@@ -1,0 +1,355 @@
+//! The scheduler half of Fast Autoscaler.
+//!
+//! # Why a scheduler
+//!
+//! EventBridge schedules fire at most once a minute. To decide every few seconds,
+//! the scheduler Lambda runs once a minute and sends `60 / interval` *tick* messages
+//! to an internal SQS queue, each with `DelaySeconds = k × interval`. SQS releases
+//! them over the minute and the worker Lambda evaluates one per delivery. SQS delay
+//! is cheaper than Step Functions waits and needs no long-running compute.
+//!
+//! # The tick
+//!
+//! A [`Tick`] is small versioned JSON: `{"v":1,"due_ms":…,"interval_s":10,"seq":0}`.
+//! Its type lives here only; the worker depends on this library to parse it, so the
+//! two Lambdas cannot drift apart.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use serde::{Deserialize, Serialize};
+
+/// The tick body version this build writes and reads.
+pub const TICK_VERSION: u32 = 1;
+
+/// SendMessageBatch takes at most this many entries per call.
+const SQS_BATCH_LIMIT: usize = 10;
+
+/// One "evaluate now" message from the scheduler to the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    /// Body format version; see [`TICK_VERSION`].
+    pub v: u32,
+    /// When the tick is meant to be evaluated, in Unix epoch milliseconds.
+    pub due_ms: u64,
+    /// The tick interval in seconds the scheduler used.
+    pub interval_s: u32,
+    /// Position of this tick within its minute: 0 .. 60/interval.
+    pub seq: u32,
+}
+
+impl Tick {
+    /// Parses a tick body, naming what is wrong with a bad one.
+    pub fn parse(body: &str) -> Result<Self, SchedulerError> {
+        let tick: Tick = serde_json::from_str(body).map_err(|e| SchedulerError::BadTick {
+            body: truncate(body, 200),
+            reason: e.to_string(),
+        })?;
+        if tick.v != TICK_VERSION {
+            return Err(SchedulerError::BadTick {
+                body: truncate(body, 200),
+                reason: format!(
+                    "field v = {}: this build reads version {TICK_VERSION}",
+                    tick.v
+                ),
+            });
+        }
+        if tick.interval_s == 0 || 60 % tick.interval_s != 0 || tick.seq >= 60 / tick.interval_s {
+            return Err(SchedulerError::BadTick {
+                body: truncate(body, 200),
+                reason: format!(
+                    "field interval_s = {} with seq = {}: the interval must divide 60 and seq be below 60/interval",
+                    tick.interval_s, tick.seq
+                ),
+            });
+        }
+        Ok(tick)
+    }
+
+    /// The JSON body sent to SQS.
+    pub fn to_body(&self) -> String {
+        // Serialising four integers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// The scheduler's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    /// URL of the internal tick queue (`TICK_QUEUE_URL`).
+    pub tick_queue_url: String,
+    /// Seconds between ticks (`TICK_INTERVAL_SECONDS`), a divisor of 60.
+    pub interval_s: u32,
+}
+
+/// Default seconds between ticks.
+pub const DEFAULT_INTERVAL_S: u32 = 10;
+
+/// Parses `TICK_INTERVAL_SECONDS`: any divisor of 60.
+pub fn parse_interval(raw: Option<&str>) -> Result<u32, SchedulerError> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(DEFAULT_INTERVAL_S);
+    };
+    match text.parse::<u32>() {
+        Ok(n) if n > 0 && 60 % n == 0 => Ok(n),
+        _ => Err(SchedulerError::Config {
+            field: "TICK_INTERVAL_SECONDS",
+            value: text.to_string(),
+            expected: "a divisor of 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60",
+        }),
+    }
+}
+
+impl SchedulerConfig {
+    /// Reads the configuration through `env` (the process environment in production).
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, SchedulerError> {
+        let tick_queue_url = env("TICK_QUEUE_URL")
+            .filter(|u| !u.trim().is_empty())
+            .ok_or(SchedulerError::Config {
+                field: "TICK_QUEUE_URL",
+                value: "<missing>".into(),
+                expected: "the URL of the tick queue the worker consumes",
+            })?;
+        let interval_s = parse_interval(env("TICK_INTERVAL_SECONDS").as_deref())?;
+        Ok(Self {
+            tick_queue_url,
+            interval_s,
+        })
+    }
+}
+
+/// The ticks of one minute starting at `start_ms`, with their SQS delays.
+pub fn plan_minute(start_ms: u64, interval_s: u32) -> Vec<(Tick, Duration)> {
+    (0..60 / interval_s)
+        .map(|seq| {
+            let delay = Duration::from_secs(u64::from(seq * interval_s));
+            let tick = Tick {
+                v: TICK_VERSION,
+                due_ms: start_ms + delay.as_millis() as u64,
+                interval_s,
+                seq,
+            };
+            (tick, delay)
+        })
+        .collect()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What one scheduler invocation sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleReport {
+    pub ticks_sent: usize,
+    pub batches: usize,
+    pub entries_retried: usize,
+    pub first_due_ms: u64,
+    pub interval_s: u32,
+}
+
+/// Sends the planned ticks with SendMessageBatch, at most 10 entries a call.
+/// Entries that fail inside a batch are retried once; if any fail again, the error
+/// names each of them so the invocation fails loudly rather than losing ticks.
+pub async fn send_ticks(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    ticks: &[(Tick, Duration)],
+) -> Result<ScheduleReport, SchedulerError> {
+    let mut batches = 0;
+    let mut entries_retried = 0;
+    for chunk in ticks.chunks(SQS_BATCH_LIMIT) {
+        let mut pending: Vec<&(Tick, Duration)> = chunk.iter().collect();
+        for attempt in 0..2 {
+            batches += 1;
+            let failed = send_batch(sqs, queue_url, &pending).await?;
+            if failed.is_empty() {
+                break;
+            }
+            if attempt == 1 {
+                return Err(SchedulerError::TicksNotSent {
+                    failures: failed
+                        .iter()
+                        .map(|(id, why)| format!("{id}: {why}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+            }
+            entries_retried += failed.len();
+            tracing::warn!(
+                failed = failed.len(),
+                "tick entries failed in a batch, retrying them once"
+            );
+            pending.retain(|(tick, _)| failed.iter().any(|(id, _)| *id == entry_id(tick)));
+        }
+    }
+    Ok(ScheduleReport {
+        ticks_sent: ticks.len(),
+        batches,
+        entries_retried,
+        first_due_ms: ticks.first().map_or(0, |(t, _)| t.due_ms),
+        interval_s: ticks.first().map_or(0, |(t, _)| t.interval_s),
+    })
+}
+
+fn entry_id(tick: &Tick) -> String {
+    format!("tick-{}", tick.seq)
+}
+
+/// Sends one batch; answers the ids and reasons of the entries SQS refused.
+async fn send_batch(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    ticks: &[&(Tick, Duration)],
+) -> Result<Vec<(String, String)>, SchedulerError> {
+    let entries = ticks
+        .iter()
+        .map(|(tick, delay)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(entry_id(tick))
+                .message_body(tick.to_body())
+                .delay_seconds(delay.as_secs() as i32)
+                .build()
+                .map_err(|e| SchedulerError::Sqs(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let answer = sqs
+        .send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|e| {
+            SchedulerError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+        })?;
+    Ok(answer
+        .failed()
+        .iter()
+        .map(|f| {
+            (
+                f.id().to_string(),
+                format!("{} {}", f.code(), f.message().unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+/// Errors of the scheduler.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error("configuration: {field} = {value:?}: expected {expected}")]
+    Config {
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("malformed tick {body:?}: {reason}")]
+    BadTick { body: String, reason: String },
+    #[error("SQS SendMessageBatch failed: {0}")]
+    Sqs(String),
+    #[error("tick entries still failing after one retry: {failures}")]
+    TicksNotSent { failures: String },
+}
+
+/// The scheduler Lambda's handler: plans the next minute of ticks from now and sends them.
+///
+/// The plan starts at the invocation time, not the event's scheduled `time`: a
+/// scheduler that starts late (a cold start, an EventBridge delay) would otherwise
+/// send ticks that are already stale. The lateness is logged instead.
+pub async fn handle_schedule_event(
+    sqs: &aws_sdk_sqs::Client,
+    config: &SchedulerConfig,
+    event: lambda_runtime::LambdaEvent<aws_lambda_events::eventbridge::EventBridgeEvent>,
+) -> Result<ScheduleReport, lambda_runtime::Error> {
+    let start_ms = now_ms();
+    let scheduled_ms = event.payload.time.map(|t| t.timestamp_millis());
+    let lateness_ms = scheduled_ms.map(|s| start_ms as i64 - s);
+    let plan = plan_minute(start_ms, config.interval_s);
+    let report = send_ticks(sqs, &config.tick_queue_url, &plan).await?;
+    tracing::info!(
+        ticks_sent = report.ticks_sent,
+        batches = report.batches,
+        entries_retried = report.entries_retried,
+        interval_s = report.interval_s,
+        first_due_ms = report.first_due_ms,
+        lateness_ms,
+        "ticks scheduled"
+    );
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_must_divide_sixty() {
+        assert_eq!(parse_interval(None).unwrap(), 10);
+        assert_eq!(parse_interval(Some("15")).unwrap(), 15);
+        assert_eq!(parse_interval(Some("60")).unwrap(), 60);
+        for bad in ["7", "0", "-5", "ten", "120", "2.5"] {
+            let err = parse_interval(Some(bad)).unwrap_err().to_string();
+            assert!(
+                err.contains("TICK_INTERVAL_SECONDS") && err.contains(bad),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_minute_of_ticks() {
+        let plan = plan_minute(1_000_000, 10);
+        let delays: Vec<u64> = plan.iter().map(|(_, d)| d.as_secs()).collect();
+        assert_eq!(delays, [0, 10, 20, 30, 40, 50]);
+        assert_eq!(plan[3].0.due_ms, 1_030_000);
+        assert_eq!(plan[5].0.seq, 5);
+        assert_eq!(plan_minute(0, 1).len(), 60);
+        assert_eq!(plan_minute(0, 60).len(), 1);
+    }
+
+    #[test]
+    fn ticks_round_trip_and_bad_bodies_are_named() {
+        let tick = plan_minute(5_000, 10)[2].0;
+        assert_eq!(Tick::parse(&tick.to_body()).unwrap(), tick);
+        for (body, needle) in [
+            ("", "EOF"),
+            ("not json", "expected"),
+            (r#"{"v":2,"due_ms":1,"interval_s":10,"seq":0}"#, "version"),
+            (r#"{"v":1,"due_ms":1,"interval_s":7,"seq":0}"#, "interval_s"),
+            (r#"{"v":1,"due_ms":1,"interval_s":10,"seq":6}"#, "seq"),
+            (
+                r#"{"v":1,"due_ms":-1,"interval_s":10,"seq":0}"#,
+                "invalid value",
+            ),
+            (r#"{"v":1,"interval_s":10,"seq":0}"#, "due_ms"),
+            (
+                r#"{"v":1,"due_ms":1,"interval_s":10,"seq":0,"x":1}"#,
+                "unknown field",
+            ),
+        ] {
+            let err = Tick::parse(body).unwrap_err().to_string();
+            assert!(err.contains(needle), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn config_names_missing_queue() {
+        let err = SchedulerConfig::from_env(|_| None).unwrap_err().to_string();
+        assert!(err.contains("TICK_QUEUE_URL"), "{err}");
+        let cfg =
+            SchedulerConfig::from_env(|k| (k == "TICK_QUEUE_URL").then(|| "http://q".to_string()))
+                .unwrap();
+        assert_eq!(cfg.interval_s, 10);
+    }
+}

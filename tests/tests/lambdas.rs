@@ -1,0 +1,385 @@
+//! The scheduler, the Lambda binaries under cargo-lambda's runtime emulator, and the CLI.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_sqs::types::QueueAttributeName;
+use fast_autoscaler_scheduler::{
+    handle_schedule_event, now_ms, plan_minute, SchedulerConfig, Tick,
+};
+use fast_autoscaler_tests::{
+    emulator_or_skip, run_cli, workspace_binary, Emulator, LambdaEmulator,
+};
+use serde_json::{json, Value};
+
+async fn queue_counts(emulator: &Emulator, queue: &str) -> (u64, u64) {
+    let answer = emulator
+        .sqs()
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    let attributes = answer.attributes().expect("attributes");
+    let read = |name: QueueAttributeName| attributes[&name].parse::<u64>().expect("count");
+    (
+        read(QueueAttributeName::ApproximateNumberOfMessages),
+        read(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+    )
+}
+
+/// Receives (and deletes) every tick receivable now.
+async fn receive_ticks(emulator: &Emulator, queue: &str) -> Vec<Tick> {
+    let answer = emulator
+        .sqs()
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    let mut ticks = Vec::new();
+    for message in answer.messages() {
+        ticks.push(Tick::parse(message.body().expect("body")).expect("a valid tick"));
+        emulator
+            .sqs()
+            .delete_message()
+            .queue_url(queue)
+            .receipt_handle(message.receipt_handle().expect("handle"))
+            .send()
+            .await
+            .expect("DeleteMessage");
+    }
+    ticks
+}
+
+fn schedule_event() -> lambda_runtime::LambdaEvent<EventBridgeEvent> {
+    let mut event = EventBridgeEvent::default();
+    event.detail_type = "Scheduled Event".into();
+    event.source = "aws.events".into();
+    lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default())
+}
+
+#[tokio::test]
+async fn scheduler_ticks_become_receivable_at_their_delays() {
+    let emulator = emulator_or_skip!();
+    let queue = emulator.create_queue("ticks").await;
+    let config = SchedulerConfig {
+        tick_queue_url: queue.clone(),
+        interval_s: 10,
+    };
+    let sent_at = Instant::now();
+    let report = handle_schedule_event(&emulator.sqs(), &config, schedule_event())
+        .await
+        .expect("scheduled");
+    assert_eq!(
+        (report.ticks_sent, report.batches, report.entries_retried),
+        (6, 1, 0)
+    );
+
+    // At 0 s only tick 0 is receivable; the five others are delayed.
+    assert_eq!(queue_counts(&emulator, &queue).await, (1, 5));
+    let first = receive_ticks(&emulator, &queue).await;
+    assert_eq!(first.iter().map(|t| t.seq).collect::<Vec<_>>(), [0]);
+
+    // Tick k becomes receivable k × 10 s later, not before.
+    for k in 1..=2u32 {
+        let due = Duration::from_secs(u64::from(k) * 10);
+        tokio::time::sleep(
+            due.saturating_sub(sent_at.elapsed())
+                .saturating_sub(Duration::from_millis(1_500)),
+        )
+        .await;
+        assert!(
+            receive_ticks(&emulator, &queue).await.is_empty(),
+            "tick {k} arrived early"
+        );
+        tokio::time::sleep(due.saturating_sub(sent_at.elapsed()) + Duration::from_millis(1_500))
+            .await;
+        let ticks = receive_ticks(&emulator, &queue).await;
+        assert_eq!(ticks.iter().map(|t| t.seq).collect::<Vec<_>>(), [k]);
+        assert_eq!(ticks[0].due_ms, first[0].due_ms + u64::from(k) * 10_000);
+    }
+    assert_eq!(queue_counts(&emulator, &queue).await, (0, 3));
+}
+
+#[tokio::test]
+async fn one_second_ticks_go_out_in_batches_of_ten() {
+    let emulator = emulator_or_skip!();
+    let queue = emulator.create_queue("ticks").await;
+    let config = SchedulerConfig {
+        tick_queue_url: queue.clone(),
+        interval_s: 1,
+    };
+    let report = handle_schedule_event(&emulator.sqs(), &config, schedule_event())
+        .await
+        .expect("scheduled");
+    assert_eq!((report.ticks_sent, report.batches), (60, 6));
+    let (visible, delayed) = queue_counts(&emulator, &queue).await;
+    assert_eq!(visible + delayed, 60);
+    assert!(
+        delayed >= 58,
+        "delays are k × 1 s: {visible} visible, {delayed} delayed"
+    );
+}
+
+#[tokio::test]
+async fn lambda_binaries_run_under_the_cargo_lambda_runtime_emulator() {
+    let emulator = emulator_or_skip!();
+    let ticks = emulator.create_queue("ticks").await;
+    let jobs = emulator.create_queue("jobs").await;
+    emulator
+        .create_service("lambda-cluster", "workers", 2)
+        .await;
+    emulator.create_bucket("lambda-state").await;
+    emulator.send_messages(&jobs, 400).await;
+
+    // Scheduler: one EventBridge invocation sends the minute's six ticks.
+    let mut env = emulator.env();
+    env.push(("TICK_QUEUE_URL".into(), ticks.clone()));
+    let Some(scheduler) = LambdaEmulator::start(&workspace_binary("scheduler"), &env) else {
+        return;
+    };
+    let event = json!({
+        "version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-23T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {}
+    });
+    let report = scheduler.invoke(&event);
+    assert_eq!(report["ticks_sent"], json!(6), "{report}");
+    drop(scheduler);
+    assert_eq!(queue_counts(&emulator, &ticks).await, (1, 5));
+
+    // Worker: an SQS event with that tick scales the service out.
+    let tick = receive_ticks(&emulator, &ticks).await.remove(0);
+    let mut env = emulator.env();
+    env.extend(
+        [
+            ("ECS_CLUSTER", "lambda-cluster"),
+            ("SERVICE_NAME", "workers"),
+            ("S3_CONFIG_BUCKET", "lambda-state"),
+            ("SQS_QUEUE_URL", jobs.as_str()),
+            ("MIN_TASKS", "1"),
+            ("MAX_TASKS", "20"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let Some(worker) = LambdaEmulator::start(&workspace_binary("worker"), &env) else {
+        return;
+    };
+    let sqs_event = json!({"Records": [
+        {"messageId": "1", "body": tick.to_body(), "eventSource": "aws:sqs"},
+        {"messageId": "2", "body": "{not a tick", "eventSource": "aws:sqs"},
+    ]});
+    let outcome = worker.invoke(&sqs_event);
+    assert_eq!(
+        outcome["evaluated_tick_due_ms"],
+        json!(tick.due_ms),
+        "{outcome}"
+    );
+    assert_eq!(outcome["malformed"], json!(1), "{outcome}");
+    assert_eq!(
+        outcome["decisions"][0]["action"],
+        json!("scale_out"),
+        "{outcome}"
+    );
+    assert_eq!(emulator.desired_count("lambda-cluster", "workers").await, 6);
+
+    // The decision is one JSON log line with the documented fields.
+    let logs = worker.stop();
+    let decision: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "decision")
+        .unwrap_or_else(|| panic!("no decision line in:\n{logs}"));
+    let fields = &decision["fields"];
+    assert_eq!(fields["action"], "scale_out", "{decision}");
+    assert_eq!(
+        (fields["visible"].clone(), fields["new_desired"].clone()),
+        (json!(400), json!(6))
+    );
+    for field in [
+        "service",
+        "provider",
+        "in_flight",
+        "delayed",
+        "current_desired",
+        "running",
+        "reason",
+        "cooldown_remaining_s",
+        "tick_lag_ms",
+        "duration_ms",
+    ] {
+        assert!(!fields[field].is_null(), "missing {field} in {decision}");
+    }
+}
+
+fn single_service_env(emulator: &Emulator, queue: &str) -> Vec<(String, String)> {
+    let mut env = emulator.env();
+    env.extend(
+        [
+            ("ECS_CLUSTER", "cli-cluster"),
+            ("SERVICE_NAME", "workers"),
+            ("S3_CONFIG_BUCKET", "cli-state"),
+            ("SQS_QUEUE_URL", queue),
+            ("MIN_TASKS", "1"),
+            ("MAX_TASKS", "100"),
+            ("SCALE_DOWN_THRESHOLD", "10"),
+            ("MAX_SCALE_DOWN_FACTOR", "0.5"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn cli_decide_reproduces_the_known_cases_and_rejects_bad_config() {
+    // decide needs no AWS, but it reads the configuration exactly as the Lambda does.
+    let env: Vec<(String, String)> = [
+        ("ECS_CLUSTER", "c"),
+        ("SERVICE_NAME", "s"),
+        ("S3_CONFIG_BUCKET", "state-bucket"),
+        (
+            "SQS_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+        ),
+        ("MIN_TASKS", "1"),
+        ("MAX_TASKS", "100"),
+        ("SCALE_UP_THRESHOLD", "100"),
+        ("SCALE_DOWN_THRESHOLD", "10"),
+        ("TASKS_PER_MESSAGE", "0.01"),
+        ("MAX_SCALE_DOWN_FACTOR", "0.5"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    for (desired, visible, expected, action) in [
+        (10, 50, 10, "none"),
+        (10, 200, 12, "scale_out"),
+        (10, 5, 5, "scale_in"),
+        (90, 5000, 100, "scale_out"),
+    ] {
+        let (code, stdout, stderr) = run_cli(
+            &env,
+            &[
+                "decide",
+                "--visible",
+                &visible.to_string(),
+                "--in-flight",
+                "0",
+                "--desired",
+                &desired.to_string(),
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let answer: Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+        assert_eq!(
+            (answer["desired_count"].clone(), answer["action"].clone()),
+            (json!(expected), json!(action)),
+            "{answer}"
+        );
+        assert!(answer["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+
+    let mut bad = env.clone();
+    bad.push(("MIN_TASKS".into(), "500".into()));
+    bad.push(("SCALING_POLICY".into(), "fancy".into()));
+    let (code, stdout, stderr) = run_cli(
+        &bad,
+        &[
+            "decide",
+            "--visible",
+            "1",
+            "--in-flight",
+            "0",
+            "--desired",
+            "1",
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("MIN_TASKS = 500") && stderr.contains("SCALING_POLICY = \"fancy\""),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = run_cli(&bad, &["check-config"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("2 problems"), "{stderr}");
+}
+
+#[tokio::test]
+async fn cli_metrics_check_config_and_run() {
+    let emulator = emulator_or_skip!();
+    let queue = emulator.create_queue("cli-jobs").await;
+    emulator.create_service("cli-cluster", "workers", 3).await;
+    emulator.create_bucket("cli-state").await;
+    emulator.send_messages(&queue, 250).await;
+    let env = single_service_env(&emulator, &queue);
+
+    let (code, stdout, stderr) = run_cli(&env, &["metrics"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(
+        lines,
+        [
+            json!({"service": "cli-cluster/workers", "provider": "sqs", "visible": 250, "in_flight": 0, "delayed": 0})
+        ]
+    );
+
+    let (code, stdout, stderr) = run_cli(&env, &["check-config"]);
+    assert_eq!(code, 0, "{stderr}");
+    let effective: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(effective["source"], "environment");
+    assert_eq!(
+        effective["services"][0]["provider"]["queue_url"],
+        json!(queue)
+    );
+    assert_eq!(effective["services"][0]["policy"]["max_tasks"], 100);
+
+    // --dry-run decides but mutates nothing.
+    let (code, stdout, stderr) = run_cli(&env, &["run", "--once", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let decision = &json_lines(&stdout)[0];
+    assert_eq!(
+        (decision["action"].clone(), decision["new_desired"].clone()),
+        (json!("scale_out"), json!(5)),
+        "{decision}"
+    );
+    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 3);
+    assert!(emulator
+        .state_object("cli-state", "autoscaling-state/cli-cluster/workers")
+        .await
+        .is_none());
+
+    // The real run applies it.
+    let (code, stdout, stderr) = run_cli(&env, &["run", "--once"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_lines(&stdout)[0]["action"], "scale_out");
+    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 5);
+    assert!(emulator
+        .state_object("cli-state", "autoscaling-state/cli-cluster/workers")
+        .await
+        .is_some());
+}
+
+#[test]
+fn the_tick_plan_is_shared_by_scheduler_and_worker() {
+    // The worker parses exactly what the scheduler writes (one type, one crate).
+    let now = now_ms();
+    for (tick, _) in plan_minute(now, 10) {
+        assert_eq!(
+            fast_autoscaler::Tick::parse(&tick.to_body()).expect("parses"),
+            tick
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! The worker's evaluation against the moto AWS emulator, through the real SDK clients.
+
+use fast_autoscaler::policy::Action;
+use fast_autoscaler::state::{ServiceState, StateStore};
+use fast_autoscaler::{Autoscaler, DecisionRecord, EvaluateOptions};
+use fast_autoscaler_tests::{config_from, emulator_or_skip, tick_now, Emulator};
+use serde_json::{json, Value};
+
+const CLUSTER: &str = "test-cluster";
+const SERVICE: &str = "queue-workers";
+const BUCKET: &str = "scaling-state";
+
+/// A queue, a service at `desired` tasks and the state bucket; answers the queue URL.
+async fn provision(emulator: &Emulator, desired: i32) -> String {
+    let queue = emulator.create_queue("jobs").await;
+    emulator.create_service(CLUSTER, SERVICE, desired).await;
+    emulator.create_bucket(BUCKET).await;
+    queue
+}
+
+/// One service: min 1, max 10, +1 task per 100 messages above 100, scale-in cooldown `cooldown` s.
+fn document(queue: &str, cooldown: u64) -> Value {
+    json!({
+        "state_bucket": BUCKET,
+        "services": [{
+            "cluster": CLUSTER,
+            "service": SERVICE,
+            "provider": {"type": "sqs", "queue_url": queue},
+            "min_tasks": 1,
+            "max_tasks": 10,
+            "scale_up_threshold": 100,
+            "scale_down_threshold": 10,
+            "tasks_per_message": 0.01,
+            "max_scale_down_factor": 0.5,
+            "scale_in_cooldown": cooldown,
+        }]
+    })
+}
+
+async fn evaluate_once(autoscaler: &Autoscaler) -> DecisionRecord {
+    let mut records = autoscaler
+        .evaluate(&tick_now(), EvaluateOptions::default())
+        .await;
+    assert_eq!(records.len(), 1);
+    records.remove(0)
+}
+
+async fn state(emulator: &Emulator) -> Option<ServiceState> {
+    let bytes = emulator
+        .state_object(BUCKET, &StateStore::key(CLUSTER, SERVICE))
+        .await?;
+    Some(ServiceState::parse(&bytes).expect("state object parses"))
+}
+
+#[tokio::test]
+async fn scales_out_on_a_surge_honours_cooldown_then_scales_in_within_bounds() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 2).await;
+    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 3)), &emulator.aws);
+
+    // Quiet queue at 2 tasks wants 1, and with no history the scale-in may happen.
+    let first = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (first.action, first.new_desired),
+        (Action::ScaleIn, Some(1)),
+        "{}",
+        first.reason
+    );
+
+    // A surge of 500 visible messages: +5 tasks on the very next tick, no cooldown wait.
+    emulator.send_messages(&queue, 500).await;
+    let surge = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (surge.action, surge.visible, surge.new_desired),
+        (Action::ScaleOut, Some(500), Some(6)),
+        "{}",
+        surge.reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
+
+    // Still 500: the next tick adds 5 more, bounded by max_tasks 10.
+    let capped = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (capped.action, capped.new_desired),
+        (Action::ScaleOut, Some(10)),
+        "{}",
+        capped.reason
+    );
+    assert!(
+        capped.reason.contains("bounded to [1, 10]"),
+        "{}",
+        capped.reason
+    );
+    let at_max = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (at_max.action, at_max.new_desired),
+        (Action::None, Some(10)),
+        "{}",
+        at_max.reason
+    );
+
+    // Queue drained: scale-in waits for the cooldown since the last scale-out.
+    emulator.purge(&queue).await;
+    let waiting = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (waiting.action, waiting.new_desired),
+        (Action::None, Some(10)),
+        "{}",
+        waiting.reason
+    );
+    assert!(
+        waiting.cooldown_remaining_s > 0 && waiting.reason.contains("cooldown"),
+        "{waiting:?}"
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 10);
+
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    let scaled_in = evaluate_once(&autoscaler).await;
+    // At most half the tasks go in one step (max_scale_down_factor 0.5).
+    assert_eq!(
+        (scaled_in.action, scaled_in.new_desired),
+        (Action::ScaleIn, Some(5)),
+        "{}",
+        scaled_in.reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+
+    let state = state(&emulator).await.expect("state written");
+    assert_eq!((state.scale_out_count, state.scale_in_count), (2, 2));
+    assert_eq!(state.last_action.map(|a| (a.from, a.to)), Some((10, 5)));
+}
+
+#[tokio::test]
+async fn dry_run_decides_but_changes_nothing() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 2).await;
+    emulator.send_messages(&queue, 300).await;
+    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 3)), &emulator.aws);
+    let records = autoscaler
+        .evaluate(&tick_now(), EvaluateOptions { dry_run: true })
+        .await;
+    assert_eq!(
+        (records[0].action, records[0].new_desired),
+        (Action::ScaleOut, Some(5)),
+        "{}",
+        records[0].reason
+    );
+    assert!(records[0].dry_run && records[0].reason.contains("dry run"));
+    assert_eq!(
+        emulator.desired_count(CLUSTER, SERVICE).await,
+        2,
+        "dry run must not call UpdateService"
+    );
+    assert!(
+        state(&emulator).await.is_none(),
+        "dry run must not write state"
+    );
+}
+
+#[tokio::test]
+async fn two_workers_on_the_same_tick_act_once() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 2).await;
+    emulator.send_messages(&queue, 200).await;
+    let doc = {
+        let mut d = document(&queue, 3);
+        d["services"][0]["max_tasks"] = json!(100);
+        d
+    };
+    let first = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let second = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let mut expected = 2;
+    for round in 0..5 {
+        // Both workers receive the same tick at the same moment (an SQS duplicate).
+        let tick = tick_now();
+        let (a, b) = tokio::join!(
+            first.evaluate(&tick, EvaluateOptions::default()),
+            second.evaluate(&tick, EvaluateOptions::default())
+        );
+        let actions: Vec<Action> = [&a[0], &b[0]].iter().map(|r| r.action).collect();
+        let scaled = actions.iter().filter(|a| **a == Action::ScaleOut).count();
+        assert_eq!(
+            scaled, 1,
+            "round {round}: {:?} / {:?}",
+            a[0].reason, b[0].reason
+        );
+        expected += 2;
+        assert_eq!(
+            emulator.desired_count(CLUSTER, SERVICE).await,
+            expected,
+            "round {round}"
+        );
+    }
+    let state = state(&emulator).await.expect("state");
+    assert_eq!(state.scale_out_count, 5);
+}
+
+#[tokio::test]
+async fn a_duplicate_or_late_tick_after_an_action_does_not_act_again() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 2).await;
+    emulator.send_messages(&queue, 200).await;
+    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 3)), &emulator.aws);
+    let tick = tick_now();
+    let acted = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
+    assert_eq!(acted[0].action, Action::ScaleOut);
+    let again = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
+    assert_eq!(again[0].action, Action::None, "{}", again[0].reason);
+    assert!(
+        again[0].reason.contains("already evaluated"),
+        "{}",
+        again[0].reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 4);
+}
+
+#[tokio::test]
+async fn corrupt_state_denies_scale_in_allows_scale_out_and_is_repaired() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 6).await;
+    let key = StateStore::key(CLUSTER, SERVICE);
+    emulator
+        .put_object(BUCKET, &key, b"{\"version\": 1, \"cluster\": \"trunc")
+        .await;
+    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 0)), &emulator.aws);
+
+    let denied = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (denied.action, denied.new_desired),
+        (Action::Hold, Some(6)),
+        "{}",
+        denied.reason
+    );
+    assert!(denied.reason.contains("unreadable"), "{}", denied.reason);
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
+
+    emulator.send_messages(&queue, 200).await;
+    let out = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (out.action, out.new_desired),
+        (Action::ScaleOut, Some(8)),
+        "{}",
+        out.reason
+    );
+    let repaired = state(&emulator).await.expect("state repaired");
+    assert_eq!(repaired.scale_out_count, 1);
+}
+
+#[tokio::test]
+async fn a_missing_ecs_service_is_a_clear_hold() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 2).await;
+    let mut doc = document(&queue, 3);
+    doc["services"][0]["service"] = json!("no-such-service");
+    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let record = evaluate_once(&autoscaler).await;
+    assert_eq!(record.action, Action::Hold);
+    assert!(
+        record
+            .reason
+            .contains("\"no-such-service\" not found in cluster \"test-cluster\""),
+        "{}",
+        record.reason
+    );
+    assert!(record.reason.contains("MISSING"), "{}", record.reason);
+    assert_eq!(record.new_desired, None);
+}
+
+#[tokio::test]
+async fn unreadable_metrics_never_scale_down() {
+    let emulator = emulator_or_skip!();
+    provision(&emulator, 8).await;
+    // A well-formed URL of a queue that does not exist: every reading fails.
+    let missing_queue = format!("{}/123456789012/no-such-queue", emulator.endpoint);
+    let autoscaler = Autoscaler::new(
+        config_from(&emulator, &document(&missing_queue, 0)),
+        &emulator.aws,
+    );
+    for _ in 0..3 {
+        let record = evaluate_once(&autoscaler).await;
+        assert_eq!(
+            (record.action, record.new_desired),
+            (Action::Hold, Some(8)),
+            "{}",
+            record.reason
+        );
+        assert!(
+            record.reason.contains("metrics unavailable"),
+            "{}",
+            record.reason
+        );
+        assert_eq!(record.visible, None);
+    }
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 8);
+}
+
+#[tokio::test]
+async fn services_are_independent_and_steady_state_reads_no_state() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 3).await;
+    let mut doc = document(&queue, 3);
+    let healthy = doc["services"][0].clone();
+    let mut broken = healthy.clone();
+    broken["service"] = json!("ghost");
+    let mut steady = healthy.clone();
+    steady["service"] = json!("steady");
+    // 50 messages sit between the thresholds for every service: no action considered.
+    steady["scale_down_threshold"] = json!(10);
+    doc["services"] = json!([broken, healthy, steady]);
+    emulator.create_service(CLUSTER, "steady", 3).await;
+    emulator.send_messages(&queue, 50).await;
+    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let records = autoscaler
+        .evaluate(&tick_now(), EvaluateOptions::default())
+        .await;
+    let actions: Vec<(String, Action)> = records
+        .iter()
+        .map(|r| (r.service.clone(), r.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("test-cluster/ghost".to_string(), Action::Hold),
+            ("test-cluster/queue-workers".to_string(), Action::None),
+            ("test-cluster/steady".to_string(), Action::None),
+        ]
+    );
+    assert!(
+        state(&emulator).await.is_none(),
+        "no action considered, so no state read or written"
+    );
+}
+
+#[tokio::test]
+async fn a_quiet_tick_costs_one_provider_call_per_service_and_one_describe_per_ten_services() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 3).await;
+    emulator.send_messages(&queue, 50).await;
+    let template = document(&queue, 3)["services"][0].clone();
+    let mut services = Vec::new();
+    for i in 0..12 {
+        let name = format!("svc-{i:02}");
+        emulator.create_service(CLUSTER, &name, 3).await;
+        let mut service = template.clone();
+        service["service"] = json!(name);
+        services.push(service);
+    }
+    let doc = json!({"state_bucket": BUCKET, "services": services});
+    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    emulator.reset_calls();
+    let records = autoscaler
+        .evaluate(&tick_now(), EvaluateOptions::default())
+        .await;
+    assert!(
+        records.iter().all(|r| r.action == Action::None),
+        "{records:?}"
+    );
+    let calls = emulator.calls();
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("sqs:GetQueueAttributes".to_string(), 12),
+        ("ecs:DescribeServices".to_string(), 2),
+    ]
+    .into();
+    assert_eq!(
+        calls, expected,
+        "12 services in one cluster: 12 provider calls, ceil(12/10) = 2 DescribeServices, no S3"
+    );
+}

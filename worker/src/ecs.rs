@@ -1,0 +1,120 @@
+//! The thin ECS adapter: batched DescribeServices and UpdateService.
+
+use std::collections::HashMap;
+
+use aws_sdk_ecs::error::DisplayErrorContext;
+use futures::future::join_all;
+
+use crate::Error;
+
+/// DescribeServices takes at most this many services per call.
+pub const DESCRIBE_BATCH: usize = 10;
+
+/// What the worker needs to know about a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceView {
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    /// ACTIVE, DRAINING or INACTIVE.
+    pub status: String,
+}
+
+fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+/// Describes `services` of one cluster, 10 per call, the calls running concurrently.
+/// Answers one result per requested name (or ARN): a service that ECS reports
+/// missing, or that a call failed for, gets an error naming it.
+pub async fn describe_services(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    services: &[String],
+) -> HashMap<String, Result<ServiceView, Error>> {
+    let calls = services.chunks(DESCRIBE_BATCH).map(|chunk| async move {
+        let answer = ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .send()
+            .await;
+        (chunk, answer)
+    });
+    let mut views = HashMap::new();
+    for (chunk, answer) in join_all(calls).await {
+        match answer {
+            Ok(answer) => {
+                for requested in chunk {
+                    let found = answer.services().iter().find(|s| {
+                        s.service_name() == Some(requested.as_str())
+                            || s.service_arn() == Some(requested.as_str())
+                    });
+                    let result = match found {
+                        Some(s) => Ok(ServiceView {
+                            desired: count(s.desired_count()),
+                            running: count(s.running_count()),
+                            pending: count(s.pending_count()),
+                            status: s.status().unwrap_or("UNKNOWN").to_string(),
+                        }),
+                        None => {
+                            let reason = answer
+                                .failures()
+                                .iter()
+                                .find(|f| {
+                                    f.arn().is_some_and(|arn| {
+                                        arn == requested || arn.ends_with(&format!("/{requested}"))
+                                    })
+                                })
+                                .and_then(|f| f.reason())
+                                .unwrap_or("not in the DescribeServices answer");
+                            Err(Error::ServiceNotFound {
+                                cluster: cluster.to_string(),
+                                service: requested.clone(),
+                                reason: reason.to_string(),
+                            })
+                        }
+                    };
+                    views.insert(requested.clone(), result);
+                }
+            }
+            Err(e) => {
+                let message = DisplayErrorContext(&e).to_string();
+                for requested in chunk {
+                    views.insert(
+                        requested.clone(),
+                        Err(Error::Ecs {
+                            operation: "DescribeServices",
+                            cluster: cluster.to_string(),
+                            service: requested.clone(),
+                            message: message.clone(),
+                        }),
+                    );
+                }
+            }
+        }
+    }
+    views
+}
+
+/// Sets a service's desired count.
+pub async fn set_desired_count(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    desired: u32,
+) -> Result<(), Error> {
+    ecs.update_service()
+        .cluster(cluster)
+        .service(service)
+        .desired_count(i32::try_from(desired).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::Ecs {
+            operation: "UpdateService",
+            cluster: cluster.to_string(),
+            service: service.to_string(),
+            message: DisplayErrorContext(&e).to_string(),
+        })
+}

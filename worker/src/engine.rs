@@ -1,0 +1,303 @@
+//! One tick's evaluation of every configured service.
+//!
+//! Per tick, every provider is read and every cluster described at once: one
+//! provider call per service and `ceil(N/10)` DescribeServices calls per cluster.
+//! The pure policy then proposes a count. Only a proposed change reads the S3
+//! state (cooldown, claim) and calls UpdateService, so a quiet system costs no S3
+//! traffic. Services are evaluated concurrently and one service's failure only
+//! turns that service's decision into `hold`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use fast_autoscaler_providers::{ProviderError, QueueMetrics};
+use fast_autoscaler_scheduler::{now_ms, Tick};
+use futures::future::join_all;
+use serde::Serialize;
+
+use crate::config::{AutoscalerConfig, ServiceConfig};
+use crate::ecs::{self, ServiceView};
+use crate::policy::{self, Action, Decision};
+use crate::state::{ActionRecord, StateStore, Stored, WriteOutcome};
+use crate::Error;
+
+/// How an evaluation may act.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EvaluateOptions {
+    /// Decide and report, but call no UpdateService and write no state.
+    pub dry_run: bool,
+}
+
+/// One service's decision for one tick: the structured log line's fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRecord {
+    /// `cluster/service`.
+    pub service: String,
+    pub provider: &'static str,
+    pub visible: Option<u64>,
+    pub in_flight: Option<u64>,
+    pub delayed: Option<u64>,
+    /// desiredCount before the decision.
+    pub current_desired: Option<u32>,
+    pub running: Option<u32>,
+    /// desiredCount after the decision.
+    pub new_desired: Option<u32>,
+    pub action: Action,
+    pub reason: String,
+    pub cooldown_remaining_s: u64,
+    pub tick_due_ms: u64,
+    /// How late the evaluation started against the tick's due time (negative: early).
+    pub tick_lag_ms: i64,
+    pub duration_ms: u64,
+    pub dry_run: bool,
+}
+
+impl DecisionRecord {
+    /// Writes the record as one structured log line.
+    pub fn log(&self) {
+        macro_rules! emit {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    service = %self.service,
+                    provider = self.provider,
+                    visible = self.visible,
+                    in_flight = self.in_flight,
+                    delayed = self.delayed,
+                    current_desired = self.current_desired,
+                    running = self.running,
+                    new_desired = self.new_desired,
+                    action = self.action.as_str(),
+                    reason = %self.reason,
+                    cooldown_remaining_s = self.cooldown_remaining_s,
+                    tick_due_ms = self.tick_due_ms,
+                    tick_lag_ms = self.tick_lag_ms,
+                    duration_ms = self.duration_ms,
+                    dry_run = self.dry_run,
+                    "decision"
+                )
+            };
+        }
+        if self.action == Action::Hold {
+            emit!(tracing::Level::WARN);
+        } else {
+            emit!(tracing::Level::INFO);
+        }
+    }
+}
+
+/// The worker's long-lived part: configuration and AWS clients, built once per cold start.
+#[derive(Debug)]
+pub struct Autoscaler {
+    config: AutoscalerConfig,
+    ecs: aws_sdk_ecs::Client,
+    state: StateStore,
+}
+
+impl Autoscaler {
+    /// Builds the clients from the shared AWS configuration.
+    pub fn new(config: AutoscalerConfig, aws: &aws_config::SdkConfig) -> Self {
+        let mut s3 = aws_sdk_s3::config::Builder::from(aws);
+        if aws.endpoint_url().is_some() {
+            // Local emulators and S3-compatible stores answer on one host, not on
+            // `<bucket>.<host>`.
+            s3 = s3.force_path_style(true);
+        }
+        let state = StateStore::new(
+            aws_sdk_s3::Client::from_conf(s3.build()),
+            config.state_bucket.clone(),
+        );
+        Autoscaler {
+            ecs: aws_sdk_ecs::Client::new(aws),
+            state,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &AutoscalerConfig {
+        &self.config
+    }
+
+    /// Evaluates every service for `tick`, logs one line per service and returns the records.
+    pub async fn evaluate(&self, tick: &Tick, options: EvaluateOptions) -> Vec<DecisionRecord> {
+        let started = Instant::now();
+        let tick_lag_ms = now_ms() as i64 - tick.due_ms as i64;
+        let services = &self.config.services;
+
+        let metrics = join_all(services.iter().map(|s| s.provider.metrics()));
+        let mut by_cluster: HashMap<&str, Vec<String>> = HashMap::new();
+        for s in services {
+            let names = by_cluster.entry(s.cluster.as_str()).or_default();
+            if !names.contains(&s.service) {
+                names.push(s.service.clone());
+            }
+        }
+        let views = join_all(by_cluster.iter().map(|(cluster, names)| async move {
+            (
+                *cluster,
+                ecs::describe_services(&self.ecs, cluster, names).await,
+            )
+        }));
+        let (metrics, views) = tokio::join!(metrics, views);
+        let mut views: HashMap<&str, HashMap<String, Result<ServiceView, Error>>> =
+            views.into_iter().collect();
+
+        let evaluations = services.iter().zip(metrics).map(|(service, reading)| {
+            let view = views
+                .get_mut(service.cluster.as_str())
+                .and_then(|v| v.remove(&service.service))
+                .unwrap_or_else(|| {
+                    Err(Error::ServiceNotFound {
+                        cluster: service.cluster.clone(),
+                        service: service.service.clone(),
+                        reason: "not described".into(),
+                    })
+                });
+            self.evaluate_service(service, reading, view, tick, options, tick_lag_ms, started)
+        });
+        let records = join_all(evaluations).await;
+        for record in &records {
+            record.log();
+        }
+        records
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn evaluate_service(
+        &self,
+        service: &ServiceConfig,
+        reading: Result<QueueMetrics, ProviderError>,
+        view: Result<ServiceView, Error>,
+        tick: &Tick,
+        options: EvaluateOptions,
+        tick_lag_ms: i64,
+        started: Instant,
+    ) -> DecisionRecord {
+        let metrics = reading.as_ref().ok().copied();
+        let (decision, view) = match view {
+            Err(e) => (
+                Decision::hold(0, format_args!("cannot read the ECS service: {e}")),
+                None,
+            ),
+            Ok(view) => {
+                let decision = self.decide(service, &reading, &view, tick, options).await;
+                (decision, Some(view))
+            }
+        };
+        DecisionRecord {
+            service: service.id(),
+            provider: service.provider.provider_name(),
+            visible: metrics.map(|m| m.visible),
+            in_flight: metrics.map(|m| m.in_flight),
+            delayed: metrics.map(|m| m.delayed),
+            current_desired: view.as_ref().map(|v| v.desired),
+            running: view.as_ref().map(|v| v.running),
+            new_desired: view.as_ref().map(|_| decision.new_desired),
+            action: decision.action,
+            reason: decision.reason,
+            cooldown_remaining_s: decision.cooldown_remaining_s,
+            tick_due_ms: tick.due_ms,
+            tick_lag_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            dry_run: options.dry_run,
+        }
+    }
+
+    /// The decision for one service whose ECS view was read.
+    async fn decide(
+        &self,
+        service: &ServiceConfig,
+        reading: &Result<QueueMetrics, ProviderError>,
+        view: &ServiceView,
+        tick: &Tick,
+        options: EvaluateOptions,
+    ) -> Decision {
+        let current = view.desired;
+        if view.status != "ACTIVE" {
+            return Decision::hold(
+                current,
+                format_args!("the ECS service is {}, not ACTIVE", view.status),
+            );
+        }
+        let failure = reading.as_ref().err().map(ToString::to_string);
+        let proposed = policy::recommend(
+            &service.policy,
+            reading
+                .as_ref()
+                .map_err(|_| failure.as_deref().unwrap_or_default()),
+            current,
+        );
+        if !proposed.action.changes_count() {
+            return proposed;
+        }
+
+        let stored = match self.state.read(&service.cluster, &service.service).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                return Decision::hold(
+                    current,
+                    format_args!("{}; cannot read the scaling state: {e}", proposed.reason),
+                )
+            }
+        };
+        if let Stored::Corrupt { problem, .. } = &stored {
+            tracing::warn!(service = %service.id(), problem = %problem, "scaling state is corrupt: scale-in denied until a write repairs it");
+        }
+        if let Stored::Found { state, .. } = &stored {
+            if let Some(seen) = state.last_tick_due_ms.filter(|seen| *seen >= tick.due_ms) {
+                return Decision {
+                    action: Action::None,
+                    new_desired: current,
+                    reason: format!("a tick due at {seen} ms was already evaluated for this service; this one is duplicate or late"),
+                    cooldown_remaining_s: 0,
+                };
+            }
+        }
+        let now = now_ms();
+        let decision =
+            policy::apply_cooldown(&service.policy, proposed, stored.history(), now, current);
+        if !decision.action.changes_count() {
+            return decision;
+        }
+        if options.dry_run {
+            return Decision {
+                reason: format!("{} (dry run: not applied)", decision.reason),
+                ..decision
+            };
+        }
+
+        // Claim the action in the state first; only the claimant calls UpdateService.
+        let record = ActionRecord {
+            action: decision.action,
+            from: current,
+            to: decision.new_desired,
+            at_ms: now,
+            tick_due_ms: tick.due_ms,
+            reason: decision.reason.clone(),
+        };
+        let next = stored
+            .base(&service.cluster, &service.service)
+            .with_action(record);
+        match self.state.write(&next, &stored).await {
+            Err(e) => Decision::hold(current, format_args!("{}; cannot write the scaling state: {e}", decision.reason)),
+            Ok(WriteOutcome::Conflict) => Decision {
+                action: Action::None,
+                new_desired: current,
+                reason: format!(
+                    "{}; not applied: another worker changed this service's state first (conditional write lost), so this one does not act",
+                    decision.reason
+                ),
+                cooldown_remaining_s: decision.cooldown_remaining_s,
+            },
+            Ok(WriteOutcome::Written) => {
+                match ecs::set_desired_count(&self.ecs, &service.cluster, &service.service, decision.new_desired).await {
+                    Ok(()) => decision,
+                    Err(e) => Decision::hold(
+                        current,
+                        format_args!("{}; UpdateService failed after the state recorded the action: {e}", decision.reason),
+                    ),
+                }
+            }
+        }
+    }
+}

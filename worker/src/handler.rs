@@ -1,0 +1,147 @@
+//! The worker Lambda's handler: an SQS batch of ticks in, at most one evaluation out.
+//!
+//! Ticks are cheap and replaceable, so the handler never asks SQS to redeliver: a
+//! retried tick would only arrive stale. Of a batch, malformed bodies are logged
+//! and dropped, stale ticks are dropped, and only the newest remaining tick is
+//! evaluated; older ones are superseded by it.
+
+use aws_lambda_events::sqs::SqsEvent;
+use fast_autoscaler_scheduler::{now_ms, Tick};
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+
+use crate::engine::{Autoscaler, DecisionRecord, EvaluateOptions};
+
+/// How a batch of ticks was sorted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TickSelection {
+    /// The tick to evaluate.
+    pub newest: Option<Tick>,
+    /// `(message id, why)` of each malformed body.
+    pub malformed: Vec<(String, String)>,
+    pub stale: Vec<Tick>,
+    /// Valid ticks older than `newest`.
+    pub superseded: Vec<Tick>,
+}
+
+/// Sorts a batch of `(message id, body)` at `now_ms`. Pure, so every case is testable.
+pub fn select_tick<'a>(
+    bodies: impl IntoIterator<Item = (&'a str, &'a str)>,
+    now_ms: u64,
+    max_age_ms: u64,
+) -> TickSelection {
+    let mut selection = TickSelection::default();
+    for (id, body) in bodies {
+        match Tick::parse(body) {
+            Err(e) => selection.malformed.push((id.to_string(), e.to_string())),
+            Ok(tick) if now_ms.saturating_sub(tick.due_ms) > max_age_ms => {
+                selection.stale.push(tick)
+            }
+            Ok(tick) => match selection.newest {
+                Some(best) if best.due_ms >= tick.due_ms => selection.superseded.push(tick),
+                Some(best) => {
+                    selection.superseded.push(best);
+                    selection.newest = Some(tick);
+                }
+                None => selection.newest = Some(tick),
+            },
+        }
+    }
+    selection
+}
+
+/// What one invocation did; the Lambda's response.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TickOutcome {
+    pub received: usize,
+    pub malformed: usize,
+    pub stale: usize,
+    pub superseded: usize,
+    pub evaluated_tick_due_ms: Option<u64>,
+    /// One record per configured service, as logged.
+    pub decisions: Vec<DecisionRecord>,
+}
+
+/// The worker Lambda's handler.
+pub async fn handle_tick_event(
+    autoscaler: &Autoscaler,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<TickOutcome, lambda_runtime::Error> {
+    let records = &event.payload.records;
+    let bodies = records.iter().map(|r| {
+        (
+            r.message_id.as_deref().unwrap_or("<no id>"),
+            r.body.as_deref().unwrap_or(""),
+        )
+    });
+    let selection = select_tick(bodies, now_ms(), autoscaler.config().tick_max_age_ms);
+    for (id, why) in &selection.malformed {
+        tracing::warn!(message_id = %id, error = %why, "dropping malformed tick");
+    }
+    for tick in &selection.stale {
+        tracing::info!(
+            tick_due_ms = tick.due_ms,
+            lag_ms = now_ms().saturating_sub(tick.due_ms),
+            "dropping stale tick"
+        );
+    }
+    let mut outcome = TickOutcome {
+        received: records.len(),
+        malformed: selection.malformed.len(),
+        stale: selection.stale.len(),
+        superseded: selection.superseded.len(),
+        ..TickOutcome::default()
+    };
+    if let Some(tick) = selection.newest {
+        outcome.evaluated_tick_due_ms = Some(tick.due_ms);
+        outcome.decisions = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fast_autoscaler_scheduler::plan_minute;
+
+    #[test]
+    fn only_the_newest_valid_tick_is_evaluated() {
+        let plan = plan_minute(100_000, 10);
+        let bodies: Vec<(String, String)> = vec![
+            ("a".into(), plan[0].0.to_body()),
+            ("b".into(), "{garbage".into()),
+            ("c".into(), plan[2].0.to_body()),
+            ("d".into(), plan[1].0.to_body()),
+            ("e".into(), "".into()),
+        ];
+        let now = 119_000;
+        let selection = select_tick(
+            bodies.iter().map(|(i, b)| (i.as_str(), b.as_str())),
+            now,
+            10_000,
+        );
+        assert_eq!(selection.newest, Some(plan[2].0));
+        assert_eq!(selection.stale, vec![plan[0].0]);
+        assert_eq!(selection.superseded, vec![plan[1].0]);
+        let ids: Vec<&str> = selection
+            .malformed
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        assert_eq!(ids, ["b", "e"]);
+    }
+
+    #[test]
+    fn a_tick_exactly_at_its_max_age_is_still_fresh() {
+        let tick = plan_minute(100_000, 10)[0].0;
+        let body = tick.to_body();
+        assert_eq!(
+            select_tick([("x", body.as_str())], 110_000, 10_000).newest,
+            Some(tick)
+        );
+        assert_eq!(
+            select_tick([("x", body.as_str())], 110_001, 10_000).stale,
+            vec![tick]
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! Per-service scaling state, kept as one JSON object in S3.
+//!
+//! # Why conditional writes
+//!
+//! SQS delivers at least once and several worker instances may run at once, so two
+//! workers can decide the same action at the same moment. The state object is the
+//! lock: a worker first *claims* the action by writing the state with
+//! `If-Match: <etag it read>` (or `If-None-Match: *` when creating), and only calls
+//! UpdateService when the claim succeeds. A 412 means another worker claimed first;
+//! the loser re-reads and never acts twice.
+//!
+//! Writing the intent before acting also covers a crash between the write and
+//! UpdateService: the next tick sees the cooldown already recorded and re-derives
+//! the count from ECS, so it neither double-scales nor loses the cooldown.
+//!
+//! The [`ServiceState`] type and its parser are pure; [`StateStore`] is the thin S3
+//! adapter around them.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{Action, History};
+use crate::Error;
+
+/// The state format version this build writes and reads.
+pub const STATE_VERSION: u32 = 1;
+
+/// Where state objects live in the bucket.
+pub const STATE_PREFIX: &str = "autoscaling-state";
+
+/// What the autoscaler remembers about one service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceState {
+    pub version: u32,
+    pub cluster: String,
+    pub service: String,
+    pub last_scale_out_ms: Option<u64>,
+    pub last_scale_in_ms: Option<u64>,
+    pub scale_out_count: u64,
+    pub scale_in_count: u64,
+    /// Due time of the newest tick that considered an action for this service.
+    pub last_tick_due_ms: Option<u64>,
+    pub last_action: Option<ActionRecord>,
+}
+
+/// The last scaling action claimed for a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub action: Action,
+    pub from: u32,
+    pub to: u32,
+    pub at_ms: u64,
+    pub tick_due_ms: u64,
+    pub reason: String,
+}
+
+impl ServiceState {
+    /// A state with no history.
+    pub fn new(cluster: &str, service: &str) -> Self {
+        ServiceState {
+            version: STATE_VERSION,
+            cluster: cluster.to_string(),
+            service: service.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Parses a stored object; any problem is described, never panicked on.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let state: ServiceState =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a state object: {e}"))?;
+        if state.version != STATE_VERSION {
+            return Err(format!(
+                "version {} (this build reads version {STATE_VERSION})",
+                state.version
+            ));
+        }
+        Ok(state)
+    }
+
+    /// The time of the last action in either direction.
+    pub fn last_action_ms(&self) -> Option<u64> {
+        self.last_scale_out_ms.max(self.last_scale_in_ms)
+    }
+
+    /// This state with an action recorded.
+    pub fn with_action(&self, record: ActionRecord) -> Self {
+        let mut next = self.clone();
+        next.version = STATE_VERSION;
+        match record.action {
+            Action::ScaleOut => {
+                next.last_scale_out_ms = Some(record.at_ms);
+                next.scale_out_count += 1;
+            }
+            Action::ScaleIn => {
+                next.last_scale_in_ms = Some(record.at_ms);
+                next.scale_in_count += 1;
+            }
+            Action::None | Action::Hold => {}
+        }
+        next.last_tick_due_ms = Some(record.tick_due_ms.max(self.last_tick_due_ms.unwrap_or(0)));
+        next.last_action = Some(record);
+        next
+    }
+}
+
+/// What reading a service's state object found.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// No object yet.
+    Missing,
+    Found {
+        state: ServiceState,
+        etag: String,
+    },
+    /// An object that does not parse; the next successful write repairs it.
+    Corrupt {
+        etag: String,
+        problem: String,
+    },
+}
+
+impl Stored {
+    /// The history the cooldown check needs.
+    pub fn history(&self) -> History {
+        match self {
+            Stored::Missing => History::Fresh,
+            Stored::Found { state, .. } => History::Known {
+                last_action_ms: state.last_action_ms(),
+            },
+            Stored::Corrupt { .. } => History::Unreadable,
+        }
+    }
+
+    /// The state to build the next one on (a corrupt one starts afresh).
+    pub fn base(&self, cluster: &str, service: &str) -> ServiceState {
+        match self {
+            Stored::Found { state, .. } => state.clone(),
+            _ => ServiceState::new(cluster, service),
+        }
+    }
+}
+
+/// Result of a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// Another writer changed the object since it was read.
+    Conflict,
+}
+
+/// The S3 adapter for state objects.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+/// The short name of an ECS cluster or service given by name or ARN.
+fn short_name(name_or_arn: &str) -> &str {
+    if name_or_arn.starts_with("arn:") {
+        name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
+    } else {
+        name_or_arn
+    }
+}
+
+impl StateStore {
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        StateStore {
+            s3,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// `autoscaling-state/{cluster}/{service}`, by short names.
+    pub fn key(cluster: &str, service: &str) -> String {
+        format!(
+            "{STATE_PREFIX}/{}/{}",
+            short_name(cluster),
+            short_name(service)
+        )
+    }
+
+    pub async fn read(&self, cluster: &str, service: &str) -> Result<Stored, Error> {
+        let key = Self::key(cluster, service);
+        let answer = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(answer) => answer,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => {
+                return Ok(Stored::Missing)
+            }
+            Err(e) => return Err(self.error("GetObject", &key, e)),
+        };
+        let etag = answer.e_tag().unwrap_or_default().to_string();
+        let bytes = answer
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::State {
+                bucket: self.bucket.clone(),
+                key: key.clone(),
+                message: e.to_string(),
+            })?
+            .into_bytes();
+        Ok(match ServiceState::parse(&bytes) {
+            Ok(state) => Stored::Found { state, etag },
+            Err(problem) => Stored::Corrupt { etag, problem },
+        })
+    }
+
+    /// Writes `state` only if the object is still as `previous` found it.
+    pub async fn write(
+        &self,
+        state: &ServiceState,
+        previous: &Stored,
+    ) -> Result<WriteOutcome, Error> {
+        let key = Self::key(&state.cluster, &state.service);
+        let body = serde_json::to_vec(state).map_err(|e| Error::State {
+            bucket: self.bucket.clone(),
+            key: key.clone(),
+            message: e.to_string(),
+        })?;
+        let request = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        let request = match previous {
+            Stored::Missing => request.if_none_match("*"),
+            Stored::Found { etag, .. } | Stored::Corrupt { etag, .. } => request.if_match(etag),
+        };
+        match request.send().await {
+            Ok(_) => Ok(WriteOutcome::Written),
+            // 412: the precondition failed; 409: a concurrent conditional write is in progress.
+            // Either way another worker got there first.
+            Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 409 | 412) => {
+                Ok(WriteOutcome::Conflict)
+            }
+            Err(e) => Err(self.error("PutObject", &key, e)),
+        }
+    }
+
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+        &self,
+        operation: &str,
+        key: &str,
+        e: SdkError<E, R>,
+    ) -> Error {
+        Error::State {
+            bucket: self.bucket.clone(),
+            key: key.to_string(),
+            message: format!(
+                "{operation}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_use_short_names() {
+        assert_eq!(
+            StateStore::key("prod", "workers"),
+            "autoscaling-state/prod/workers"
+        );
+        assert_eq!(
+            StateStore::key(
+                "arn:aws:ecs:eu-west-1:123:cluster/prod",
+                "arn:aws:ecs:eu-west-1:123:service/prod/workers"
+            ),
+            "autoscaling-state/prod/workers"
+        );
+    }
+
+    #[test]
+    fn state_round_trips_and_bad_objects_are_described() {
+        let state = ServiceState::new("c", "s").with_action(ActionRecord {
+            action: Action::ScaleOut,
+            from: 2,
+            to: 4,
+            at_ms: 1_000,
+            tick_due_ms: 900,
+            reason: "surge".into(),
+        });
+        assert_eq!(state.scale_out_count, 1);
+        assert_eq!(state.last_action_ms(), Some(1_000));
+        let bytes = serde_json::to_vec(&state).unwrap();
+        assert_eq!(ServiceState::parse(&bytes).unwrap(), state);
+        for bad in [
+            &b""[..],
+            b"{",
+            b"[]",
+            b"{\"version\": 2}",
+            &bytes[..bytes.len() / 2],
+        ] {
+            assert!(
+                ServiceState::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let mut future = state.clone();
+        future.version = 7;
+        let err = ServiceState::parse(&serde_json::to_vec(&future).unwrap()).unwrap_err();
+        assert!(err.contains("version 7"), "{err}");
+    }
+}

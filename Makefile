@@ -30,7 +30,10 @@ $(VENV_STAMP): requirements-dev.txt
 	touch $@
 
 # Every test: unit, integration against moto, Lambda binaries under cargo-lambda.
+# The integration tests run the Lambda and CLI binaries, which `cargo test` alone does
+# not build for another package, so build them first.
 test: venv
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 
 lint:

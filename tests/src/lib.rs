@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use futures::StreamExt;
 
 /// The region every test uses.
 pub const REGION: &str = "us-east-1";
@@ -182,28 +183,9 @@ impl Emulator {
         answer.queue_url().expect("queue URL").to_string()
     }
 
-    /// Sends `count` small messages, ten per call.
+    /// Sends `count` small messages, ten per call, two calls at a time (moto slows down under more).
     pub async fn send_messages(&self, queue_url: &str, count: usize) {
-        let sqs = self.sqs();
-        let ids: Vec<usize> = (0..count).collect();
-        for chunk in ids.chunks(10) {
-            let entries = chunk
-                .iter()
-                .map(|i| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(format!("m{i}"))
-                        .message_body(format!("job {i}"))
-                        .build()
-                        .expect("entry")
-                })
-                .collect();
-            sqs.send_message_batch()
-                .queue_url(queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .expect("SendMessageBatch");
-        }
+        send_messages(&self.sqs(), queue_url, count).await;
     }
 
     pub async fn purge(&self, queue_url: &str) {
@@ -320,6 +302,36 @@ impl Drop for Emulator {
     }
 }
 
+/// Sends `count` small messages to `queue_url`, ten per call, two calls at a time (moto slows down under more).
+pub async fn send_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) {
+    let ids: Vec<usize> = (0..count).collect();
+    let requests: Vec<_> = ids
+        .chunks(10)
+        .map(|chunk| {
+            let entries = chunk
+                .iter()
+                .map(|i| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(format!("m{i}"))
+                        .message_body(format!("job {i}"))
+                        .build()
+                        .expect("entry")
+                })
+                .collect();
+            sqs.send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+        })
+        .collect();
+    let results: Vec<_> = futures::stream::iter(requests.into_iter().map(|r| r.send()))
+        .buffer_unordered(2)
+        .collect()
+        .await;
+    for result in results {
+        result.expect("SendMessageBatch");
+    }
+}
+
 /// An `SdkConfig` for the emulator at `endpoint`, with static test credentials.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -332,7 +344,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// A built binary of this workspace (`cargo test --workspace` builds them all).
+/// A built binary of this workspace (`make test` builds them all before testing).
 pub fn workspace_binary(name: &str) -> PathBuf {
     // Test executables live in target/<profile>/deps; binaries one level up.
     let exe = std::env::current_exe().expect("current test executable");
@@ -343,7 +355,8 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is not built; run the tests with `make test` or `cargo test --workspace`, which build every binary",
+        "{} is not built; run the tests with `make test`, which builds every binary first \
+         (`cargo build --workspace --bins && cargo test --workspace`)",
         path.display()
     );
     path

@@ -40,15 +40,19 @@ struct Cli {
 enum Command {
     /// Evaluate the policy for given numbers, with no cooldown history; prints one JSON object.
     Decide {
+        /// Messages waiting in the queue.
         #[arg(long)]
         visible: u64,
+        /// Messages received but not yet deleted.
         #[arg(long)]
         in_flight: u64,
         /// The service's current desiredCount.
         #[arg(long)]
         desired: u32,
+        /// Messages sent with a delay, not yet receivable (reported, not scaled on).
         #[arg(long, default_value_t = 0)]
         delayed: u64,
+        /// The service's running task count (reported).
         #[arg(long)]
         running: Option<u32>,
         /// Which configured service (`service` or `cluster/service`); default: the first.

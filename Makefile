@@ -8,11 +8,19 @@ SHELL := /bin/bash
 
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 CARGO ?= cargo
-# The Lambda architecture: arm64 in production; this build machine makes x86_64.
+# cargo-lambda and the zig linker it uses live in the venv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# The Lambda architecture: arm64 (Graviton) in production. Building arm64 needs a
+# host or CI runner with the aarch64-unknown-linux-gnu Rust target; on an x86_64
+# host without it, use ARCH=x86_64.
 ARCH ?= arm64
+HOST_ARCH := $(shell uname -m | sed 's/aarch64/arm64/')
+STAGE ?= dev
+SLS := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node_modules/.bin/serverless
 
-.PHONY: all venv test lint demo bench clean
+.PHONY: all venv node test lint demo bench lambda-zips package deploy clean
 
 all: test
 
@@ -29,10 +37,19 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Every test: unit, integration against moto, Lambda binaries under cargo-lambda.
-# The integration tests run the Lambda and CLI binaries, which `cargo test` alone does
-# not build for another package, so build them first.
-test: venv
+# The Serverless Framework v3 (pinned in package.json / package-lock.json), locally.
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Every test: unit, integration against moto, Lambda binaries under cargo-lambda,
+# the packaged CloudFormation template. The tests run the Lambda and CLI binaries,
+# which `cargo test` alone does not build for another package, so build them first,
+# and the real Lambda zips for this host's architecture.
+test: venv node
+	$(MAKE) lambda-zips ARCH=$(HOST_ARCH)
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 
@@ -48,6 +65,20 @@ demo: venv
 bench: venv
 	$(CARGO) run --locked --release --quiet -p fast-autoscaler-tests --bin bench
 
+# target/lambda/{scheduler,worker}/bootstrap.zip for ARCH.
+lambda-zips: venv
+	cargo-lambda lambda build --release --locked --output-format zip \
+	  $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) --bin scheduler --bin worker
+	@ls -l target/lambda/*/bootstrap.zip
+
+# Build the zips and the CloudFormation template, offline (.serverless/).
+# Stage parameters: STAGE=prod, and PARAMS='--param="ecsClusterName=prod" ...'.
+package: venv node lambda-zips
+	$(SLS) package --stage $(STAGE) --param="architecture=$(ARCH)" $(PARAMS)
+
+deploy: package
+	$(SLS) deploy --stage $(STAGE) --package .serverless --param="architecture=$(ARCH)" $(PARAMS)
+
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules .serverless

@@ -187,17 +187,20 @@ async fn lambda_binaries_run_under_the_cargo_lambda_runtime_emulator() {
     );
     assert_eq!(emulator.desired_count("lambda-cluster", "workers").await, 6);
 
-    // The decision is one JSON log line with the documented fields.
+    // The decision is one JSON log line with the documented fields, which is also
+    // a CloudWatch EMF document.
     let logs = worker.stop();
-    let decision: Value = logs
+    let lines: Vec<Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["fields"]["message"] == "decision")
+        .collect();
+    let decision = lines
+        .iter()
+        .find(|v| v["message"] == "decision")
         .unwrap_or_else(|| panic!("no decision line in:\n{logs}"));
-    let fields = &decision["fields"];
-    assert_eq!(fields["action"], "scale_out", "{decision}");
+    assert_eq!(decision["action"], "scale_out", "{decision}");
     assert_eq!(
-        (fields["visible"].clone(), fields["new_desired"].clone()),
+        (decision["visible"].clone(), decision["new_desired"].clone()),
         (json!(400), json!(6))
     );
     for field in [
@@ -212,8 +215,41 @@ async fn lambda_binaries_run_under_the_cargo_lambda_runtime_emulator() {
         "tick_lag_ms",
         "duration_ms",
     ] {
-        assert!(!fields[field].is_null(), "missing {field} in {decision}");
+        assert!(!decision[field].is_null(), "missing {field} in {decision}");
     }
+    let directive = &decision["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(
+        (
+            directive["Namespace"].clone(),
+            directive["Dimensions"].clone()
+        ),
+        (json!("FastAutoscaler"), json!([["Service"]]))
+    );
+    assert_eq!(
+        (
+            decision["Service"].clone(),
+            decision["ScalingActions"].clone()
+        ),
+        (json!("lambda-cluster/workers"), json!(1.0))
+    );
+    let tick_line = lines
+        .iter()
+        .find(|v| v["message"] == "tick")
+        .unwrap_or_else(|| panic!("no tick line in:\n{logs}"));
+    assert_eq!(
+        (
+            tick_line["TicksEvaluated"].clone(),
+            tick_line["TicksDropped"].clone()
+        ),
+        (json!(1.0), json!(1.0))
+    );
+    // The malformed tick was logged through tracing (JSON, as AWS_LAMBDA_LOG_FORMAT asks).
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["fields"]["message"] == "dropping malformed tick"),
+        "{logs}"
+    );
 }
 
 fn single_service_env(emulator: &Emulator, queue: &str) -> Vec<(String, String)> {

@@ -28,7 +28,7 @@ pub struct EvaluateOptions {
     pub dry_run: bool,
 }
 
-/// One service's decision for one tick: the structured log line's fields.
+/// One service's decision for one tick: the fields of its structured log line.
 #[derive(Debug, Clone, Serialize)]
 pub struct DecisionRecord {
     /// `cluster/service`.
@@ -50,40 +50,6 @@ pub struct DecisionRecord {
     pub tick_lag_ms: i64,
     pub duration_ms: u64,
     pub dry_run: bool,
-}
-
-impl DecisionRecord {
-    /// Writes the record as one structured log line.
-    pub fn log(&self) {
-        macro_rules! emit {
-            ($level:expr) => {
-                tracing::event!(
-                    $level,
-                    service = %self.service,
-                    provider = self.provider,
-                    visible = self.visible,
-                    in_flight = self.in_flight,
-                    delayed = self.delayed,
-                    current_desired = self.current_desired,
-                    running = self.running,
-                    new_desired = self.new_desired,
-                    action = self.action.as_str(),
-                    reason = %self.reason,
-                    cooldown_remaining_s = self.cooldown_remaining_s,
-                    tick_due_ms = self.tick_due_ms,
-                    tick_lag_ms = self.tick_lag_ms,
-                    duration_ms = self.duration_ms,
-                    dry_run = self.dry_run,
-                    "decision"
-                )
-            };
-        }
-        if self.action == Action::Hold {
-            emit!(tracing::Level::WARN);
-        } else {
-            emit!(tracing::Level::INFO);
-        }
-    }
 }
 
 /// The worker's long-lived part: configuration and AWS clients, built once per cold start.
@@ -118,7 +84,8 @@ impl Autoscaler {
         &self.config
     }
 
-    /// Evaluates every service for `tick`, logs one line per service and returns the records.
+    /// Evaluates every service for `tick` and returns one record per service, in
+    /// configuration order. Callers log them (see [`crate::emf`]).
     pub async fn evaluate(&self, tick: &Tick, options: EvaluateOptions) -> Vec<DecisionRecord> {
         let started = Instant::now();
         let tick_lag_ms = now_ms() as i64 - tick.due_ms as i64;
@@ -155,11 +122,7 @@ impl Autoscaler {
                 });
             self.evaluate_service(service, reading, view, tick, options, tick_lag_ms, started)
         });
-        let records = join_all(evaluations).await;
-        for record in &records {
-            record.log();
-        }
-        records
+        join_all(evaluations).await
     }
 
     #[allow(clippy::too_many_arguments)]

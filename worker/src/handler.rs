@@ -10,7 +10,9 @@ use fast_autoscaler_scheduler::{now_ms, Tick};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
+use crate::emf;
 use crate::engine::{Autoscaler, DecisionRecord, EvaluateOptions};
+use crate::policy::Action;
 
 /// How a batch of ticks was sorted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -92,10 +94,26 @@ pub async fn handle_tick_event(
         superseded: selection.superseded.len(),
         ..TickOutcome::default()
     };
+    let mut lag_ms = None;
     if let Some(tick) = selection.newest {
+        lag_ms = Some(now_ms() as i64 - tick.due_ms as i64);
         outcome.evaluated_tick_due_ms = Some(tick.due_ms);
         outcome.decisions = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
     }
+    let now = now_ms();
+    let mut lines: Vec<_> = outcome
+        .decisions
+        .iter()
+        .map(|d| emf::decision_line(d, now))
+        .collect();
+    let held = outcome
+        .decisions
+        .iter()
+        .filter(|d| d.action == Action::Hold)
+        .count();
+    let dropped = outcome.malformed + outcome.stale + outcome.superseded;
+    lines.push(emf::tick_line(now, lag_ms, outcome.received, dropped, held));
+    emf::emit(&lines);
     Ok(outcome)
 }
 

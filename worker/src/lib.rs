@@ -12,13 +12,15 @@
 //! - [`ecs`] and [`state`] are the AWS adapters; queue metrics come from providers
 //!   found by name in the `fast-autoscaler-providers` registry.
 //! - [`engine`] wires them into one tick's evaluation, and [`handler`] turns an SQS
-//!   batch of ticks into at most one evaluation.
+//!   batch of ticks into at most one evaluation, logged by [`emf`] as one line per
+//!   service that CloudWatch also reads as metrics.
 //!
 //! The binaries are the `worker` Lambda and the `fast-autoscaler` CLI, which reads
 //! configuration exactly as the Lambda does.
 
 pub mod config;
 pub mod ecs;
+pub mod emf;
 pub mod engine;
 pub mod handler;
 pub mod policy;

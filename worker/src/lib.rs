@@ -24,6 +24,7 @@ pub mod emf;
 pub mod engine;
 pub mod handler;
 pub mod policy;
+pub mod simulate;
 pub mod state;
 
 pub use config::{AutoscalerConfig, ConfigError, ConfigIssue, ConfigSource};

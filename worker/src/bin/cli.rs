@@ -9,8 +9,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use fast_autoscaler::config::{PolicyKind, PolicySettings};
 use fast_autoscaler::policy;
 use fast_autoscaler::providers::{ProviderContext, QueueMetrics};
+use fast_autoscaler::simulate::{self, Trace, Workload};
 use fast_autoscaler::{
     load_aws_config, Autoscaler, AutoscalerConfig, ConfigSource, EvaluateOptions, Tick,
 };
@@ -72,6 +74,28 @@ enum Command {
     },
     /// Validate the configuration and print it, secrets redacted.
     CheckConfig,
+    /// Simulate a queue, its workers and four scaling strategies; print a comparison.
+    ///
+    /// Uses the first configured service's policy when a configuration is given
+    /// (environment or --config); otherwise a built-in one (min 1, max 200, +1 task
+    /// per 100 messages above 100, scale in below 10, cooldown 120 s).
+    Simulate {
+        /// A built-in trace (spike, ramp, diurnal, bursty, drain) or a CSV file of timestamp,arrivals.
+        #[arg(long, default_value = "spike")]
+        trace: String,
+        /// Length of a built-in trace in hours (default: 2, or 24 for diurnal).
+        #[arg(long)]
+        hours: Option<f64>,
+        /// Messages one task processes per second.
+        #[arg(long, default_value_t = 1.0)]
+        mu: f64,
+        /// Seconds from requesting a task to it working (45 is typical for Fargate).
+        #[arg(long, default_value_t = 45)]
+        startup: usize,
+        /// Fast Autoscaler's tick interval in seconds.
+        #[arg(long, default_value_t = 10)]
+        tick: usize,
+    },
 }
 
 #[tokio::main]
@@ -79,6 +103,25 @@ async fn main() -> ExitCode {
     // Logs go to stderr so stdout carries only the JSON answers.
     tracing::init_default_subscriber_with_writer(std::io::stderr);
     let cli = Cli::parse();
+    if let Command::Simulate {
+        trace,
+        hours,
+        mu,
+        startup,
+        tick,
+    } = &cli.command
+    {
+        return simulate(
+            cli.config.as_deref(),
+            trace,
+            *hours,
+            Workload {
+                mu: *mu,
+                startup_s: *startup,
+            },
+            *tick,
+        );
+    }
     let aws = load_aws_config().await;
     let (config, source) = match AutoscalerConfig::load(
         &|k| std::env::var(k).ok(),
@@ -117,6 +160,7 @@ async fn main() -> ExitCode {
         ),
         Command::Metrics => metrics(&config).await,
         Command::Run { once, dry_run } => run(Autoscaler::new(config, &aws), once, dry_run).await,
+        Command::Simulate { .. } => unreachable!("handled before loading AWS configuration"),
     }
 }
 
@@ -221,4 +265,141 @@ async fn run(autoscaler: Autoscaler, once: bool, dry_run: bool) -> ExitCode {
         }
         tokio::time::sleep(Duration::from_millis(due_ms - now)).await;
     }
+}
+
+/// The policy of the first configured service, or the built-in one when there is
+/// no configuration at all (a configuration that is given but invalid is an error).
+fn simulation_policy(
+    config_path: Option<&std::path::Path>,
+) -> Result<(PolicySettings, String), String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let configured = config_path.is_some()
+        || ["AUTOSCALER_CONFIG", "AUTOSCALER_CONFIG_FILE", "ECS_CLUSTER"]
+            .iter()
+            .any(|k| env(k).is_some());
+    if !configured {
+        let policy = PolicySettings {
+            min_tasks: 1,
+            max_tasks: 200,
+            scale_out_cooldown_s: 120,
+            scale_in_cooldown_s: 120,
+            use_combined_messages: false,
+            kind: PolicyKind::Step {
+                scale_up_threshold: 100.0,
+                scale_down_threshold: 10.0,
+                tasks_per_message: 0.01,
+                max_scale_down_factor: 0.5,
+            },
+        };
+        return Ok((policy, "built-in example policy".into()));
+    }
+    // Validation needs no AWS access: the providers are built but never called.
+    let aws = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let (config, _) = AutoscalerConfig::load(&env, config_path, ProviderContext { aws: &aws })
+        .map_err(|e| e.to_string())?;
+    let service = &config.services[0];
+    Ok((
+        service.policy.clone(),
+        format!("policy of {}", service.id()),
+    ))
+}
+
+fn simulate(
+    config_path: Option<&std::path::Path>,
+    trace_name: &str,
+    hours: Option<f64>,
+    workload: Workload,
+    tick: usize,
+) -> ExitCode {
+    let (policy, policy_source) = match simulation_policy(config_path) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    if !(workload.mu.is_finite() && workload.mu > 0.0) || tick == 0 {
+        eprintln!("--mu must be a number of messages per second above 0 and --tick at least 1 (got --mu {} --tick {tick})", workload.mu);
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    let trace = if simulate::BUILT_IN_TRACES.contains(&trace_name) {
+        let default_hours = if trace_name == "diurnal" { 24.0 } else { 2.0 };
+        let hours = hours.unwrap_or(default_hours);
+        if !(hours.is_finite() && hours > 0.0 && hours <= 24.0 * 366.0) {
+            eprintln!("--hours {hours}: expected a number of hours above 0, at most a year");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+        Trace::built_in(trace_name, (hours * 3600.0) as usize)
+    } else {
+        std::fs::read_to_string(trace_name)
+            .map_err(|e| format!("--trace {trace_name:?}: not a built-in trace ({}) and not a readable CSV file: {e}", simulate::BUILT_IN_TRACES.join(", ")))
+            .and_then(|text| Trace::from_csv(trace_name, &text))
+    };
+    let trace = match trace {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let started = std::time::Instant::now();
+    let outcomes: Vec<_> = simulate::standard_strategies(&policy, tick)
+        .iter()
+        .map(|strategy| simulate::run(&trace, workload, &policy, strategy))
+        .collect();
+    let elapsed = started.elapsed();
+    println!(
+        "trace {} ({:.1} h, {:.0} messages), {policy_source}; tasks process {} msg/s and start after {} s",
+        trace.name,
+        trace.arrivals.len() as f64 / 3600.0,
+        trace.arrivals.iter().sum::<f64>() + trace.initial_backlog,
+        workload.mu,
+        workload.startup_s
+    );
+    println!(
+        "{:<22} {:>8} {:>8} {:>8} {:>11} {:>14} {:>12} {:>8}   vs 60s: {:>7} {:>7} {:>7}",
+        "strategy",
+        "p50 s",
+        "p95 s",
+        "p99 s",
+        "max backlog",
+        "1st scale-out",
+        "task-hours",
+        "actions",
+        "p99",
+        "cost",
+        "churn"
+    );
+    let baseline = &outcomes[1];
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.2}", a / b)
+        } else {
+            "-".into()
+        }
+    };
+    for o in &outcomes {
+        println!(
+            "{:<22} {:>8.0} {:>8.0} {:>8.0} {:>11.0} {:>14} {:>12.1} {:>8}   vs 60s: {:>7} {:>7} {:>7}",
+            o.strategy,
+            o.p50_wait_s,
+            o.p95_wait_s,
+            o.p99_wait_s,
+            o.max_backlog,
+            o.first_scale_out_s.map_or("-".into(), |s| format!("{s:.0} s")),
+            o.task_seconds / 3600.0,
+            o.scaling_actions,
+            ratio(o.p99_wait_s, baseline.p99_wait_s),
+            ratio(o.task_seconds, baseline.task_seconds),
+            ratio(o.scaling_actions as f64, baseline.scaling_actions as f64),
+        );
+    }
+    println!(
+        "simulated {} strategies in {:.2} s",
+        outcomes.len(),
+        elapsed.as_secs_f64()
+    );
+    ExitCode::SUCCESS
 }

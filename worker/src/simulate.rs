@@ -494,6 +494,25 @@ pub fn target_per_task(policy: &PolicySettings) -> f64 {
     }
 }
 
+/// The policy `simulate` uses when no configuration is given: the original's step
+/// rule with min 1, max 200, +1 task per 100 messages above 100, scale-in below 10
+/// by at most half, 120 s cooldown.
+pub fn example_policy() -> PolicySettings {
+    PolicySettings {
+        min_tasks: 1,
+        max_tasks: 200,
+        scale_out_cooldown_s: 120,
+        scale_in_cooldown_s: 120,
+        use_combined_messages: false,
+        kind: PolicyKind::Step {
+            scale_up_threshold: 100.0,
+            scale_down_threshold: 10.0,
+            tasks_per_message: 0.01,
+            max_scale_down_factor: 0.5,
+        },
+    }
+}
+
 /// The four strategies compared in one run.
 pub fn standard_strategies(policy: &PolicySettings, fast_tick_s: usize) -> Vec<Strategy> {
     let target = target_per_task(policy);
@@ -516,19 +535,7 @@ mod tests {
     use super::*;
 
     fn policy() -> PolicySettings {
-        PolicySettings {
-            min_tasks: 1,
-            max_tasks: 200,
-            scale_out_cooldown_s: 120,
-            scale_in_cooldown_s: 120,
-            use_combined_messages: false,
-            kind: PolicyKind::Step {
-                scale_up_threshold: 100.0,
-                scale_down_threshold: 10.0,
-                tasks_per_message: 0.01,
-                max_scale_down_factor: 0.5,
-            },
-        }
+        example_policy()
     }
 
     const WORKLOAD: Workload = Workload {

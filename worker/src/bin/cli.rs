@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use fast_autoscaler::config::{PolicyKind, PolicySettings};
+use fast_autoscaler::config::PolicySettings;
 use fast_autoscaler::policy;
 use fast_autoscaler::providers::{ProviderContext, QueueMetrics};
 use fast_autoscaler::simulate::{self, Trace, Workload};
@@ -278,20 +278,7 @@ fn simulation_policy(
             .iter()
             .any(|k| env(k).is_some());
     if !configured {
-        let policy = PolicySettings {
-            min_tasks: 1,
-            max_tasks: 200,
-            scale_out_cooldown_s: 120,
-            scale_in_cooldown_s: 120,
-            use_combined_messages: false,
-            kind: PolicyKind::Step {
-                scale_up_threshold: 100.0,
-                scale_down_threshold: 10.0,
-                tasks_per_message: 0.01,
-                max_scale_down_factor: 0.5,
-            },
-        };
-        return Ok((policy, "built-in example policy".into()));
+        return Ok((simulate::example_policy(), "built-in example policy".into()));
     }
     // Validation needs no AWS access: the providers are built but never called.
     let aws = aws_config::SdkConfig::builder()

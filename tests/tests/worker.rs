@@ -232,7 +232,18 @@ async fn corrupt_state_denies_scale_in_allows_scale_out_and_is_repaired() {
         denied.reason
     );
     assert!(denied.reason.contains("unreadable"), "{}", denied.reason);
+    assert!(
+        denied.reason.contains("state was replaced"),
+        "{}",
+        denied.reason
+    );
     assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
+    // The replacement parses, and its repair time starts the cooldown.
+    let replaced = state(&emulator).await.expect("state replaced");
+    assert!(
+        replaced.repaired_ms.is_some() && replaced.scale_in_count == 0,
+        "{replaced:?}"
+    );
 
     emulator.send_messages(&queue, 200).await;
     let out = evaluate_once(&autoscaler).await;
@@ -244,6 +255,36 @@ async fn corrupt_state_denies_scale_in_allows_scale_out_and_is_repaired() {
     );
     let repaired = state(&emulator).await.expect("state repaired");
     assert_eq!(repaired.scale_out_count, 1);
+}
+
+#[tokio::test]
+async fn state_from_the_future_is_distrusted_and_replaced() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 6).await;
+    let key = StateStore::key(CLUSTER, SERVICE);
+    // A scale-out "in a year" would otherwise hold the scale-in cooldown for a year.
+    let mut future = ServiceState::new(CLUSTER, SERVICE);
+    future.last_scale_out_ms = Some(fast_autoscaler_scheduler::now_ms() + 365 * 86_400_000);
+    emulator
+        .put_object(BUCKET, &key, &serde_json::to_vec(&future).expect("json"))
+        .await;
+    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 1)), &emulator.aws);
+
+    let denied = evaluate_once(&autoscaler).await;
+    assert_eq!(denied.action, Action::Hold, "{}", denied.reason);
+    assert!(
+        denied.reason.contains("state was replaced"),
+        "{}",
+        denied.reason
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let scaled_in = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (scaled_in.action, scaled_in.new_desired),
+        (Action::ScaleIn, Some(3)),
+        "{}",
+        scaled_in.reason
+    );
 }
 
 #[tokio::test]

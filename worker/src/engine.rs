@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::config::{AutoscalerConfig, ServiceConfig};
 use crate::ecs::{self, ServiceView};
 use crate::policy::{self, Action, Decision};
-use crate::state::{ActionRecord, StateStore, Stored, WriteOutcome};
+use crate::state::{ActionRecord, ServiceState, StateStore, Stored, WriteOutcome};
 use crate::Error;
 
 /// How an evaluation may act.
@@ -166,6 +166,32 @@ impl Autoscaler {
         }
     }
 
+    /// Replaces an unreadable state with a fresh one whose repair time starts the
+    /// scale-in cooldown. Without it, a corrupt object would deny scale-in until the
+    /// next scale-out happened to rewrite it.
+    async fn repair_state(
+        &self,
+        service: &ServiceConfig,
+        stored: &Stored,
+        decision: Decision,
+        now: u64,
+        tick: &Tick,
+    ) -> Decision {
+        let repaired = ServiceState::repaired(&service.cluster, &service.service, now, tick.due_ms);
+        let outcome = match self.state.write(&repaired, stored).await {
+            Ok(WriteOutcome::Written) => format!(
+                "the state was replaced; scale-in is possible after one cooldown ({}s)",
+                service.policy.scale_in_cooldown_s
+            ),
+            Ok(WriteOutcome::Conflict) => "another worker rewrote the state meanwhile".to_string(),
+            Err(e) => format!("replacing the state failed: {e}"),
+        };
+        Decision {
+            reason: format!("{}; {outcome}", decision.reason),
+            ..decision
+        }
+    }
+
     /// The decision for one service whose ECS view was read.
     async fn decide(
         &self,
@@ -204,7 +230,7 @@ impl Autoscaler {
             }
         };
         if let Stored::Corrupt { problem, .. } = &stored {
-            tracing::warn!(service = %service.id(), problem = %problem, "scaling state is corrupt: scale-in denied until a write repairs it");
+            tracing::warn!(service = %service.id(), problem = %problem, "scaling state is unreadable: scale-in denied, the state will be replaced");
         }
         if let Stored::Found { state, .. } = &stored {
             if let Some(seen) = state.last_tick_due_ms.filter(|seen| *seen >= tick.due_ms) {
@@ -220,6 +246,11 @@ impl Autoscaler {
         let decision =
             policy::apply_cooldown(&service.policy, proposed, stored.history(), now, current);
         if !decision.action.changes_count() {
+            if matches!(stored, Stored::Corrupt { .. }) && !options.dry_run {
+                return self
+                    .repair_state(service, &stored, decision, now, tick)
+                    .await;
+            }
             return decision;
         }
         if options.dry_run {

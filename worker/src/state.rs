@@ -26,6 +26,9 @@ use crate::Error;
 /// The state format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
 
+/// How far in the future a recorded time may be before the state is distrusted.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
 /// Where state objects live in the bucket.
 pub const STATE_PREFIX: &str = "autoscaling-state";
 
@@ -41,6 +44,10 @@ pub struct ServiceState {
     pub scale_in_count: u64,
     /// Due time of the newest tick that considered an action for this service.
     pub last_tick_due_ms: Option<u64>,
+    /// When an unreadable state was replaced by this one. It counts as an action
+    /// for the cooldown, so scale-in resumes one cooldown after the repair.
+    #[serde(default)]
+    pub repaired_ms: Option<u64>,
     pub last_action: Option<ActionRecord>,
 }
 
@@ -79,9 +86,28 @@ impl ServiceState {
         Ok(state)
     }
 
-    /// The time of the last action in either direction.
+    /// The time of the last action in either direction (or of the last repair).
     pub fn last_action_ms(&self) -> Option<u64> {
-        self.last_scale_out_ms.max(self.last_scale_in_ms)
+        self.last_scale_out_ms
+            .max(self.last_scale_in_ms)
+            .max(self.repaired_ms)
+    }
+
+    /// A fresh state replacing an unreadable one at `now_ms`.
+    pub fn repaired(cluster: &str, service: &str, now_ms: u64, tick_due_ms: u64) -> Self {
+        ServiceState {
+            repaired_ms: Some(now_ms),
+            last_tick_due_ms: Some(tick_due_ms),
+            ..ServiceState::new(cluster, service)
+        }
+    }
+
+    /// A problem with timestamps from the future, which would stretch a cooldown
+    /// indefinitely (clock skew, or an object written by hand).
+    pub fn future_timestamp(&self, now_ms: u64) -> Option<String> {
+        self.last_action_ms()
+            .filter(|t| *t > now_ms.saturating_add(MAX_CLOCK_SKEW_MS))
+            .map(|t| format!("its last action at {t} ms is more than {MAX_CLOCK_SKEW_MS} ms in the future (now {now_ms} ms)"))
     }
 
     /// This state with an action recorded.
@@ -114,7 +140,8 @@ pub enum Stored {
         state: ServiceState,
         etag: String,
     },
-    /// An object that does not parse; the next successful write repairs it.
+    /// An object that does not parse, or whose times lie in the future. Scale-in is
+    /// denied and the worker replaces it (see [`ServiceState::repaired`]).
     Corrupt {
         etag: String,
         problem: String,
@@ -210,7 +237,10 @@ impl StateStore {
                 message: e.to_string(),
             })?
             .into_bytes();
-        Ok(match ServiceState::parse(&bytes) {
+        let now = fast_autoscaler_scheduler::now_ms();
+        let trusted = ServiceState::parse(&bytes)
+            .and_then(|state| state.future_timestamp(now).map_or(Ok(state), Err));
+        Ok(match trusted {
             Ok(state) => Stored::Found { state, etag },
             Err(problem) => Stored::Corrupt { etag, problem },
         })
@@ -317,5 +347,26 @@ mod tests {
         future.version = 7;
         let err = ServiceState::parse(&serde_json::to_vec(&future).unwrap()).unwrap_err();
         assert!(err.contains("version 7"), "{err}");
+
+        // Times from the future are distrusted beyond the allowed skew.
+        let last_in_at = |ms| ServiceState {
+            last_scale_in_ms: Some(ms),
+            ..ServiceState::new("c", "s")
+        };
+        let now = 1_000_000;
+        assert_eq!(last_in_at(now).future_timestamp(now), None);
+        assert_eq!(
+            last_in_at(now + MAX_CLOCK_SKEW_MS).future_timestamp(now),
+            None
+        );
+        let problem = last_in_at(now + MAX_CLOCK_SKEW_MS + 1).future_timestamp(now);
+        assert!(problem.is_some_and(|p| p.contains("future")));
+
+        // A repair counts as the last action, so the cooldown runs from it.
+        let repaired = ServiceState::repaired("c", "s", 7_000, 6_000);
+        assert_eq!(
+            (repaired.last_action_ms(), repaired.scale_out_count),
+            (Some(7_000), 0)
+        );
     }
 }

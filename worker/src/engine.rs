@@ -56,6 +56,9 @@ pub struct DecisionRecord {
 #[derive(Debug)]
 pub struct Autoscaler {
     config: AutoscalerConfig,
+    /// The configured service names of each cluster, grouped once at cold start
+    /// for the batched DescribeServices of every tick.
+    services_by_cluster: Vec<(String, Vec<String>)>,
     ecs: aws_sdk_ecs::Client,
     state: StateStore,
 }
@@ -73,9 +76,21 @@ impl Autoscaler {
             aws_sdk_s3::Client::from_conf(s3.build()),
             config.state_bucket.clone(),
         );
+        let mut services_by_cluster: Vec<(String, Vec<String>)> = Vec::new();
+        for s in &config.services {
+            match services_by_cluster
+                .iter_mut()
+                .find(|(cluster, _)| *cluster == s.cluster)
+            {
+                Some((_, names)) if names.contains(&s.service) => {}
+                Some((_, names)) => names.push(s.service.clone()),
+                None => services_by_cluster.push((s.cluster.clone(), vec![s.service.clone()])),
+            }
+        }
         Autoscaler {
             ecs: aws_sdk_ecs::Client::new(aws),
             state,
+            services_by_cluster,
             config,
         }
     }
@@ -92,19 +107,16 @@ impl Autoscaler {
         let services = &self.config.services;
 
         let metrics = join_all(services.iter().map(|s| s.provider.metrics()));
-        let mut by_cluster: HashMap<&str, Vec<String>> = HashMap::new();
-        for s in services {
-            let names = by_cluster.entry(s.cluster.as_str()).or_default();
-            if !names.contains(&s.service) {
-                names.push(s.service.clone());
-            }
-        }
-        let views = join_all(by_cluster.iter().map(|(cluster, names)| async move {
-            (
-                *cluster,
-                ecs::describe_services(&self.ecs, cluster, names).await,
-            )
-        }));
+        let views = join_all(
+            self.services_by_cluster
+                .iter()
+                .map(|(cluster, names)| async move {
+                    (
+                        cluster.as_str(),
+                        ecs::describe_services(&self.ecs, cluster, names).await,
+                    )
+                }),
+        );
         let (metrics, views) = tokio::join!(metrics, views);
         let mut views: HashMap<&str, HashMap<String, Result<ServiceView, Error>>> =
             views.into_iter().collect();

@@ -20,7 +20,9 @@ HOST_ARCH := $(shell uname -m | sed 's/aarch64/arm64/')
 STAGE ?= dev
 SLS := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node_modules/.bin/serverless
 
-.PHONY: all venv node test lint demo bench lambda-zips package deploy clean
+BROKER_PACKAGES := rabbitmq-server activemq libxstream-java libjettison-java openssl default-jre-headless
+
+.PHONY: all venv node brokers test lint demo bench lambda-zips package deploy clean
 
 all: test
 
@@ -44,11 +46,21 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Real RabbitMQ and ActiveMQ for the amq provider's tests, from Debian's packages.
+# Installed only (never started: each test starts private instances on 127.0.0.1).
+brokers:
+	@missing=""; for p in $(BROKER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "brokers missing:$$missing (as root: apt-get install$$missing); their tests skip outside CI and fail in CI"; fi; \
+	fi
+
 # Every test: unit, integration against moto, Lambda binaries under cargo-lambda,
 # the packaged CloudFormation template. The tests run the Lambda and CLI binaries,
 # which `cargo test` alone does not build for another package, so build them first,
 # and the real Lambda zips for this host's architecture.
-test: venv node
+test: venv node brokers
 	$(MAKE) lambda-zips ARCH=$(HOST_ARCH)
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked

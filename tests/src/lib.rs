@@ -10,6 +10,8 @@
 //! A missing tool fails the test in CI (`CI` set) with how to get it; elsewhere the
 //! test is skipped with the reason printed. Use [`emulator_or_skip!`].
 
+pub mod brokers;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

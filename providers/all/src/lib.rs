@@ -10,9 +10,10 @@
 
 pub use fast_autoscaler_provider::*;
 
+pub use fast_autoscaler_provider_amq as amq;
 pub use fast_autoscaler_provider_sqs as sqs;
 
 /// The provider crates this facade links, by registered name. The registry test
 /// checks that each of these registered, and that every crate under `providers/`
 /// appears here.
-pub const LINKED: &[&str] = &[sqs::NAME];
+pub const LINKED: &[&str] = &[amq::NAME, sqs::NAME];

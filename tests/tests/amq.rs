@@ -1,0 +1,524 @@
+//! The `amq` provider against real brokers: RabbitMQ and ActiveMQ from Debian's
+//! packages, each a private instance on 127.0.0.1 (see `fast_autoscaler_tests::brokers`),
+//! with credentials in Secrets Manager on the moto emulator.
+//!
+//! Readings go through the `fast-autoscaler metrics` command, exactly as an operator
+//! would check a deployment, and the tests assert the exact counts it prints.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fast_autoscaler_tests::brokers::{free_port, ActiveMq, RabbitMq};
+use fast_autoscaler_tests::{emulator_or_skip, run_cli, Emulator};
+use serde_json::Value;
+
+/// AMQ_* settings of one run, as (variable, value).
+type Settings = Vec<(&'static str, String)>;
+
+static RABBITMQ: OnceLock<Option<RabbitMq>> = OnceLock::new();
+static ACTIVEMQ: OnceLock<Option<ActiveMq>> = OnceLock::new();
+
+/// One RabbitMQ node for this test binary; each test uses its own queues.
+fn rabbitmq() -> Option<&'static RabbitMq> {
+    RABBITMQ.get_or_init(RabbitMq::start).as_ref()
+}
+
+fn activemq() -> Option<&'static ActiveMq> {
+    ACTIVEMQ.get_or_init(ActiveMq::start).as_ref()
+}
+
+macro_rules! or_skip {
+    ($broker:expr) => {
+        match $broker {
+            Some(broker) => broker,
+            None => return,
+        }
+    };
+}
+
+async fn store_secret(emulator: &Emulator, name: &str, username: &str, password: &str) -> String {
+    let client = aws_sdk_secretsmanager::Client::new(&emulator.aws);
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(serde_json::json!({"username": username, "password": password}).to_string())
+        .send()
+        .await
+        .expect("CreateSecret on the emulator");
+    created.arn().expect("secret ARN").to_string()
+}
+
+/// Single-service environment for the CLI, with the given AMQ_* settings.
+fn amq_env(emulator: &Emulator, settings: &[(&str, String)]) -> Vec<(String, String)> {
+    let mut env = emulator.env();
+    env.extend(
+        [
+            ("ECS_CLUSTER", "amq-cluster"),
+            ("SERVICE_NAME", "workers"),
+            ("S3_CONFIG_BUCKET", "amq-state"),
+            ("QUEUE_TYPE", "amq"),
+            ("MIN_TASKS", "1"),
+            ("MAX_TASKS", "100"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env.extend(settings.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    env
+}
+
+/// One `fast-autoscaler metrics` run: its exit code and its one JSON line.
+fn metrics(env: &[(String, String)]) -> (i32, Value, String) {
+    let (code, stdout, stderr) = run_cli(env, &["metrics"]);
+    let line = stdout.lines().next().unwrap_or_default();
+    let value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("metrics printed {stdout:?} ({e}); stderr: {stderr}"));
+    (code, value, stderr)
+}
+
+/// Polls `metrics` until it prints the expected counts. The management API's counters
+/// lag the queue by its statistics interval, so a bounded wait is part of the contract.
+fn wait_for_counts(env: &[(String, String)], visible: u64, in_flight: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, value, stderr) = metrics(env);
+        let settled = code == 0 && value["visible"] == visible && value["in_flight"] == in_flight;
+        if settled {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "counts never settled at visible={visible} in_flight={in_flight}: last {value} (exit {code}), stderr: {stderr}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The error `metrics` prints for a reading that must fail.
+fn metrics_error(env: &[(String, String)]) -> String {
+    let (code, value, _) = metrics(env);
+    assert_eq!(code, 1, "a failed reading must exit 1: {value}");
+    value["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error in {value}"))
+        .to_string()
+}
+
+fn rabbit_settings(
+    broker: &RabbitMq,
+    queue: &str,
+    secret_arn: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("AMQ_ENGINE", "rabbitmq".into()),
+        ("AMQ_HOST", "127.0.0.1".into()),
+        ("AMQ_PORT", broker.https_port.to_string()),
+        ("AMQ_QUEUE_NAME", queue.into()),
+        ("AMQ_SECRET_ARN", secret_arn.into()),
+        ("AMQ_CA_BUNDLE", broker.pki.ca_pem.display().to_string()),
+    ]
+}
+
+fn with(
+    mut settings: Vec<(&'static str, String)>,
+    key: &'static str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    settings.retain(|(k, _)| *k != key);
+    settings.push((key, value.to_string()));
+    settings
+}
+
+#[tokio::test]
+async fn rabbitmq_management_api_over_verified_tls_reports_ready_and_unacknowledged() {
+    let emulator = emulator_or_skip!();
+    let broker = or_skip!(rabbitmq());
+    let arn = store_secret(&emulator, "mq/rabbit", &broker.username, &broker.password).await;
+    broker.publish("orders", 7).await;
+    let _held = broker.hold_unacknowledged("orders", 3).await;
+
+    let env = amq_env(&emulator, &rabbit_settings(broker, "orders", &arn));
+    let value = wait_for_counts(&env, 4, 3);
+    assert_eq!(value["provider"], "amq");
+    assert_eq!(value["delayed"], 0);
+
+    // AMQP mode over AMQPS: the ready count as of now, no unacknowledged count.
+    let amqp = with(
+        with(rabbit_settings(broker, "orders", &arn), "AMQ_MODE", "amqp"),
+        "AMQ_PORT",
+        &broker.amqps_port.to_string(),
+    );
+    let (code, value, stderr) = metrics(&amq_env(&emulator, &amqp));
+    assert_eq!(code, 0, "{value} {stderr}");
+    assert_eq!(
+        (value["visible"].as_u64(), value["in_flight"].as_u64()),
+        (Some(4), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn rabbitmq_errors_name_the_broker_and_the_cause() {
+    let emulator = emulator_or_skip!();
+    let broker = or_skip!(rabbitmq());
+    let arn = store_secret(
+        &emulator,
+        "mq/rabbit-errors",
+        &broker.username,
+        &broker.password,
+    )
+    .await;
+    let wrong = store_secret(
+        &emulator,
+        "mq/rabbit-wrong",
+        &broker.username,
+        "not-the-password",
+    )
+    .await;
+    broker.publish("errors-present", 1).await;
+    let base = rabbit_settings(broker, "errors-present", &arn);
+    let broker_label = format!("127.0.0.1:{}", broker.https_port);
+
+    let cases: Vec<(&str, Settings, &str)> = vec![
+        (
+            "wrong credentials",
+            with(base.clone(), "AMQ_SECRET_ARN", &wrong),
+            "rejected the credentials",
+        ),
+        (
+            "missing queue",
+            with(base.clone(), "AMQ_QUEUE_NAME", "no-such-queue"),
+            "queue \"no-such-queue (vhost /)\" does not exist",
+        ),
+        (
+            "missing vhost",
+            with(base.clone(), "AMQ_VHOST", "no-such-vhost"),
+            "virtual host \"no-such-vhost\" does not exist",
+        ),
+        (
+            "untrusted certificate",
+            base.iter()
+                .filter(|(k, _)| *k != "AMQ_CA_BUNDLE")
+                .cloned()
+                .collect(),
+            "TLS with broker",
+        ),
+        (
+            "closed port",
+            with(base.clone(), "AMQ_PORT", &free_port().to_string()),
+            "is unreachable",
+        ),
+        (
+            "amqp wrong credentials",
+            with(
+                with(
+                    with(base.clone(), "AMQ_MODE", "amqp"),
+                    "AMQ_PORT",
+                    &broker.amqps_port.to_string(),
+                ),
+                "AMQ_SECRET_ARN",
+                &wrong,
+            ),
+            "timed out waiting for the AMQP connection",
+        ),
+        (
+            "amqp missing queue",
+            with(
+                with(
+                    with(base.clone(), "AMQ_MODE", "amqp"),
+                    "AMQ_PORT",
+                    &broker.amqps_port.to_string(),
+                ),
+                "AMQ_QUEUE_NAME",
+                "no-such-queue",
+            ),
+            "does not exist",
+        ),
+    ];
+    // AMQP mode: RabbitMQ drops the socket on a failed login, and amqprs reports
+    // that as no connection within the connect time-out (documented in the README).
+    for (case, settings, expected) in cases {
+        let error = metrics_error(&amq_env(&emulator, &settings));
+        assert!(error.contains(expected), "{case}: {error}");
+        assert!(
+            error.contains("127.0.0.1:"),
+            "{case} names no broker: {error}"
+        );
+        assert!(
+            !error.contains(&broker.password) && !error.contains("not-the-password"),
+            "{case} leaks a password: {error}"
+        );
+    }
+    // The broker named is the one configured.
+    let error = metrics_error(&amq_env(
+        &emulator,
+        &with(base, "AMQ_QUEUE_NAME", "no-such-queue"),
+    ));
+    assert!(error.contains(&broker_label), "{error}");
+}
+
+#[tokio::test]
+async fn rabbitmq_readings_leave_no_connection_open() {
+    use fast_autoscaler_providers::{amq::AmqSettings, ProviderContext, QueueMetricsProvider};
+    let emulator = emulator_or_skip!();
+    let broker = or_skip!(rabbitmq());
+    broker.publish("leaks", 2).await;
+    for (mode, port) in [
+        ("management", broker.https_port),
+        ("amqp", broker.amqps_port),
+    ] {
+        let settings = AmqSettings::parse(&serde_json::json!({
+            "engine": "rabbitmq", "mode": mode, "host": "127.0.0.1", "port": port,
+            "queue_name": "leaks", "username": broker.username, "password": broker.password,
+            "ca_bundle": broker.pki.ca_pem.display().to_string(),
+        }))
+        .expect("settings");
+        let provider = fast_autoscaler_providers::amq::AmqProvider::new(
+            settings,
+            ProviderContext { aws: &emulator.aws },
+        )
+        .expect("provider");
+        // A new queue has no counters until the broker's first statistics emission.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !provider
+            .metrics()
+            .await
+            .is_ok_and(|m| m.visible + m.in_flight == 2)
+        {
+            assert!(Instant::now() < deadline, "{mode}: no reading within 15 s");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        for _ in 0..150 {
+            let reading = provider.metrics().await.expect("reading");
+            assert_eq!(reading.visible + reading.in_flight, 2, "{mode}");
+        }
+        drop(provider);
+        // Closed connections leave the management API's list within a few seconds.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while broker.connections_of_autoscaler() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{mode}: {} connections still open after 150 readings",
+                broker.connections_of_autoscaler()
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
+
+fn activemq_settings(
+    broker: &ActiveMq,
+    queue: &str,
+    secret_arn: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("AMQ_ENGINE", "activemq".into()),
+        ("AMQ_HOST", "127.0.0.1".into()),
+        ("AMQ_PORT", broker.stomp_tls_port.to_string()),
+        ("AMQ_QUEUE_NAME", queue.into()),
+        ("AMQ_SECRET_ARN", secret_arn.into()),
+        ("AMQ_CA_BUNDLE", broker.pki.ca_pem.display().to_string()),
+    ]
+}
+
+#[tokio::test]
+async fn activemq_statistics_over_stomp_tls_report_size_minus_in_flight() {
+    let emulator = emulator_or_skip!();
+    let broker = or_skip!(activemq());
+    let arn = store_secret(&emulator, "mq/active", &broker.username, &broker.password).await;
+    broker.publish("invoices", 9).await;
+    let _held = broker.hold_unacknowledged("invoices", 4).await;
+
+    let env = amq_env(&emulator, &activemq_settings(broker, "invoices", &arn));
+    let (code, value, stderr) = metrics(&env);
+    assert_eq!(code, 0, "{value} {stderr}");
+    assert_eq!(
+        (value["visible"].as_u64(), value["in_flight"].as_u64()),
+        (Some(5), Some(4)),
+        "{value}"
+    );
+
+    // Reading statistics never touched the queue: the same counts again.
+    let (_, again, _) = metrics(&env);
+    assert_eq!(
+        (again["visible"].as_u64(), again["in_flight"].as_u64()),
+        (Some(5), Some(4)),
+        "{again}"
+    );
+
+    // Plain STOMP works only when asked for.
+    let plain = with(
+        with(
+            activemq_settings(broker, "invoices", &arn),
+            "AMQ_TLS",
+            "false",
+        ),
+        "AMQ_PORT",
+        &broker.stomp_port.to_string(),
+    );
+    let plain: Vec<_> = plain
+        .into_iter()
+        .filter(|(k, _)| *k != "AMQ_CA_BUNDLE")
+        .collect();
+    let (code, value, _) = metrics(&amq_env(&emulator, &plain));
+    assert_eq!((code, value["visible"].as_u64()), (0, Some(5)), "{value}");
+}
+
+#[tokio::test]
+async fn activemq_errors_name_the_broker_and_the_cause() {
+    let emulator = emulator_or_skip!();
+    let broker = or_skip!(activemq());
+    let arn = store_secret(
+        &emulator,
+        "mq/active-errors",
+        &broker.username,
+        &broker.password,
+    )
+    .await;
+    let wrong = store_secret(
+        &emulator,
+        "mq/active-wrong",
+        &broker.username,
+        "not-the-password",
+    )
+    .await;
+    broker.publish("present", 1).await;
+    let base = activemq_settings(broker, "present", &arn);
+
+    // A peer that accepts connections and never answers: the reply time-out.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("silent listener");
+    let silent_port = silent.local_addr().expect("port").port();
+    let silent_settings = with(
+        with(
+            with(base.clone(), "AMQ_PORT", &silent_port.to_string()),
+            "AMQ_TLS",
+            "false",
+        ),
+        "AMQ_REPLY_TIMEOUT_MS",
+        "500",
+    )
+    .into_iter()
+    .filter(|(k, _)| *k != "AMQ_CA_BUNDLE")
+    .collect();
+
+    let cases: Vec<(&str, Settings, &str)> = vec![
+        (
+            "wrong credentials",
+            with(base.clone(), "AMQ_SECRET_ARN", &wrong),
+            "rejected the credentials",
+        ),
+        (
+            "missing queue",
+            with(base.clone(), "AMQ_QUEUE_NAME", "no-such-queue"),
+            "queue \"no-such-queue\" does not exist",
+        ),
+        (
+            "untrusted certificate",
+            base.iter()
+                .filter(|(k, _)| *k != "AMQ_CA_BUNDLE")
+                .cloned()
+                .collect(),
+            "TLS with broker",
+        ),
+        (
+            "closed port",
+            with(base.clone(), "AMQ_PORT", &free_port().to_string()),
+            "is unreachable",
+        ),
+        (
+            "silent broker",
+            silent_settings,
+            "timed out waiting for the STOMP CONNECTED frame",
+        ),
+        (
+            "missing secret",
+            with(
+                base.clone(),
+                "AMQ_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf",
+            ),
+            "could not read broker credentials from secret",
+        ),
+    ];
+    for (case, settings, expected) in cases {
+        let started = Instant::now();
+        let error = metrics_error(&amq_env(&emulator, &settings));
+        assert!(error.contains(expected), "{case}: {error}");
+        assert!(
+            !error.contains(&broker.password) && !error.contains("not-the-password"),
+            "{case} leaks a password: {error}"
+        );
+        // Bounded: the default time-outs are 2 s each; nothing may hang a tick.
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{case} took {:?}",
+            started.elapsed()
+        );
+    }
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_broker_stopped_mid_test_is_an_error_and_the_worker_holds() {
+    let emulator = emulator_or_skip!();
+    // Its own broker: this test stops it.
+    let mut broker = or_skip!(ActiveMq::start());
+    let arn = store_secret(&emulator, "mq/stopped", &broker.username, &broker.password).await;
+    broker.publish("payments", 6).await;
+    let env = amq_env(&emulator, &activemq_settings(&broker, "payments", &arn));
+    let (code, value, _) = metrics(&env);
+    assert_eq!((code, value["visible"].as_u64()), (0, Some(6)), "{value}");
+
+    broker.stop();
+    let error = metrics_error(&env);
+    assert!(
+        error.contains("is unreachable") && error.contains("activemq://127.0.0.1:"),
+        "{error}"
+    );
+
+    // The worker holds on it: one decision, action hold, reason naming the failure.
+    let (code, stdout, stderr) = run_cli(&env, &["run", "--once", "--dry-run"]);
+    let decision: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("action").is_some())
+        .unwrap_or_else(|| panic!("no decision in {stdout:?} (exit {code}); {stderr}"));
+    assert_eq!(decision["action"], "hold", "{decision}");
+
+    // The CloudWatch fallback is not exercised here: moto does not speak the
+    // Smithy RPCv2 CBOR protocol that aws-sdk-cloudwatch uses (see the README).
+}
+
+#[tokio::test]
+async fn check_config_shows_the_amq_settings_without_secrets() {
+    let emulator = emulator_or_skip!();
+    let settings = vec![
+        ("AMQ_ENGINE", "rabbitmq".to_string()),
+        ("AMQ_HOST", "127.0.0.1".to_string()),
+        ("AMQ_QUEUE_NAME", "q".to_string()),
+        ("AMQ_USERNAME", "local".to_string()),
+        ("AMQ_PASSWORD", "very-secret-password".to_string()),
+    ];
+    let (code, stdout, stderr) = run_cli(&amq_env(&emulator, &settings), &["check-config"]);
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    assert!(
+        stdout.contains("\"engine\":\"rabbitmq\"") && stdout.contains("***"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("very-secret-password") && !stderr.contains("very-secret-password"),
+        "{stdout} {stderr}"
+    );
+    assert!(
+        stderr.contains("plain settings"),
+        "no warning about plain credentials: {stderr}"
+    );
+
+    // A bad setting is rejected at start-up with its variable named.
+    let bad = with(settings, "AMQ_ENGINE", "kafka");
+    let (code, _, stderr) = run_cli(&amq_env(&emulator, &bad), &["check-config"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("AMQ_ENGINE") || stderr.contains("engine"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("very-secret-password"), "{stderr}");
+}

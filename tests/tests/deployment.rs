@@ -11,6 +11,8 @@ use serde_json::Value;
 const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:jobs";
 const SERVICE_ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service/prod/workers";
 const SECRET_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:amq-AbCdEf";
+const BROKER_ARN: &str =
+    "arn:aws:mq:eu-west-1:123456789012:broker:orders:b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9";
 
 fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fast-autoscaler-{name}-{}", std::process::id()));
@@ -65,6 +67,8 @@ fn package() -> Option<PathBuf> {
         .arg(format!("--param=monitoredQueueArns={QUEUE_ARN}"))
         .arg(format!("--param=ecsServiceArns={SERVICE_ARN}"))
         .arg(format!("--param=secretArns={SECRET_ARN}"))
+        .arg(format!("--param=amqBrokerArns={BROKER_ARN}"))
+        .arg("--param=amqCloudwatchFallback=true")
         .current_dir(workspace_root())
         .env("SLS_TELEMETRY_DISABLED", "1")
         .env("SLS_NOTIFICATIONS_MODE", "off")
@@ -158,7 +162,7 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
     // No wildcard resource on the services the autoscaler touches.
     for (role, s) in &all {
         let guarded = actions_of(s).iter().any(|a| {
-            ["ecs:", "s3:", "sqs:", "secretsmanager:"]
+            ["ecs:", "s3:", "sqs:", "secretsmanager:", "mq:"]
                 .iter()
                 .any(|p| a.starts_with(p))
         });
@@ -224,6 +228,25 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
         serde_json::json!({"Ref": "SecretArns"})
     );
     assert_eq!(template["Parameters"]["SecretArns"]["Default"], SECRET_ARN);
+    // Amazon MQ: describe only the listed brokers; CloudWatch reads only when the
+    // fallback is on (GetMetricData has no resource-level permissions).
+    let brokers = statement(&all, "WorkerRole", "ResolveBrokerEndpoints");
+    assert_eq!(actions_of(brokers), ["mq:DescribeBroker"]);
+    assert_eq!(
+        brokers["Resource"],
+        serde_json::json!({"Ref": "AmqBrokerArns"})
+    );
+    assert_eq!(
+        template["Parameters"]["AmqBrokerArns"]["Default"],
+        BROKER_ARN
+    );
+    let fallback = statement(&all, "WorkerRole", "ReadQueueSizeFallback");
+    assert_eq!(actions_of(fallback), ["cloudwatch:GetMetricData"]);
+    assert_eq!(
+        template["Parameters"]["AmqCloudwatchFallback"]["AllowedValues"],
+        serde_json::json!(["true", "false"])
+    );
+
     let consume = statement(&all, "WorkerRole", "ConsumeTicks");
     assert_eq!(
         actions_of(consume),

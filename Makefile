@@ -22,7 +22,7 @@ SLS := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node_modules/.bin/ser
 
 BROKER_PACKAGES := rabbitmq-server activemq libxstream-java libjettison-java openssl default-jre-headless
 
-.PHONY: all venv node brokers test lint demo bench lambda-zips package deploy clean
+.PHONY: all venv node brokers test lint demo bench reliability lambda-zips package deploy clean
 
 all: test
 
@@ -76,6 +76,14 @@ demo: venv
 # Tick latency and AWS calls per tick for 1, 10 and 100 services, against moto.
 bench: venv
 	$(CARGO) run --locked --release --quiet -p fast-autoscaler-tests --bin bench
+
+# The fault-injection soak: TICKS ticks (default 1000) against moto with FAULT_RATE
+# (default 0.2) of the autoscaler's AWS calls faulted; prints the figures, exits 1
+# on any wrong action or corrupt state.
+TICKS ?= 1000
+FAULT_RATE ?= 0.2
+reliability: venv
+	$(CARGO) run --locked --release --quiet -p fast-autoscaler-tests --bin reliability -- --ticks $(TICKS) --fault-rate $(FAULT_RATE)
 
 # target/lambda/{scheduler,worker}/bootstrap.zip for ARCH.
 lambda-zips: venv

@@ -11,6 +11,7 @@
 //! test is skipped with the reason printed. Use [`emulator_or_skip!`].
 
 pub mod brokers;
+pub mod faults;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::StreamExt;
 
@@ -336,7 +337,7 @@ pub async fn send_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: us
 
 /// An `SdkConfig` for the emulator at `endpoint`, with static test credentials.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    fast_autoscaler::aws_defaults()
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

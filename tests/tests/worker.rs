@@ -33,6 +33,9 @@ fn document(queue: &str, cooldown: u64) -> Value {
             "tasks_per_message": 0.01,
             "max_scale_down_factor": 0.5,
             "scale_in_cooldown": cooldown,
+            // The scale-out cooldown has its own unit and property tests; here every
+            // tick may add tasks.
+            "scale_out_cooldown": 0,
         }]
     })
 }

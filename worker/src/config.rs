@@ -44,6 +44,16 @@ pub struct ServiceConfig {
     pub policy: PolicySettings,
 }
 
+impl AutoscalerConfig {
+    /// The hard deadline of one tick: four fifths of the interval, and at most 7 s
+    /// (the worker Lambda's time-out is 8 s). A service not decided by then is
+    /// `hold`, so a slow call never makes a tick overrun into the next one.
+    pub fn tick_deadline(&self) -> std::time::Duration {
+        let ms = (u64::from(self.tick_interval_s) * 800).clamp(1000, 7000);
+        std::time::Duration::from_millis(ms)
+    }
+}
+
 impl ServiceConfig {
     /// `cluster/service`, the name used in logs and state keys.
     pub fn id(&self) -> String {
@@ -56,13 +66,73 @@ impl ServiceConfig {
 pub struct PolicySettings {
     pub min_tasks: u32,
     pub max_tasks: u32,
-    /// Kept for compatibility with the original; scale-out is never held back by a cooldown.
+    /// Seconds after a scale-out before the next one (the emergency tier skips it).
     pub scale_out_cooldown_s: u64,
     /// Seconds since the last scaling action (either direction) before a scale-in.
     pub scale_in_cooldown_s: u64,
     /// Count in-flight messages in the backlog, not only visible ones.
     pub use_combined_messages: bool,
     pub kind: PolicyKind,
+    /// At or above this backlog, skip the scale-out cooldown and step limit and go
+    /// straight to the count the backlog needs.
+    pub emergency_backlog: Option<u64>,
+    /// Scale in only to the highest recommendation of this many seconds (0: off).
+    pub scale_in_stabilization_s: u64,
+    /// The most tasks one scale-out may add (except in an emergency).
+    pub max_scale_out_step: Option<u32>,
+    /// The most tasks one scale-in may remove.
+    pub max_scale_in_step: Option<u32>,
+    /// From 0 tasks, start one only when the backlog exceeds this.
+    pub activation_backlog: u64,
+    /// Go to 0 tasks only after the queue (in-flight included) has been empty this long.
+    pub scale_to_zero_after_s: Option<u64>,
+    /// A task count to raise the service to after consecutive metric failures.
+    pub fallback: Option<Fallback>,
+}
+
+/// KEDA-style fallback: after `after_failures` consecutive failed metric readings,
+/// raise the service to at least `tasks`. It never lowers a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fallback {
+    pub tasks: u32,
+    pub after_failures: u32,
+}
+
+impl Default for PolicySettings {
+    /// The original's defaults (step rule, 10–300 tasks, 120 s cooldowns), no extras.
+    fn default() -> Self {
+        PolicySettings {
+            min_tasks: 10,
+            max_tasks: 300,
+            scale_out_cooldown_s: 120,
+            scale_in_cooldown_s: 120,
+            use_combined_messages: false,
+            kind: PolicyKind::Step {
+                scale_up_threshold: 100.0,
+                scale_down_threshold: 99.0,
+                tasks_per_message: 0.01,
+                max_scale_down_factor: 0.99,
+            },
+            emergency_backlog: None,
+            scale_in_stabilization_s: 0,
+            max_scale_out_step: None,
+            max_scale_in_step: None,
+            activation_backlog: 0,
+            scale_to_zero_after_s: None,
+            fallback: None,
+        }
+    }
+}
+
+impl PolicySettings {
+    /// Whether the policy needs samples kept between ticks (read and written on
+    /// every tick, not only when acting).
+    pub fn needs_memory(&self) -> bool {
+        matches!(self.kind, PolicyKind::Predictive { .. })
+            || self.scale_in_stabilization_s > 0
+            || self.scale_to_zero_after_s.is_some()
+            || self.fallback.is_some()
+    }
 }
 
 /// Which decision rule a service uses.
@@ -78,6 +148,17 @@ pub enum PolicyKind {
     },
     /// Backlog per task: `desired = ceil(messages / messages_per_task)`.
     Target { messages_per_task: f64 },
+    /// Rate-aware: estimates the arrival rate from recent samples and provisions for
+    /// the arrivals plus the backlog expected once new tasks have started, drained
+    /// within `target_drain_s`.
+    Predictive {
+        /// Messages one task processes per second.
+        task_throughput: f64,
+        /// Seconds from a scale-out to the new tasks working.
+        task_startup_s: u64,
+        /// Seconds to work off the expected backlog.
+        target_drain_s: u64,
+    },
 }
 
 /// One problem with the configuration.
@@ -152,9 +233,20 @@ const QUEUE_TYPE: Key = key("QUEUE_TYPE", "type");
 const S3_CONFIG_BUCKET: Key = key("S3_CONFIG_BUCKET", "state_bucket");
 const TICK_INTERVAL_SECONDS: Key = key("TICK_INTERVAL_SECONDS", "tick_interval_seconds");
 const TICK_MAX_AGE_SECONDS: Key = key("TICK_MAX_AGE_SECONDS", "tick_max_age_seconds");
+const EMERGENCY_BACKLOG: Key = key("EMERGENCY_BACKLOG", "emergency_backlog");
+const SCALE_IN_STABILIZATION: Key = key("SCALE_IN_STABILIZATION", "scale_in_stabilization");
+const MAX_SCALE_OUT_STEP: Key = key("MAX_SCALE_OUT_STEP", "max_scale_out_step");
+const MAX_SCALE_IN_STEP: Key = key("MAX_SCALE_IN_STEP", "max_scale_in_step");
+const ACTIVATION_BACKLOG: Key = key("ACTIVATION_BACKLOG", "activation_backlog");
+const SCALE_TO_ZERO_AFTER: Key = key("SCALE_TO_ZERO_AFTER", "scale_to_zero_after");
+const FALLBACK_TASKS: Key = key("FALLBACK_TASKS", "fallback_tasks");
+const FALLBACK_AFTER_FAILURES: Key = key("FALLBACK_AFTER_FAILURES", "fallback_after_failures");
+const TASK_THROUGHPUT: Key = key("TASK_THROUGHPUT", "task_throughput");
+const TASK_STARTUP_SECONDS: Key = key("TASK_STARTUP_SECONDS", "task_startup_seconds");
+const TARGET_DRAIN_SECONDS: Key = key("TARGET_DRAIN_SECONDS", "target_drain_seconds");
 
 /// Policy keys a service object (or `defaults`) may hold.
-const POLICY_KEYS: [Key; 11] = [
+const POLICY_KEYS: [Key; 22] = [
     MIN_TASKS,
     MAX_TASKS,
     SCALE_UP_THRESHOLD,
@@ -166,6 +258,17 @@ const POLICY_KEYS: [Key; 11] = [
     USE_COMBINED_MESSAGES,
     SCALING_POLICY,
     TARGET_MESSAGES_PER_TASK,
+    EMERGENCY_BACKLOG,
+    SCALE_IN_STABILIZATION,
+    MAX_SCALE_OUT_STEP,
+    MAX_SCALE_IN_STEP,
+    ACTIVATION_BACKLOG,
+    SCALE_TO_ZERO_AFTER,
+    FALLBACK_TASKS,
+    FALLBACK_AFTER_FAILURES,
+    TASK_THROUGHPUT,
+    TASK_STARTUP_SECONDS,
+    TARGET_DRAIN_SECONDS,
 ];
 
 /// The largest task count accepted; ECS caps a service far below this.
@@ -712,6 +815,14 @@ impl Reader<'_> {
         }
     }
 
+    /// An optional whole number: `None` inside when absent.
+    fn optional_whole(&mut self, key: Key, min: u64, max: u64) -> Option<Option<u64>> {
+        if self.source.get(key).is_none() {
+            return Some(None);
+        }
+        self.whole(key, 0, min, max).map(Some)
+    }
+
     fn real(
         &mut self,
         key: Key,
@@ -803,12 +914,37 @@ impl Reader<'_> {
                     "a number of messages per task greater than 0 (required by SCALING_POLICY=target)",
                 )
                 .map(|messages_per_task| PolicyKind::Target { messages_per_task }),
+            "predictive" => self.predictive_policy(),
             _ => {
                 let field = self.source.label(SCALING_POLICY);
-                self.bad(field, format!("{policy_name:?}"), "one of: step, target");
+                self.bad(
+                    field,
+                    format!("{policy_name:?}"),
+                    "one of: step, target, predictive",
+                );
                 None
             }
         };
+        let emergency_backlog = self.optional_whole(EMERGENCY_BACKLOG, 1, u64::MAX);
+        let scale_in_stabilization_s = self.whole(SCALE_IN_STABILIZATION, 0, 0, 3600);
+        let max_scale_out_step = self.optional_whole(MAX_SCALE_OUT_STEP, 1, TASKS_LIMIT);
+        let max_scale_in_step = self.optional_whole(MAX_SCALE_IN_STEP, 1, TASKS_LIMIT);
+        let activation_backlog = self.whole(ACTIVATION_BACKLOG, 0, 0, u64::MAX);
+        let scale_to_zero_after_s = self.optional_whole(SCALE_TO_ZERO_AFTER, 0, COOLDOWN_LIMIT);
+        if let (Some(Some(_)), Some(min)) = (scale_to_zero_after_s, min_tasks) {
+            if min > 0 {
+                let field = self.source.label(SCALE_TO_ZERO_AFTER);
+                self.bad(
+                    field,
+                    "set".into(),
+                    format!(
+                        "no value while {} = {min}: scale to zero needs a minimum of 0",
+                        self.source.label(MIN_TASKS)
+                    ),
+                );
+            }
+        }
+        let fallback = self.fallback(min_tasks, max_tasks);
         Some(PolicySettings {
             min_tasks: u32::try_from(min_tasks?).ok()?,
             max_tasks: u32::try_from(max_tasks?).ok()?,
@@ -816,6 +952,42 @@ impl Reader<'_> {
             scale_in_cooldown_s: scale_in_cooldown_s?,
             use_combined_messages: use_combined_messages?,
             kind: kind?,
+            emergency_backlog: emergency_backlog?,
+            scale_in_stabilization_s: scale_in_stabilization_s?,
+            max_scale_out_step: max_scale_out_step?.map(|n| n as u32),
+            max_scale_in_step: max_scale_in_step?.map(|n| n as u32),
+            activation_backlog: activation_backlog?,
+            scale_to_zero_after_s: scale_to_zero_after_s?,
+            fallback: fallback?,
+        })
+    }
+
+    /// `FALLBACK_TASKS` (within the bounds) and `FALLBACK_AFTER_FAILURES`.
+    fn fallback(&mut self, min: Option<u64>, max: Option<u64>) -> Option<Option<Fallback>> {
+        let lowest = min.unwrap_or(0);
+        let highest = max.unwrap_or(TASKS_LIMIT).max(lowest);
+        let tasks = self.optional_whole(FALLBACK_TASKS, lowest, highest);
+        let after = self.whole(FALLBACK_AFTER_FAILURES, 3, 1, 1000);
+        let (tasks, after) = (tasks?, after?);
+        Some(tasks.map(|tasks| Fallback {
+            tasks: tasks as u32,
+            after_failures: after as u32,
+        }))
+    }
+
+    fn predictive_policy(&mut self) -> Option<PolicyKind> {
+        let task_throughput = self.real(
+            TASK_THROUGHPUT,
+            None,
+            |x| x > 0.0,
+            "the messages one task processes per second, greater than 0 (required by SCALING_POLICY=predictive)",
+        );
+        let task_startup_s = self.whole(TASK_STARTUP_SECONDS, 45, 0, 3600);
+        let target_drain_s = self.whole(TARGET_DRAIN_SECONDS, 60, 1, 3600);
+        Some(PolicyKind::Predictive {
+            task_throughput: task_throughput?,
+            task_startup_s: task_startup_s?,
+            target_drain_s: target_drain_s?,
         })
     }
 
@@ -925,6 +1097,7 @@ mod tests {
                     tasks_per_message: 0.01,
                     max_scale_down_factor: 0.99,
                 },
+                ..PolicySettings::default()
             }
         );
         assert_eq!(s.provider.provider_name(), "sqs");
@@ -937,6 +1110,61 @@ mod tests {
         type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
         let cases: &[Case] = &[
             (&[("MIN_TASKS", "ten")], "MIN_TASKS", "\"ten\""),
+            (&[("EMERGENCY_BACKLOG", "0")], "EMERGENCY_BACKLOG", "\"0\""),
+            (
+                &[("SCALE_IN_STABILIZATION", "3601")],
+                "SCALE_IN_STABILIZATION",
+                "\"3601\"",
+            ),
+            (
+                &[("MAX_SCALE_OUT_STEP", "0")],
+                "MAX_SCALE_OUT_STEP",
+                "\"0\"",
+            ),
+            (
+                &[("MAX_SCALE_IN_STEP", "-2")],
+                "MAX_SCALE_IN_STEP",
+                "\"-2\"",
+            ),
+            (
+                &[("ACTIVATION_BACKLOG", "some")],
+                "ACTIVATION_BACKLOG",
+                "\"some\"",
+            ),
+            (
+                &[("SCALE_TO_ZERO_AFTER", "300")],
+                "SCALE_TO_ZERO_AFTER",
+                "set",
+            ),
+            (
+                &[("FALLBACK_TASKS", "500"), ("MAX_TASKS", "300")],
+                "FALLBACK_TASKS",
+                "\"500\"",
+            ),
+            (
+                &[("FALLBACK_TASKS", "20"), ("FALLBACK_AFTER_FAILURES", "0")],
+                "FALLBACK_AFTER_FAILURES",
+                "\"0\"",
+            ),
+            (
+                &[("SCALING_POLICY", "predictive")],
+                "TASK_THROUGHPUT",
+                "<missing>",
+            ),
+            (
+                &[("SCALING_POLICY", "predictive"), ("TASK_THROUGHPUT", "-1")],
+                "TASK_THROUGHPUT",
+                "\"-1\"",
+            ),
+            (
+                &[
+                    ("SCALING_POLICY", "predictive"),
+                    ("TASK_THROUGHPUT", "2"),
+                    ("TARGET_DRAIN_SECONDS", "0"),
+                ],
+                "TARGET_DRAIN_SECONDS",
+                "\"0\"",
+            ),
             (&[("MIN_TASKS", "-1")], "MIN_TASKS", "\"-1\""),
             (&[("MAX_TASKS", "0")], "MAX_TASKS", "\"0\""),
             (

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::config::{AutoscalerConfig, ServiceConfig};
 use crate::ecs::{self, ServiceView};
-use crate::policy::{self, Action, Decision};
+use crate::policy::{self, Action, Decision, Memory, Observation};
 use crate::state::{ActionRecord, ServiceState, StateStore, Stored, WriteOutcome};
 use crate::Error;
 
@@ -106,15 +106,37 @@ impl Autoscaler {
         let tick_lag_ms = now_ms() as i64 - tick.due_ms as i64;
         let services = &self.config.services;
 
-        let metrics = join_all(services.iter().map(|s| s.provider.metrics()));
+        // Every part of the tick races one deadline; what misses it becomes `hold`.
+        let deadline_after = self.config.tick_deadline();
+        let deadline = tokio::time::Instant::now() + deadline_after;
+        let missed = |what: &str| {
+            format!(
+                "tick deadline of {} ms reached while {what}",
+                deadline_after.as_millis()
+            )
+        };
+        let metrics = join_all(services.iter().map(|s| async move {
+            tokio::time::timeout_at(deadline, s.provider.metrics())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ProviderError::Unavailable {
+                        provider: s.provider.provider_name(),
+                        target: s.id(),
+                        message: missed("reading the queue"),
+                    })
+                })
+        }));
         let views = join_all(
             self.services_by_cluster
                 .iter()
                 .map(|(cluster, names)| async move {
-                    (
-                        cluster.as_str(),
-                        ecs::describe_services(&self.ecs, cluster, names).await,
+                    let described = tokio::time::timeout_at(
+                        deadline,
+                        ecs::describe_services(&self.ecs, cluster, names),
                     )
+                    .await
+                    .unwrap_or_default();
+                    (cluster.as_str(), described)
                 }),
         );
         let (metrics, views) = tokio::join!(metrics, views);
@@ -129,10 +151,38 @@ impl Autoscaler {
                     Err(Error::ServiceNotFound {
                         cluster: service.cluster.clone(),
                         service: service.service.clone(),
-                        reason: "not described".into(),
+                        reason: "not described before the tick deadline".into(),
                     })
                 });
-            self.evaluate_service(service, reading, view, tick, options, tick_lag_ms, started)
+            let missed = &missed;
+            async move {
+                let evaluation =
+                    self.evaluate_service(service, reading, view, tick, options, tick_lag_ms, started);
+                match tokio::time::timeout_at(deadline, evaluation).await {
+                    Ok(record) => record,
+                    Err(_) => {
+                        let reason = missed("deciding; nothing more is done for this service this tick");
+                        tracing::warn!(service = %service.id(), reason = %reason, "service left unfinished at the tick deadline");
+                        DecisionRecord {
+                            service: service.id(),
+                            provider: service.provider.provider_name(),
+                            visible: None,
+                            in_flight: None,
+                            delayed: None,
+                            current_desired: None,
+                            running: None,
+                            new_desired: None,
+                            action: Action::Hold,
+                            reason,
+                            cooldown_remaining_s: 0,
+                            tick_due_ms: tick.due_ms,
+                            tick_lag_ms,
+                            duration_ms: started.elapsed().as_millis() as u64,
+                            dry_run: options.dry_run,
+                        }
+                    }
+                }
+            }
         });
         join_all(evaluations).await
     }
@@ -204,6 +254,24 @@ impl Autoscaler {
         }
     }
 
+    /// Keeps a history-keeping policy's memory (and the tick it saw) in the state.
+    /// A conflict means another worker recorded this service meanwhile, which is
+    /// fine: the memory is a hint, never a claim.
+    async fn remember(
+        &self,
+        service: &ServiceConfig,
+        stored: &Stored,
+        memory: Memory,
+        tick: &Tick,
+    ) {
+        let mut next = stored.base(&service.cluster, &service.service);
+        next.memory = memory;
+        next.last_tick_due_ms = Some(tick.due_ms.max(next.last_tick_due_ms.unwrap_or(0)));
+        if let Err(e) = self.state.write(&next, stored).await {
+            tracing::warn!(service = %service.id(), error = %e, "could not keep the policy's samples; the next tick decides with older ones");
+        }
+    }
+
     /// The decision for one service whose ECS view was read.
     async fn decide(
         &self,
@@ -221,47 +289,78 @@ impl Autoscaler {
             );
         }
         let failure = reading.as_ref().err().map(ToString::to_string);
-        let proposed = policy::recommend(
-            &service.policy,
-            reading
+        let now = now_ms();
+        let observed = Observation {
+            metrics: reading
                 .as_ref()
                 .map_err(|_| failure.as_deref().unwrap_or_default()),
             current,
-        );
-        if !proposed.action.changes_count() {
+            running: view.running,
+            now_ms: now,
+        };
+
+        // A policy with history reads the state on every tick; the others only when
+        // they propose a change, so a quiet system costs no S3 traffic.
+        let needs_memory = service.policy.needs_memory();
+        let mut stored = None;
+        if needs_memory {
+            match self.state.read(&service.cluster, &service.service).await {
+                Ok(found) => stored = Some(found),
+                Err(e) => {
+                    return Decision::hold(
+                        current,
+                        format_args!(
+                            "cannot read the scaling state this policy's history lives in: {e}"
+                        ),
+                    )
+                }
+            }
+        }
+        let memory = stored.as_ref().map(Stored::memory).unwrap_or_default();
+        if let Some(seen) = stored.as_ref().and_then(|s| already_evaluated(s, tick)) {
+            return Decision::stay(current, seen);
+        }
+        let (proposed, memory) = policy::recommend_with_memory(&service.policy, &observed, &memory);
+        if !proposed.action.changes_count() && !needs_memory {
             return proposed;
         }
 
-        let stored = match self.state.read(&service.cluster, &service.service).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                return Decision::hold(
-                    current,
-                    format_args!("{}; cannot read the scaling state: {e}", proposed.reason),
-                )
-            }
+        let stored = match stored {
+            Some(stored) => stored,
+            None => match self.state.read(&service.cluster, &service.service).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    return Decision::hold(
+                        current,
+                        format_args!("{}; cannot read the scaling state: {e}", proposed.reason),
+                    )
+                }
+            },
         };
         if let Stored::Corrupt { problem, .. } = &stored {
             tracing::warn!(service = %service.id(), problem = %problem, "scaling state is unreadable: scale-in denied, the state will be replaced");
         }
-        if let Stored::Found { state, .. } = &stored {
-            if let Some(seen) = state.last_tick_due_ms.filter(|seen| *seen >= tick.due_ms) {
-                return Decision {
-                    action: Action::None,
-                    new_desired: current,
-                    reason: format!("a tick due at {seen} ms was already evaluated for this service; this one is duplicate or late"),
-                    cooldown_remaining_s: 0,
-                };
-            }
+        if let Some(seen) = already_evaluated(&stored, tick) {
+            return Decision::stay(current, seen);
         }
-        let now = now_ms();
-        let decision =
-            policy::apply_cooldown(&service.policy, proposed, stored.history(), now, current);
+        let decision = policy::apply_cooldown(
+            &service.policy,
+            proposed,
+            stored.history(current),
+            now,
+            current,
+        );
         if !decision.action.changes_count() {
-            if matches!(stored, Stored::Corrupt { .. }) && !options.dry_run {
+            if options.dry_run {
+                return decision;
+            }
+            if matches!(stored, Stored::Corrupt { .. }) {
                 return self
                     .repair_state(service, &stored, decision, now, tick)
                     .await;
+            }
+            if needs_memory {
+                self.remember(service, &stored, memory, tick).await;
             }
             return decision;
         }
@@ -281,9 +380,10 @@ impl Autoscaler {
             tick_due_ms: tick.due_ms,
             reason: decision.reason.clone(),
         };
-        let next = stored
+        let mut next = stored
             .base(&service.cluster, &service.service)
             .with_action(record);
+        next.memory = memory;
         match self.state.write(&next, &stored).await {
             Err(e) => Decision::hold(current, format_args!("{}; cannot write the scaling state: {e}", decision.reason)),
             Ok(WriteOutcome::Conflict) => Decision {
@@ -294,6 +394,7 @@ impl Autoscaler {
                     decision.reason
                 ),
                 cooldown_remaining_s: decision.cooldown_remaining_s,
+                emergency: false,
             },
             Ok(WriteOutcome::Written) => {
                 match ecs::set_desired_count(&self.ecs, &service.cluster, &service.service, decision.new_desired).await {
@@ -306,4 +407,13 @@ impl Autoscaler {
             }
         }
     }
+}
+
+/// Why a tick must not act: the state already records a tick due at or after it
+/// (a duplicate delivery, or a late tick overtaken by a newer one).
+fn already_evaluated(stored: &Stored, tick: &Tick) -> Option<String> {
+    stored
+        .last_tick_due_ms()
+        .filter(|seen| *seen >= tick.due_ms)
+        .map(|seen| format!("a tick due at {seen} ms was already evaluated for this service; this one is duplicate or late"))
 }

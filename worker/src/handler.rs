@@ -22,6 +22,10 @@ pub struct TickSelection {
     /// `(message id, why)` of each malformed body.
     pub malformed: Vec<(String, String)>,
     pub stale: Vec<Tick>,
+    /// Ticks due further ahead than the maximum age (a skewed clock or a forged
+    /// message): evaluating one would record a future tick in the state and make
+    /// every real tick until then look late.
+    pub future: Vec<Tick>,
     /// Valid ticks older than `newest`.
     pub superseded: Vec<Tick>,
 }
@@ -38,6 +42,9 @@ pub fn select_tick<'a>(
             Err(e) => selection.malformed.push((id.to_string(), e.to_string())),
             Ok(tick) if now_ms.saturating_sub(tick.due_ms) > max_age_ms => {
                 selection.stale.push(tick)
+            }
+            Ok(tick) if tick.due_ms.saturating_sub(now_ms) > max_age_ms => {
+                selection.future.push(tick)
             }
             Ok(tick) => match selection.newest {
                 Some(best) if best.due_ms >= tick.due_ms => selection.superseded.push(tick),
@@ -57,6 +64,7 @@ pub fn select_tick<'a>(
 pub struct TickOutcome {
     pub received: usize,
     pub malformed: usize,
+    /// Stale ticks, and ticks from the future.
     pub stale: usize,
     pub superseded: usize,
     pub evaluated_tick_due_ms: Option<u64>,
@@ -80,6 +88,13 @@ pub async fn handle_tick_event(
     for (id, why) in &selection.malformed {
         tracing::warn!(message_id = %id, error = %why, "dropping malformed tick");
     }
+    for tick in &selection.future {
+        tracing::warn!(
+            tick_due_ms = tick.due_ms,
+            ahead_ms = tick.due_ms.saturating_sub(now_ms()),
+            "dropping a tick from the future (clock skew or a forged message)"
+        );
+    }
     for tick in &selection.stale {
         tracing::info!(
             tick_due_ms = tick.due_ms,
@@ -90,7 +105,7 @@ pub async fn handle_tick_event(
     let mut outcome = TickOutcome {
         received: records.len(),
         malformed: selection.malformed.len(),
-        stale: selection.stale.len(),
+        stale: selection.stale.len() + selection.future.len(),
         superseded: selection.superseded.len(),
         ..TickOutcome::default()
     };
@@ -161,5 +176,24 @@ mod tests {
             select_tick([("x", body.as_str())], 110_001, 10_000).stale,
             vec![tick]
         );
+    }
+
+    #[test]
+    fn ticks_from_the_future_are_dropped_but_small_skew_is_not() {
+        let tick = |due_ms| Tick {
+            v: fast_autoscaler_scheduler::TICK_VERSION,
+            due_ms,
+            interval_s: 10,
+            seq: 0,
+        };
+        let now = 1_000_000;
+        let bodies = [
+            ("skewed", tick(now + 3_000).to_body()),
+            ("forged", tick(now + 3_600_000).to_body()),
+        ];
+        let selection = select_tick(bodies.iter().map(|(i, b)| (*i, b.as_str())), now, 10_000);
+        assert_eq!(selection.newest.map(|t| t.due_ms), Some(now + 3_000));
+        assert_eq!(selection.future.len(), 1);
+        assert_eq!(selection.future[0].due_ms, now + 3_600_000);
     }
 }

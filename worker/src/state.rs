@@ -20,7 +20,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Action, History};
+use crate::policy::{Action, History, Memory};
 use crate::Error;
 
 /// The state format version this build writes and reads.
@@ -49,6 +49,9 @@ pub struct ServiceState {
     #[serde(default)]
     pub repaired_ms: Option<u64>,
     pub last_action: Option<ActionRecord>,
+    /// What history-keeping policies remember between ticks.
+    #[serde(default)]
+    pub memory: Memory,
 }
 
 /// The last scaling action claimed for a service.
@@ -110,6 +113,14 @@ impl ServiceState {
             .map(|t| format!("its last action at {t} ms is more than {MAX_CLOCK_SKEW_MS} ms in the future (now {now_ms} ms)"))
     }
 
+    /// The last claimed action, if ECS shows it was never applied (desiredCount is
+    /// still the count it started from).
+    pub fn unapplied_action(&self, current_desired: u32) -> Option<&ActionRecord> {
+        self.last_action
+            .as_ref()
+            .filter(|a| a.action.changes_count() && a.from != a.to && a.from == current_desired)
+    }
+
     /// This state with an action recorded.
     pub fn with_action(&self, record: ActionRecord) -> Self {
         let mut next = self.clone();
@@ -132,6 +143,8 @@ impl ServiceState {
 }
 
 /// What reading a service's state object found.
+// Short-lived (one per service and tick): boxing the state would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Stored {
     /// No object yet.
@@ -149,14 +162,48 @@ pub enum Stored {
 }
 
 impl Stored {
-    /// The history the cooldown check needs.
-    pub fn history(&self) -> History {
+    /// The history the cooldown check needs, given the service's desiredCount now.
+    ///
+    /// A worker claims an action in the state before calling UpdateService. If it
+    /// crashed (or UpdateService failed) in between, the state records an action
+    /// ECS never saw: desiredCount is still the action's `from`. That action's time
+    /// is then left out, so the next tick can make the decision again instead of
+    /// waiting a cooldown for a change that never happened. Counts are absolute, so
+    /// redoing it can never double-scale.
+    pub fn history(&self, current_desired: u32) -> History {
         match self {
             Stored::Missing => History::Fresh,
-            Stored::Found { state, .. } => History::Known {
-                last_action_ms: state.last_action_ms(),
-            },
+            Stored::Found { state, .. } => {
+                let (mut last_out, mut last_in) = (state.last_scale_out_ms, state.last_scale_in_ms);
+                if let Some(claimed) = state.unapplied_action(current_desired) {
+                    match claimed.action {
+                        Action::ScaleOut if last_out == Some(claimed.at_ms) => last_out = None,
+                        Action::ScaleIn if last_in == Some(claimed.at_ms) => last_in = None,
+                        _ => {}
+                    }
+                }
+                History::Known {
+                    last_action_ms: last_out.max(last_in).max(state.repaired_ms),
+                    last_scale_out_ms: last_out,
+                }
+            }
             Stored::Corrupt { .. } => History::Unreadable,
+        }
+    }
+
+    /// The policy memory kept in the state (empty when missing or corrupt).
+    pub fn memory(&self) -> Memory {
+        match self {
+            Stored::Found { state, .. } => state.memory.clone(),
+            _ => Memory::default(),
+        }
+    }
+
+    /// The newest tick already evaluated for the service, if the state records one.
+    pub fn last_tick_due_ms(&self) -> Option<u64> {
+        match self {
+            Stored::Found { state, .. } => state.last_tick_due_ms,
+            _ => None,
         }
     }
 
@@ -367,6 +414,42 @@ mod tests {
         assert_eq!(
             (repaired.last_action_ms(), repaired.scale_out_count),
             (Some(7_000), 0)
+        );
+    }
+
+    #[test]
+    fn a_claimed_action_ecs_never_saw_does_not_start_a_cooldown() {
+        let before = ServiceState {
+            last_scale_in_ms: Some(1_000),
+            ..ServiceState::new("c", "s")
+        };
+        let claimed = before.with_action(ActionRecord {
+            action: Action::ScaleOut,
+            from: 4,
+            to: 9,
+            at_ms: 50_000,
+            tick_due_ms: 49_000,
+            reason: "surge".into(),
+        });
+        let stored = Stored::Found {
+            state: claimed,
+            etag: "e".into(),
+        };
+        // ECS still at 4: the worker crashed before UpdateService; redo, no cooldown.
+        assert_eq!(
+            stored.history(4),
+            History::Known {
+                last_action_ms: Some(1_000),
+                last_scale_out_ms: None
+            }
+        );
+        // ECS at 9: the action landed and its cooldown runs.
+        assert_eq!(
+            stored.history(9),
+            History::Known {
+                last_action_ms: Some(50_000),
+                last_scale_out_ms: Some(50_000)
+            }
         );
     }
 }

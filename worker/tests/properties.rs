@@ -1,9 +1,11 @@
 //! Properties of the pure core, for all inputs: the policy's safety rules, and
 //! parsers that never panic on arbitrary input.
 
-use fast_autoscaler::config::{PolicyKind, PolicySettings};
+use fast_autoscaler::config::{Fallback, PolicyKind, PolicySettings};
 use fast_autoscaler::handler::select_tick;
-use fast_autoscaler::policy::{apply_cooldown, recommend, Action, History};
+use fast_autoscaler::policy::{
+    apply_cooldown, recommend, recommend_with_memory, Action, History, Memory, Observation,
+};
 use fast_autoscaler::providers::QueueMetrics;
 use fast_autoscaler::state::ServiceState;
 use fast_autoscaler::{AutoscalerConfig, Tick};
@@ -20,21 +22,54 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
     );
     let target =
         (0.001..10_000.0f64).prop_map(|messages_per_task| PolicyKind::Target { messages_per_task });
-    (
-        0u32..500,
-        0u32..500,
+    let predictive = (0.01..100.0f64, 0u64..600, 1u64..600).prop_map(
+        |(task_throughput, task_startup_s, target_drain_s)| PolicyKind::Predictive {
+            task_throughput,
+            task_startup_s,
+            target_drain_s,
+        },
+    );
+    let extras = (
+        proptest::option::of(1u64..100_000),
         0u64..600,
-        any::<bool>(),
-        prop_oneof![step, target],
+        proptest::option::of(1u32..50),
+        proptest::option::of(1u32..50),
+        0u64..100,
+        proptest::option::of(0u64..600),
+        proptest::option::of((0u32..600, 1u32..10)),
+    );
+    (
+        (0u32..500, 0u32..500, 0u64..600, 0u64..600, any::<bool>()),
+        prop_oneof![step, target, predictive],
+        extras,
     )
-        .prop_map(|(a, b, cooldown, combined, kind)| PolicySettings {
-            min_tasks: a.min(b),
-            max_tasks: a.max(b).max(1),
-            scale_out_cooldown_s: cooldown,
-            scale_in_cooldown_s: cooldown,
-            use_combined_messages: combined,
-            kind,
-        })
+        .prop_map(
+            |(
+                (a, b, out_cooldown, in_cooldown, combined),
+                kind,
+                (emergency, stabilization, out_step, in_step, activation, to_zero, fallback),
+            )| {
+                let (min, max) = (a.min(b), a.max(b).max(1));
+                PolicySettings {
+                    min_tasks: min,
+                    max_tasks: max,
+                    scale_out_cooldown_s: out_cooldown,
+                    scale_in_cooldown_s: in_cooldown,
+                    use_combined_messages: combined,
+                    kind,
+                    emergency_backlog: emergency,
+                    scale_in_stabilization_s: stabilization,
+                    max_scale_out_step: out_step,
+                    max_scale_in_step: in_step,
+                    activation_backlog: activation,
+                    scale_to_zero_after_s: to_zero.filter(|_| min == 0),
+                    fallback: fallback.map(|(tasks, after_failures)| Fallback {
+                        tasks: tasks.clamp(min, max),
+                        after_failures,
+                    }),
+                }
+            },
+        )
 }
 
 fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
@@ -45,6 +80,15 @@ fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
             delayed,
         }
     })
+}
+
+/// A tick's reading: mostly numbers (small ones often), sometimes a failure.
+fn reading_strategy() -> impl Strategy<Value = Option<QueueMetrics>> {
+    prop_oneof![
+        4 => (0u64..5_000, 0u64..200).prop_map(|(visible, in_flight)| Some(QueueMetrics { visible, in_flight, delayed: 0 })),
+        1 => metrics_strategy().prop_map(Some),
+        1 => Just(None),
+    ]
 }
 
 proptest! {
@@ -64,11 +108,57 @@ proptest! {
         prop_assert_eq!(decision.action, expected);
     }
 
+    /// Whole sequences of ticks with memory, as the worker runs them: every
+    /// decision within bounds, scale-in within its step limit (unless bringing the
+    /// count back under the maximum), a failed reading never lowering the count,
+    /// and the same inputs giving the same decision.
+    #[test]
+    fn sequences_of_ticks_keep_every_rule(
+        policy in policy_strategy(),
+        start in 0u32..600,
+        readings in proptest::collection::vec((reading_strategy(), 1u64..120), 1..40),
+    ) {
+        let mut memory = Memory::default();
+        let mut current = start;
+        let mut now_ms = 1_000_000u64;
+        for (reading, step_s) in readings {
+            now_ms += step_s * 1000;
+            let observed = Observation {
+                metrics: reading.as_ref().ok_or("unreadable"),
+                current,
+                running: current / 2,
+                now_ms,
+            };
+            let (decision, next) = recommend_with_memory(&policy, &observed, &memory);
+            prop_assert_eq!(&(decision.clone(), next.clone()), &recommend_with_memory(&policy, &observed, &memory));
+            prop_assert!(next.samples.len() <= fast_autoscaler::policy::MAX_SAMPLES);
+            if reading.is_none() {
+                prop_assert!(decision.new_desired >= current, "failed metrics lowered the count: {decision:?}");
+                prop_assert!(decision.action == Action::Hold || decision.action == Action::ScaleOut || decision.action == Action::None);
+            } else {
+                prop_assert!(policy.min_tasks <= decision.new_desired && decision.new_desired <= policy.max_tasks, "{decision:?}");
+                if let (Action::ScaleIn, Some(limit)) = (decision.action, policy.max_scale_in_step) {
+                    if current <= policy.max_tasks {
+                        prop_assert!(current - decision.new_desired <= limit, "{decision:?}");
+                    }
+                }
+                if let (Action::ScaleOut, Some(limit), false) = (decision.action, policy.max_scale_out_step, decision.emergency) {
+                    if current >= policy.min_tasks {
+                        prop_assert!(decision.new_desired - current <= limit, "{decision:?}");
+                    }
+                }
+            }
+            memory = next;
+            current = decision.new_desired;
+        }
+    }
+
     #[test]
     fn step_scale_in_never_drops_below_the_factor_floor(policy in policy_strategy(), metrics in metrics_strategy(), current in 0u32..1_000) {
         let decision = recommend(&policy, Ok(&metrics), current);
         if let (Action::ScaleIn, PolicyKind::Step { max_scale_down_factor, .. }) = (decision.action, &policy.kind) {
             let floor = (f64::from(current) * max_scale_down_factor).trunc() as u32;
+            let floor = floor.saturating_sub(policy.max_scale_in_step.map_or(0, |_| floor));
             prop_assert!(decision.new_desired >= floor.clamp(policy.min_tasks, policy.max_tasks), "{decision:?}");
         }
     }
@@ -76,21 +166,38 @@ proptest! {
     #[test]
     fn failed_metrics_always_hold(policy in policy_strategy(), current in 0u32..1_000, why in ".{0,40}") {
         let decision = recommend(&policy, Err(&why), current);
-        prop_assert_eq!((decision.action, decision.new_desired), (Action::Hold, current));
+        match policy.fallback {
+            // A fallback due on the first failure may only raise the count.
+            Some(f) if f.after_failures <= 1 && f.tasks > current => {
+                prop_assert_eq!((decision.action, decision.new_desired), (Action::ScaleOut, f.tasks.min(policy.max_tasks)));
+            }
+            _ => prop_assert_eq!((decision.action, decision.new_desired), (Action::Hold, current)),
+        }
     }
 
     #[test]
     fn cooldown_never_turns_a_change_into_another_change(
         policy in policy_strategy(), metrics in metrics_strategy(), current in 0u32..1_000,
-        last in proptest::option::of(0u64..2_000_000), now in 0u64..2_000_000, unreadable in any::<bool>(),
+        last in proptest::option::of(0u64..2_000_000), last_out in proptest::option::of(0u64..2_000_000),
+        now in 0u64..2_000_000, unreadable in any::<bool>(),
     ) {
         let proposed = recommend(&policy, Ok(&metrics), current);
-        let history = if unreadable { History::Unreadable } else { History::Known { last_action_ms: last } };
+        let history = if unreadable {
+            History::Unreadable
+        } else {
+            History::Known { last_action_ms: last.max(last_out), last_scale_out_ms: last_out }
+        };
         let decided = apply_cooldown(&policy, proposed.clone(), history, now, current);
-        // Either the proposal stands, or nothing changes; scale-out is never held back.
+        // Either the proposal stands, or nothing changes.
         prop_assert!(decided.new_desired == proposed.new_desired || decided.new_desired == current);
+        // Scale-out waits only for the scale-out cooldown, and an emergency never waits.
         if proposed.action == Action::ScaleOut {
-            prop_assert_eq!(decided.action, Action::ScaleOut);
+            let cooled = last_out.is_none_or(|t| t + policy.scale_out_cooldown_s * 1000 <= now);
+            if proposed.emergency || cooled || unreadable {
+                prop_assert_eq!(decided.action, Action::ScaleOut);
+            } else {
+                prop_assert_eq!(decided.action, Action::None);
+            }
         }
         if unreadable && proposed.action == Action::ScaleIn {
             prop_assert_eq!(decided.action, Action::Hold);

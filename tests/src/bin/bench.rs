@@ -1,5 +1,11 @@
-//! `make bench`: the worker's tick latency and AWS calls per tick for 1, 10 and 100
-//! services, against the moto emulator on loopback.
+//! `make bench`: scaling quality from the simulator, then the worker's tick latency
+//! and AWS calls per tick for 1, 10 and 100 services against the moto emulator on
+//! loopback.
+//!
+//! Scaling quality: every built-in trace through `simulate`'s strategies (the
+//! original step rule at 60 s is the baseline; the recommended policy at 10 s is
+//! the product), with the ratios the goals are stated in, then the simulator's own
+//! speed on 30 days of one-second trace.
 //!
 //! Two scenarios per size, each through the real `Autoscaler::evaluate`:
 //! - quiet: every queue sits between the thresholds, so no action is considered;
@@ -12,6 +18,7 @@
 
 use std::time::Instant;
 
+use fast_autoscaler::simulate::{self, Outcome, Trace, Workload};
 use fast_autoscaler::{Autoscaler, EvaluateOptions};
 use fast_autoscaler_tests::{config_from, tick_now, Emulator};
 use serde_json::{json, Value};
@@ -69,15 +76,111 @@ fn services(queues: &[String], scale_up_threshold: u64) -> Value {
                 "provider": {"type": "sqs", "queue_url": queue},
                 "min_tasks": 1, "max_tasks": 10000,
                 "scale_up_threshold": scale_up_threshold, "scale_down_threshold": 0,
-                "tasks_per_message": 0.01,
+                "tasks_per_message": 0.01, "scale_out_cooldown": 0,
             })
         })
         .collect();
     json!({"state_bucket": "bench-state", "services": list})
 }
 
+/// The goals, as ratios of the recommended policy's figures to a baseline's.
+struct Goal {
+    what: &'static str,
+    limit: f64,
+    value: fn(&Outcome) -> f64,
+    baseline: &'static str,
+}
+
+const GOALS: [Goal; 4] = [
+    Goal {
+        what: "p99 wait vs original 60s",
+        limit: 1.0 / 3.0,
+        value: |o| o.p99_wait_s,
+        baseline: "original step 60s",
+    },
+    Goal {
+        what: "task-seconds vs original 60s",
+        limit: 1.1,
+        value: |o| o.task_seconds,
+        baseline: "original step 60s",
+    },
+    Goal {
+        what: "actions vs original 60s",
+        limit: 2.0,
+        value: |o| o.scaling_actions as f64,
+        baseline: "original step 60s",
+    },
+    Goal {
+        what: "p99 wait vs target tracking",
+        limit: 0.1,
+        value: |o| o.p99_wait_s,
+        baseline: "aws target tracking",
+    },
+];
+
+fn scaling_quality() {
+    let workload = Workload {
+        mu: 1.0,
+        startup_s: 45,
+    };
+    let policy = simulate::example_policy();
+    println!("Scaling quality (simulator; tasks process 1 msg/s and start after 45 s)\n");
+    let mut summary = Vec::new();
+    for name in simulate::BUILT_IN_TRACES {
+        let hours = if name == "diurnal" { 24 } else { 2 };
+        let Ok(trace) = Trace::built_in(name, hours * 3600) else {
+            continue;
+        };
+        let outcomes: Vec<Outcome> = simulate::example_strategies(workload, 10)
+            .iter()
+            .map(|s| simulate::run(&trace, workload, &policy, s))
+            .collect();
+        println!("trace {name} ({hours} h)");
+        print!("{}", simulate::comparison_table(&outcomes));
+        println!();
+        let find = |label: &str| outcomes.iter().find(|o| o.strategy == label);
+        if let Some(ours) = find("recommended 10s") {
+            for goal in &GOALS {
+                if let Some(base) = find(goal.baseline) {
+                    let b = (goal.value)(base);
+                    let ratio = if b > 0.0 { (goal.value)(ours) / b } else { 0.0 };
+                    summary.push((name, goal.what, ratio, goal.limit));
+                }
+            }
+        }
+    }
+    println!("goals (recommended 10s against its baseline; ratio ≤ goal passes)");
+    println!(
+        "{:<8} {:<30} {:>7} {:>7}  result",
+        "trace", "ratio", "value", "goal"
+    );
+    for (trace, what, ratio, limit) in &summary {
+        println!(
+            "{trace:<8} {what:<30} {ratio:>7.2} {limit:>7.2}  {}",
+            if ratio <= limit { "met" } else { "missed" }
+        );
+    }
+    let met = summary.iter().filter(|(_, _, r, l)| r <= l).count();
+    println!("{met} of {} goals met\n", summary.len());
+
+    // The simulator's own speed: 30 days of one-second trace, four strategies.
+    let Ok(month) = Trace::built_in("bursty", 30 * 86_400) else {
+        return;
+    };
+    let started = Instant::now();
+    for strategy in simulate::standard_strategies(&policy, 10) {
+        simulate::run(&month, workload, &policy, &strategy);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "simulator: 30 days of 1-second trace × 4 strategies in {secs:.2} s (goal < 10 s, ratio {:.2})\n",
+        secs / 10.0
+    );
+}
+
 #[tokio::main]
 async fn main() {
+    scaling_quality();
     println!("Fast Autoscaler worker benchmark against moto on 127.0.0.1 (release build)\n");
     println!(
         "{:>8}  {:<8}  {:>5}  {:>8}  {:>8}  {:>10}  {:>10}  {:>6}  calls per tick by operation",

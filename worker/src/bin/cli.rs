@@ -74,11 +74,15 @@ enum Command {
     },
     /// Validate the configuration and print it, secrets redacted.
     CheckConfig,
-    /// Simulate a queue, its workers and four scaling strategies; print a comparison.
+    /// Simulate a queue, its workers and several scaling strategies; print a comparison
+    /// and write an SVG chart.
     ///
     /// Uses the first configured service's policy when a configuration is given
-    /// (environment or --config); otherwise a built-in one (min 1, max 200, +1 task
-    /// per 100 messages above 100, scale in below 10, cooldown 120 s).
+    /// (environment or --config), at 60 s and at --tick. Otherwise it compares the
+    /// original's step rule (min 1, max 200, +1 task per 100 messages above 100,
+    /// scale in below 10, cooldowns 120 s) at 60 s and at --tick with the recommended
+    /// policy (predictive, emergency tier, scale-in stabilization) at --tick. AWS
+    /// target tracking and KEDA's defaults are emulated in both cases.
     Simulate {
         /// A built-in trace (spike, ramp, diurnal, bursty, drain) or a CSV file of timestamp,arrivals.
         #[arg(long, default_value = "spike")]
@@ -95,6 +99,9 @@ enum Command {
         /// Fast Autoscaler's tick interval in seconds.
         #[arg(long, default_value_t = 10)]
         tick: usize,
+        /// Where to write the SVG chart of backlog and tasks over time ("none": no chart).
+        #[arg(long, value_name = "FILE", default_value = "simulation.svg")]
+        svg: PathBuf,
     },
 }
 
@@ -109,6 +116,7 @@ async fn main() -> ExitCode {
         mu,
         startup,
         tick,
+        svg,
     } = &cli.command
     {
         return simulate(
@@ -120,6 +128,7 @@ async fn main() -> ExitCode {
                 startup_s: *startup,
             },
             *tick,
+            Some(svg.as_path()),
         );
     }
     let aws = load_aws_config().await;
@@ -278,7 +287,10 @@ fn simulation_policy(
             .iter()
             .any(|k| env(k).is_some());
     if !configured {
-        return Ok((simulate::example_policy(), "built-in example policy".into()));
+        return Ok((
+            simulate::example_policy(),
+            simulate::EXAMPLE_POLICY_SOURCE.into(),
+        ));
     }
     // Validation needs no AWS access: the providers are built but never called.
     let aws = aws_config::SdkConfig::builder()
@@ -299,6 +311,7 @@ fn simulate(
     hours: Option<f64>,
     workload: Workload,
     tick: usize,
+    svg: Option<&std::path::Path>,
 ) -> ExitCode {
     let (policy, policy_source) = match simulation_policy(config_path) {
         Ok(p) => p,
@@ -331,8 +344,13 @@ fn simulate(
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
+    let strategies = if policy_source == simulate::EXAMPLE_POLICY_SOURCE {
+        simulate::example_strategies(workload, tick)
+    } else {
+        simulate::standard_strategies(&policy, tick)
+    };
     let started = std::time::Instant::now();
-    let outcomes: Vec<_> = simulate::standard_strategies(&policy, tick)
+    let outcomes: Vec<_> = strategies
         .iter()
         .map(|strategy| simulate::run(&trace, workload, &policy, strategy))
         .collect();
@@ -345,48 +363,19 @@ fn simulate(
         workload.mu,
         workload.startup_s
     );
-    println!(
-        "{:<22} {:>8} {:>8} {:>8} {:>11} {:>14} {:>12} {:>8}   vs 60s: {:>7} {:>7} {:>7}",
-        "strategy",
-        "p50 s",
-        "p95 s",
-        "p99 s",
-        "max backlog",
-        "1st scale-out",
-        "task-hours",
-        "actions",
-        "p99",
-        "cost",
-        "churn"
-    );
-    let baseline = &outcomes[1];
-    let ratio = |a: f64, b: f64| {
-        if b > 0.0 {
-            format!("{:.2}", a / b)
-        } else {
-            "-".into()
-        }
-    };
-    for o in &outcomes {
-        println!(
-            "{:<22} {:>8.0} {:>8.0} {:>8.0} {:>11.0} {:>14} {:>12.1} {:>8}   vs 60s: {:>7} {:>7} {:>7}",
-            o.strategy,
-            o.p50_wait_s,
-            o.p95_wait_s,
-            o.p99_wait_s,
-            o.max_backlog,
-            o.first_scale_out_s.map_or("-".into(), |s| format!("{s:.0} s")),
-            o.task_seconds / 3600.0,
-            o.scaling_actions,
-            ratio(o.p99_wait_s, baseline.p99_wait_s),
-            ratio(o.task_seconds, baseline.task_seconds),
-            ratio(o.scaling_actions as f64, baseline.scaling_actions as f64),
-        );
-    }
+    print!("{}", simulate::comparison_table(&outcomes));
     println!(
         "simulated {} strategies in {:.2} s",
         outcomes.len(),
         elapsed.as_secs_f64()
     );
+    if let Some(path) = svg.filter(|p| p.as_os_str() != "none") {
+        let chart = simulate::svg_chart(&trace, &outcomes);
+        if let Err(e) = std::fs::write(path, chart) {
+            eprintln!("--svg {}: cannot write the chart: {e}", path.display());
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+        println!("chart: {}", path.display());
+    }
     ExitCode::SUCCESS
 }

@@ -1,0 +1,170 @@
+//! A fault layer for the real AWS SDK clients: an HTTP client that wraps the SDK's
+//! own and, at a configured rate, answers a request with a fault instead of (or
+//! before) sending it to the emulator.
+//!
+//! The kinds are what AWS really does under stress: 500 and 503 answers, throttling
+//! errors in each protocol's own shape (JSON `ThrottlingException` for SQS and ECS,
+//! XML `SlowDown` for S3), connection resets, and answers slower than the SDK's
+//! attempt time-out. Because it sits below the SDK, the SDK's retry and time-out
+//! policy sees each fault exactly as it would see AWS's.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+
+/// The kinds of fault, in the order they are counted.
+pub const KINDS: [&str; 5] = ["500", "503", "throttling", "reset", "slow"];
+
+/// What to inject and what was injected.
+#[derive(Debug)]
+pub struct FaultPlan {
+    /// The share of requests that get a fault (0 to 1).
+    rate: f64,
+    /// How long a slow answer waits before it is sent on.
+    slow_by: Duration,
+    rng: Mutex<u64>,
+    requests: AtomicU64,
+    injected: [AtomicU64; 5],
+}
+
+impl FaultPlan {
+    pub fn new(rate: f64, slow_by: Duration, seed: u64) -> Arc<Self> {
+        Arc::new(FaultPlan {
+            rate,
+            slow_by,
+            rng: Mutex::new(seed | 1),
+            requests: AtomicU64::new(0),
+            injected: Default::default(),
+        })
+    }
+
+    /// `None`, or the index in [`KINDS`] of the fault to inject.
+    fn draw(&self) -> Option<usize> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = || {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            *state
+        };
+        let roll = (next() >> 11) as f64 / (1u64 << 53) as f64;
+        if roll >= self.rate {
+            return None;
+        }
+        let kind = (next() % KINDS.len() as u64) as usize;
+        self.injected[kind].fetch_add(1, Ordering::Relaxed);
+        Some(kind)
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Faults injected so far, per kind of [`KINDS`].
+    pub fn injected(&self) -> [u64; 5] {
+        std::array::from_fn(|i| self.injected[i].load(Ordering::Relaxed))
+    }
+
+    /// An HTTP client for `SdkConfig::to_builder().http_client(..)`.
+    pub fn client(self: &Arc<Self>) -> SharedHttpClient {
+        SharedHttpClient::new(FaultyClient {
+            inner: aws_smithy_http_client::Builder::new().build_http(),
+            plan: self.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct FaultyClient {
+    inner: SharedHttpClient,
+    plan: Arc<FaultPlan>,
+}
+
+impl HttpClient for FaultyClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(FaultyConnector {
+            inner: self.inner.http_connector(settings, components),
+            plan: self.plan.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct FaultyConnector {
+    inner: SharedHttpConnector,
+    plan: Arc<FaultPlan>,
+}
+
+/// A fault answer in the request's protocol: JSON (SQS, ECS) or XML (S3).
+fn answer(json: bool, status: u16, code: &str) -> HttpResponse {
+    let (body, content_type) = if json {
+        (
+            format!(r#"{{"__type":"{code}","message":"injected fault"}}"#),
+            "application/x-amz-json-1.1",
+        )
+    } else {
+        (
+            format!("<Error><Code>{code}</Code><Message>injected fault</Message></Error>"),
+            "application/xml",
+        )
+    };
+    let status = StatusCode::try_from(status).unwrap_or_else(|_| unreachable!("valid status"));
+    let mut response = HttpResponse::new(status, SdkBody::from(body));
+    response.headers_mut().insert("content-type", content_type);
+    if json {
+        // SQS's JSON protocol takes the error code from this header when present.
+        response
+            .headers_mut()
+            .insert("x-amzn-query-error", format!("{code};Sender"));
+    }
+    response
+}
+
+impl HttpConnector for FaultyConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let json = request.headers().get("x-amz-target").is_some();
+        let Some(kind) = self.plan.draw() else {
+            return self.inner.call(request);
+        };
+        let inner = self.inner.clone();
+        let slow_by = self.plan.slow_by;
+        HttpConnectorFuture::new(async move {
+            match KINDS[kind] {
+                "500" => Ok(answer(
+                    json,
+                    500,
+                    if json {
+                        "InternalFailure"
+                    } else {
+                        "InternalError"
+                    },
+                )),
+                "503" => Ok(answer(json, 503, "ServiceUnavailable")),
+                "throttling" if json => Ok(answer(json, 400, "ThrottlingException")),
+                "throttling" => Ok(answer(json, 503, "SlowDown")),
+                "reset" => Err(ConnectorError::io(
+                    "connection reset by peer (injected)".into(),
+                )),
+                _ => {
+                    tokio::time::sleep(slow_by).await;
+                    inner.call(request).await
+                }
+            }
+        })
+    }
+}

@@ -8,6 +8,7 @@
 //! attempt time-out. Because it sits below the SDK, the SDK's retry and time-out
 //! policy sees each fault exactly as it would see AWS's.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct FaultPlan {
     rng: Mutex<u64>,
     requests: AtomicU64,
     injected: [AtomicU64; 5],
+    /// Requests and faults per AWS operation.
+    by_operation: Mutex<BTreeMap<String, (u64, u64)>>,
 }
 
 impl FaultPlan {
@@ -45,12 +48,22 @@ impl FaultPlan {
             rng: Mutex::new(seed | 1),
             requests: AtomicU64::new(0),
             injected: Default::default(),
+            by_operation: Mutex::default(),
         })
     }
 
-    /// `None`, or the index in [`KINDS`] of the fault to inject.
-    fn draw(&self) -> Option<usize> {
+    /// `None`, or the index in [`KINDS`] of the fault to inject into a call of `operation`.
+    fn draw(&self, operation: &str) -> Option<usize> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        let kind = self.roll();
+        let mut counts = self.by_operation.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = counts.entry(operation.to_string()).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(kind.is_some());
+        kind
+    }
+
+    fn roll(&self) -> Option<usize> {
         let mut state = self.rng.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = || {
             *state ^= *state << 13;
@@ -74,6 +87,15 @@ impl FaultPlan {
     /// Faults injected so far, per kind of [`KINDS`].
     pub fn injected(&self) -> [u64; 5] {
         std::array::from_fn(|i| self.injected[i].load(Ordering::Relaxed))
+    }
+
+    /// `(operation, requests, faults)` for every AWS operation seen, by name.
+    pub fn by_operation(&self) -> Vec<(String, u64, u64)> {
+        let counts = self.by_operation.lock().unwrap_or_else(|p| p.into_inner());
+        counts
+            .iter()
+            .map(|(op, (n, f))| (op.clone(), *n, *f))
+            .collect()
     }
 
     /// An HTTP client for `SdkConfig::to_builder().http_client(..)`.
@@ -135,10 +157,24 @@ fn answer(json: bool, status: u16, code: &str) -> HttpResponse {
     response
 }
 
+/// The AWS operation a request calls: the JSON protocols name it in `X-Amz-Target`
+/// (`AmazonSQS.GetQueueAttributes`); for S3's REST protocol, the method tells the
+/// object operation the autoscaler uses.
+pub fn operation(request: &HttpRequest) -> String {
+    match request.headers().get("x-amz-target") {
+        Some(target) => target.rsplit('.').next().unwrap_or(target).to_string(),
+        None => match request.method() {
+            "GET" => "S3 GetObject".into(),
+            "PUT" => "S3 PutObject".into(),
+            other => format!("S3 {other}"),
+        },
+    }
+}
+
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let json = request.headers().get("x-amz-target").is_some();
-        let Some(kind) = self.plan.draw() else {
+        let Some(kind) = self.plan.draw(&operation(&request)) else {
             return self.inner.call(request);
         };
         let inner = self.inner.clone();
@@ -163,6 +199,126 @@ impl HttpConnector for FaultyConnector {
                 _ => {
                     tokio::time::sleep(slow_by).await;
                     inner.call(request).await
+                }
+            }
+        })
+    }
+}
+
+/// What a [`Tamper`] does to the calls of its operation.
+pub enum Tampering {
+    /// Sends the call on and rewrites the answer's body: a hostile AWS answer.
+    Rewrite(Box<dyn Fn(String) -> String + Send + Sync>),
+    /// Never sends the call: the connection drops first (a crash before the call
+    /// reached AWS).
+    DropBeforeSending,
+    /// Sends the call, then drops the connection before the answer: AWS acted, the
+    /// caller never learns it (a crash right after the call).
+    DropAfterSending,
+}
+
+impl std::fmt::Debug for Tampering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Tampering::Rewrite(_) => "Rewrite",
+            Tampering::DropBeforeSending => "DropBeforeSending",
+            Tampering::DropAfterSending => "DropAfterSending",
+        })
+    }
+}
+
+/// An HTTP client that tampers with every call of one AWS operation (by the name
+/// [`operation`] gives) and passes every other call through untouched.
+#[derive(Debug)]
+pub struct Tamper {
+    operation: String,
+    tampering: Tampering,
+    hits: AtomicU64,
+}
+
+impl Tamper {
+    pub fn new(operation: &str, tampering: Tampering) -> Arc<Self> {
+        Arc::new(Tamper {
+            operation: operation.to_string(),
+            tampering,
+            hits: AtomicU64::new(0),
+        })
+    }
+
+    /// How many calls were tampered with.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// An HTTP client for `SdkConfig::to_builder().http_client(..)`.
+    pub fn client(self: &Arc<Self>) -> SharedHttpClient {
+        SharedHttpClient::new(TamperingClient {
+            inner: aws_smithy_http_client::Builder::new().build_http(),
+            tamper: self.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct TamperingClient {
+    inner: SharedHttpClient,
+    tamper: Arc<Tamper>,
+}
+
+impl HttpClient for TamperingClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(TamperingConnector {
+            inner: self.inner.http_connector(settings, components),
+            tamper: self.tamper.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct TamperingConnector {
+    inner: SharedHttpConnector,
+    tamper: Arc<Tamper>,
+}
+
+impl HttpConnector for TamperingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        if operation(&request) != self.tamper.operation {
+            return self.inner.call(request);
+        }
+        self.tamper.hits.fetch_add(1, Ordering::Relaxed);
+        let inner = self.inner.clone();
+        let tamper = self.tamper.clone();
+        HttpConnectorFuture::new(async move {
+            let dropped = || ConnectorError::io("connection dropped (tampered)".into());
+            match &tamper.tampering {
+                Tampering::DropBeforeSending => Err(dropped()),
+                Tampering::DropAfterSending => {
+                    inner.call(request).await?;
+                    Err(dropped())
+                }
+                Tampering::Rewrite(rewrite) => {
+                    let response = inner.call(request).await?;
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
+                        .collect()
+                        .await
+                        .map_err(|e| ConnectorError::io(e.into()))?
+                        .into_bytes();
+                    let rewritten = rewrite(String::from_utf8_lossy(&body).into_owned());
+                    let mut answer = HttpResponse::new(status, SdkBody::from(rewritten));
+                    for (name, value) in headers.iter() {
+                        if !name.eq_ignore_ascii_case("content-length") {
+                            answer
+                                .headers_mut()
+                                .insert(name.to_string(), value.to_string());
+                        }
+                    }
+                    Ok(answer)
                 }
             }
         })

@@ -335,6 +335,42 @@ pub async fn send_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: us
     }
 }
 
+/// Receives up to `max` (at most 10) messages and deletes them in one batch;
+/// answers how many. PurgeQueue allows one call a minute, so tests empty queues this way.
+pub async fn take_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str, max: i32) -> usize {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(max.clamp(1, 10))
+        .visibility_timeout(600)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    let entries: Vec<_> = received
+        .messages()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(format!("d{i}"))
+                .receipt_handle(m.receipt_handle()?)
+                .build()
+                .ok()
+        })
+        .collect();
+    if entries.is_empty() {
+        return 0;
+    }
+    let taken = entries.len();
+    sqs.delete_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .expect("DeleteMessageBatch");
+    taken
+}
+
 /// An `SdkConfig` for the emulator at `endpoint`, with static test credentials.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     fast_autoscaler::aws_defaults()
@@ -374,6 +410,18 @@ pub struct LambdaEmulator {
     watch: Child,
     function: Option<Child>,
     port: u16,
+    /// The function's stdout and stderr, drained as they come: a pipe nobody reads
+    /// fills up (64 KiB) and would block a function that logs a lot.
+    output: Vec<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 impl LambdaEmulator {
@@ -402,7 +450,7 @@ impl LambdaEmulator {
             .spawn()
             .expect("starting cargo lambda watch");
         wait_for_port(port, Duration::from_secs(30));
-        let function = Command::new(binary)
+        let mut function = Command::new(binary)
             .envs(env.iter().cloned())
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
@@ -416,10 +464,18 @@ impl LambdaEmulator {
             .stderr(Stdio::piped())
             .spawn()
             .expect("starting the Lambda binary");
+        let output = [
+            function.stdout.take().map(drain),
+            function.stderr.take().map(drain),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut emulator = LambdaEmulator {
             watch,
             function: Some(function),
             port,
+            output,
         };
         // A function that fails its init exits at once; say why instead of hanging an invoke.
         std::thread::sleep(Duration::from_millis(500));
@@ -463,9 +519,11 @@ impl LambdaEmulator {
             return String::new();
         };
         let _ = function.kill();
-        let output = function.wait_with_output().expect("function output");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-            + &String::from_utf8_lossy(&output.stderr)
+        let _ = function.wait();
+        self.output
+            .drain(..)
+            .map(|reader| String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned())
+            .collect()
     }
 }
 

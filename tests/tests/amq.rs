@@ -522,3 +522,166 @@ async fn check_config_shows_the_amq_settings_without_secrets() {
     );
     assert!(!stderr.contains("very-secret-password"), "{stderr}");
 }
+
+/// The worker Lambda, under the cargo-lambda runtime emulator with every log level
+/// on (the AWS SDK's wire traces included), reads its broker credentials from
+/// Secrets Manager and fails to reach the broker. Neither the password nor the
+/// secret's JSON may appear anywhere in what it prints or answers.
+#[tokio::test]
+async fn secrets_stay_out_of_the_worker_logs_even_at_trace_level() {
+    let emulator = emulator_or_skip!();
+    const PASSWORD: &str = "pw-only-in-secrets-manager-7Q2x";
+    let arn = store_secret(&emulator, "mq/traced", "traced-user", PASSWORD).await;
+    emulator.create_service("amq-cluster", "workers", 3).await;
+    emulator.create_bucket("amq-state").await;
+    let closed_port = free_port();
+    let mut env = amq_env(
+        &emulator,
+        &[
+            ("AMQ_ENGINE", "rabbitmq".into()),
+            ("AMQ_HOST", "127.0.0.1".into()),
+            ("AMQ_PORT", closed_port.to_string()),
+            ("AMQ_QUEUE_NAME", "jobs".into()),
+            ("AMQ_SECRET_ARN", arn.clone()),
+        ],
+    );
+    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "trace".into()));
+    env.push(("RUST_LOG".into(), "trace".into()));
+    let Some(worker) = fast_autoscaler_tests::LambdaEmulator::start(
+        &fast_autoscaler_tests::workspace_binary("worker"),
+        &env,
+    ) else {
+        return;
+    };
+    let tick = fast_autoscaler_tests::tick_now();
+    let outcome = worker.invoke(&serde_json::json!({"Records": [
+        {"messageId": "1", "body": tick.to_body(), "eventSource": "aws:sqs"},
+    ]}));
+    let logs = worker.stop();
+    assert_eq!(
+        outcome["decisions"][0]["action"], "hold",
+        "an unreachable broker holds: {outcome}"
+    );
+    // The path that handles the secret really ran and was traced.
+    assert!(
+        logs.contains("GetSecretValue") && logs.lines().count() > 50,
+        "expected the SDK's traces of GetSecretValue in the logs:\n{logs}"
+    );
+    for (what, text) in [("logs", logs.as_str()), ("answer", &outcome.to_string())] {
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("pw-only-in-secrets"),
+            "the password leaked into the worker's {what}"
+        );
+    }
+}
+
+/// Every listening TCP socket of the machine: (inode, local address in
+/// /proc/net's hex form, port).
+fn listening_sockets() -> Vec<(String, String, u16)> {
+    let mut sockets = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if fields.len() < 10 || fields[3] != "0A" {
+                continue;
+            }
+            let Some((address, port)) = fields[1].split_once(':') else {
+                continue;
+            };
+            let port = u16::from_str_radix(port, 16).unwrap_or(0);
+            sockets.push((fields[9].to_string(), address.to_string(), port));
+        }
+    }
+    sockets
+}
+
+/// 127.0.0.0/8 or ::1 (or IPv4-mapped 127/8), in /proc/net's byte order.
+fn is_loopback(address: &str) -> bool {
+    match address.len() {
+        8 => address.ends_with("7F"),
+        32 => {
+            address == "00000000000000000000000001000000"
+                || (address.starts_with("0000000000000000FFFF0000") && address.ends_with("7F"))
+        }
+        _ => false,
+    }
+}
+
+/// The command line of the process holding a socket inode, for the failure message.
+fn owner_of(inode: &str) -> String {
+    let wanted = format!("socket:[{inode}]");
+    for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let fds = process.path().join("fd");
+        for fd in std::fs::read_dir(&fds).into_iter().flatten().flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == wanted) {
+                let cmdline = std::fs::read(process.path().join("cmdline")).unwrap_or_default();
+                return String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            }
+        }
+    }
+    "an unknown process".into()
+}
+
+/// The brokers, the AWS emulator and the Lambda runtime emulator that the tests
+/// start add listeners on loopback only.
+#[tokio::test]
+async fn nothing_the_tests_start_listens_beyond_loopback() {
+    let before: std::collections::HashSet<String> = listening_sockets()
+        .into_iter()
+        .filter(|(_, address, _)| !is_loopback(address))
+        .map(|(inode, _, _)| inode)
+        .collect();
+    let emulator = emulator_or_skip!();
+    let rabbit = or_skip!(rabbitmq());
+    let active = or_skip!(activemq());
+    let mut env = emulator.env();
+    env.push((
+        "TICK_QUEUE_URL".into(),
+        format!("{}/123456789012/ticks", emulator.endpoint),
+    ));
+    let Some(lambda) = fast_autoscaler_tests::LambdaEmulator::start(
+        &fast_autoscaler_tests::workspace_binary("scheduler"),
+        &env,
+    ) else {
+        return;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = listening_sockets();
+    drop(lambda);
+
+    let moto_port: u16 = emulator
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("emulator port");
+    // The known ports are there, on loopback: the scan sees what it must judge.
+    for (what, port) in [
+        ("moto", moto_port),
+        ("RabbitMQ AMQP", rabbit.amqp_port),
+        ("RabbitMQ AMQPS", rabbit.amqps_port),
+        ("RabbitMQ management", rabbit.http_port),
+        ("RabbitMQ management TLS", rabbit.https_port),
+        ("ActiveMQ STOMP", active.stomp_port),
+        ("ActiveMQ STOMP TLS", active.stomp_tls_port),
+    ] {
+        assert!(
+            after
+                .iter()
+                .any(|(_, address, p)| *p == port && is_loopback(address)),
+            "{what} is not listening on loopback port {port}"
+        );
+    }
+    let exposed: Vec<String> = after
+        .iter()
+        .filter(|(inode, address, _)| !is_loopback(address) && !before.contains(inode))
+        .map(|(inode, address, port)| format!("{address}:{port} by {}", owner_of(inode)))
+        .collect();
+    assert!(
+        exposed.is_empty(),
+        "listening beyond loopback:\n{}",
+        exposed.join("\n")
+    );
+}

@@ -1,6 +1,6 @@
-//! The deployment, checked offline: `serverless package` on dummy zips, cfn-lint on
-//! the generated CloudFormation template, assertions on what the template grants,
-//! and the real cargo-lambda zips that `make test` builds.
+//! The deployment, checked offline: `serverless package` on dummy zips, cfn-lint and
+//! checkov on the generated CloudFormation template, assertions on what the
+//! template grants, and the real cargo-lambda zips that `make test` builds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,6 +84,89 @@ fn package() -> Option<PathBuf> {
     Some(out.join("cloudformation-template-update-stack.json"))
 }
 
+/// checkov's CloudFormation checks, offline: no failed check, and every skipped one
+/// carries its justification (the `comment` of its `Metadata.checkov.skip` entry in
+/// serverless.yml).
+fn checkov_finds_nothing_unjustified(template: &Path) {
+    let checkov = venv_bin("checkov");
+    if !checkov.exists() {
+        missing::<()>("checkov", "run `make venv` (requirements-dev.txt pins it)");
+        return;
+    }
+    let output = Command::new(&checkov)
+        .args([
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--compact",
+            // Offline: no policy download, no platform mapping, no version check.
+            "--skip-download",
+            "-f",
+        ])
+        .arg(template)
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CHECKOV_DISABLE_VERSION_CHECK", "true")
+        .env("ANONYMOUS_TELEMETRY", "false")
+        .output()
+        .expect("running checkov");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON report ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let checks = |kind: &str| {
+        report["results"][kind]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let failed: Vec<String> = checks("failed_checks")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} on {}: {}",
+                c["check_id"], c["resource"], c["check_name"]
+            )
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "checkov findings:\n{}",
+        failed.join("\n")
+    );
+    let skipped = checks("skipped_checks");
+    assert_eq!(
+        Some(skipped.len() as u64),
+        report["summary"]["skipped"].as_u64(),
+        "{}",
+        report["summary"]
+    );
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap_or(0) >= 30,
+        "checkov ran its checks: {}",
+        report["summary"]
+    );
+    for check in &skipped {
+        let comment = check["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            comment.len() >= 40,
+            "{} on {} is suppressed without a justification: {comment:?}",
+            check["check_id"],
+            check["resource"]
+        );
+    }
+    println!(
+        "checkov: {} passed, 0 failed, {} suppressed with a justification",
+        report["summary"]["passed"],
+        skipped.len()
+    );
+}
+
 fn load(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("template")).expect("template JSON")
 }
@@ -154,6 +237,8 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
         String::from_utf8_lossy(&lint.stdout),
         String::from_utf8_lossy(&lint.stderr)
     );
+
+    checkov_finds_nothing_unjustified(&template_path);
 
     let template = load(&template_path);
     let resources = &template["Resources"];

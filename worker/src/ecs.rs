@@ -20,8 +20,28 @@ pub struct ServiceView {
     pub status: String,
 }
 
-fn count(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
+/// A count from ECS, or the error naming it: a negative count is a broken answer,
+/// and reading it as 0 would invite a decision on garbage.
+fn count(cluster: &str, service: &str, field: &'static str, n: i32) -> Result<u32, Error> {
+    u32::try_from(n).map_err(|_| Error::EcsAnswer {
+        cluster: cluster.to_string(),
+        service: service.to_string(),
+        field,
+        value: i64::from(n),
+    })
+}
+
+fn view_of(
+    cluster: &str,
+    service: &str,
+    s: &aws_sdk_ecs::types::Service,
+) -> Result<ServiceView, Error> {
+    Ok(ServiceView {
+        desired: count(cluster, service, "desiredCount", s.desired_count())?,
+        running: count(cluster, service, "runningCount", s.running_count())?,
+        pending: count(cluster, service, "pendingCount", s.pending_count())?,
+        status: s.status().unwrap_or("UNKNOWN").to_string(),
+    })
 }
 
 /// Describes `services` of one cluster, 10 per call, the calls running concurrently.
@@ -51,12 +71,7 @@ pub async fn describe_services(
                             || s.service_arn() == Some(requested.as_str())
                     });
                     let result = match found {
-                        Some(s) => Ok(ServiceView {
-                            desired: count(s.desired_count()),
-                            running: count(s.running_count()),
-                            pending: count(s.pending_count()),
-                            status: s.status().unwrap_or("UNKNOWN").to_string(),
-                        }),
+                        Some(s) => view_of(cluster, requested, s),
                         None => {
                             let reason = answer
                                 .failures()

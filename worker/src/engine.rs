@@ -240,9 +240,13 @@ impl Autoscaler {
         tick: &Tick,
     ) -> Decision {
         let repaired = ServiceState::repaired(&service.cluster, &service.service, now, tick.due_ms);
+        let problem = match stored {
+            Stored::Corrupt { problem, .. } => problem.as_str(),
+            _ => "unknown problem",
+        };
         let outcome = match self.state.write(&repaired, stored).await {
             Ok(WriteOutcome::Written) => format!(
-                "the state was replaced; scale-in is possible after one cooldown ({}s)",
+                "the state ({problem}) was replaced; scale-in is possible after one cooldown ({}s)",
                 service.policy.scale_in_cooldown_s
             ),
             Ok(WriteOutcome::Conflict) => "another worker rewrote the state meanwhile".to_string(),

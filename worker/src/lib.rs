@@ -56,6 +56,14 @@ pub enum Error {
         message: String,
     },
 
+    #[error("ECS answered {field} = {value} for {cluster}/{service}, which is not a task count (expected a whole number from 0); nothing is decided on it")]
+    EcsAnswer {
+        cluster: String,
+        service: String,
+        field: &'static str,
+        value: i64,
+    },
+
     #[error("scaling state s3://{bucket}/{key}: {message}")]
     State {
         bucket: String,

@@ -110,6 +110,10 @@ pub struct Sample {
     pub busy: u32,
     /// The count recommended at that time (before stabilization).
     pub recommended: u32,
+    /// The queue's consumption counter at that time, when its provider reports one
+    /// ([`QueueMetrics::dequeued_total`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dequeued: Option<u64>,
 }
 
 /// What a policy remembers between ticks. Pure data: the worker keeps it in S3,
@@ -125,6 +129,11 @@ pub struct Memory {
     /// Since when the queue (in-flight included) has been empty, for scale to zero.
     #[serde(default)]
     pub empty_since_ms: Option<u64>,
+    /// The last measured task throughput, in millionths of a message per second
+    /// (see [`measured_throughput`]). A task's speed is a property of the work, so
+    /// it is kept after the backlog that allowed measuring it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_micro: Option<u64>,
 }
 
 /// The window the arrival rate is estimated over.
@@ -197,22 +206,69 @@ pub fn busy_tasks(metrics: &QueueMetrics, running: u32) -> u32 {
     }
 }
 
+/// The oldest sample inside the rate window (and at least a second old).
+fn window_start(samples: &[Sample], now_ms: u64) -> Option<&Sample> {
+    samples
+        .iter()
+        .find(|s| s.at_ms + RATE_WINDOW_MS >= now_ms && s.at_ms + 1000 <= now_ms)
+}
+
 /// The arrival rate (messages/s) over the rate window: the backlog's growth plus
-/// what the busy tasks worked off meanwhile. `None` without a sample old enough.
+/// what was consumed meanwhile. Consumption is counted when the provider reports
+/// a consumption counter, and otherwise estimated as `task_throughput` per busy
+/// task. `None` without a sample old enough.
 pub fn arrival_rate(
     samples: &[Sample],
     total: u64,
     busy: u32,
+    dequeued: Option<u64>,
     task_throughput: f64,
     now_ms: u64,
 ) -> Option<f64> {
-    let oldest = samples
-        .iter()
-        .find(|s| s.at_ms + RATE_WINDOW_MS >= now_ms && s.at_ms + 1000 <= now_ms)?;
+    let oldest = window_start(samples, now_ms)?;
     let dt = (now_ms - oldest.at_ms) as f64 / 1000.0;
     let growth = (total as f64 - oldest.backlog as f64) / dt;
-    let worked = task_throughput * f64::from(oldest.busy.min(busy));
+    let worked = match (oldest.dequeued, dequeued) {
+        // A counter that went back (a broker restart) says nothing; estimate instead.
+        (Some(then), Some(now)) if now >= then => (now - then) as f64 / dt,
+        _ => task_throughput * f64::from(oldest.busy.min(busy)),
+    };
     Some((growth + worked).max(0.0))
+}
+
+/// Busy task-seconds a measured throughput needs before it replaces the configured
+/// one: a few tasks for several ticks, so one slow message does not skew it.
+pub const MIN_MEASURED_TASK_SECONDS: f64 = 60.0;
+
+/// The throughput one task really achieves (messages/s), measured over the rate
+/// window from the provider's consumption counter: messages consumed while
+/// messages were waiting (every running task busy, so consumption shows capacity
+/// and not demand), per busy task-second. `None` without a counter, without
+/// [`MIN_MEASURED_TASK_SECONDS`] of saturated work, or with a counter that went back.
+pub fn measured_throughput(samples: &[Sample], now_ms: u64) -> Option<f64> {
+    let start = samples
+        .iter()
+        .position(|s| s.at_ms + RATE_WINDOW_MS >= now_ms)?;
+    let window = &samples[start..];
+    let (mut consumed, mut task_seconds) = (0.0, 0.0);
+    for pair in window.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let (Some(from), Some(to)) = (a.dequeued, b.dequeued) else {
+            continue;
+        };
+        if to < from || b.at_ms <= a.at_ms {
+            return None;
+        }
+        // Saturated at both ends: messages waited, so every running task was busy.
+        if a.backlog > 0 && b.backlog > 0 && a.busy == a.running && a.busy > 0 {
+            let dt = (b.at_ms - a.at_ms) as f64 / 1000.0;
+            consumed += (to - from) as f64;
+            // The larger count: tasks that started meanwhile may have worked part of
+            // it, and erring low on throughput errs toward capacity.
+            task_seconds += (f64::from(a.busy) + f64::from(b.busy)) / 2.0 * dt;
+        }
+    }
+    (task_seconds >= MIN_MEASURED_TASK_SECONDS && consumed > 0.0).then(|| consumed / task_seconds)
 }
 
 /// The base rule's wanted count, before tiers, bounds and limits.
@@ -277,8 +333,18 @@ fn base_wanted(
             task_startup_s,
             target_drain_s,
         } => {
-            let mu = task_throughput;
-            let rate = arrival_rate(&memory.samples, total, busy, mu, observed.now_ms);
+            // The measured throughput, where the queue service reports consumption;
+            // the configured one otherwise (and until enough saturated work was seen).
+            let measured = measured_throughput(&memory.samples, observed.now_ms)
+                .or(memory.throughput_micro.map(|m| m as f64 / 1e6))
+                .filter(|m| *m > 0.0);
+            let mu = measured.unwrap_or(task_throughput);
+            let mu_text = match measured {
+                Some(m) => format!("{m:.2}/s each (measured)"),
+                None => format!("{task_throughput}/s each"),
+            };
+            let dequeued = observed.metrics.ok().and_then(|m| m.dequeued_total);
+            let rate = arrival_rate(&memory.samples, total, busy, dequeued, mu, observed.now_ms);
             let lambda = rate.unwrap_or(0.0);
             // Over the start-up delay, running tasks work the whole time and pending
             // ones (started at unknown times) about half of it.
@@ -295,7 +361,7 @@ fn base_wanted(
                 wanted,
                 format!(
                     "{label} {total}, {rate_text}, expected backlog after {task_startup_s}s start-up ≈ {expected:.0}: \
-                     {wanted} task(s) at {mu}/s each to drain it in {target_drain_s}s"
+                     {wanted} task(s) at {mu_text} to drain it in {target_drain_s}s"
                 ),
             )
         }
@@ -463,12 +529,16 @@ pub fn recommend_with_memory(
             running: observed.running,
             busy,
             recommended,
+            dequeued: metrics.dequeued_total,
         });
         let keep_ms = RATE_WINDOW_MS.max(policy.scale_in_stabilization_s.saturating_mul(1000));
         next.samples
             .retain(|s| s.at_ms <= now && s.at_ms.saturating_add(keep_ms) >= now);
         let excess = next.samples.len().saturating_sub(MAX_SAMPLES);
         next.samples.drain(..excess);
+        if let Some(measured) = measured_throughput(&next.samples, now) {
+            next.throughput_micro = Some((measured * 1e6).round() as u64);
+        }
     }
 
     let action = match new_desired.cmp(&current) {
@@ -608,6 +678,7 @@ mod tests {
             visible: n,
             in_flight: 0,
             delayed: 0,
+            dequeued_total: None,
         }
     }
 
@@ -648,6 +719,7 @@ mod tests {
             visible: 60,
             in_flight: 60,
             delayed: 0,
+            dequeued_total: None,
         };
         assert_eq!(recommend(&policy, Ok(&m), 10).action, Action::None);
         policy.use_combined_messages = true;
@@ -836,6 +908,7 @@ mod tests {
             visible: 0,
             in_flight: 2,
             delayed: 0,
+            dequeued_total: None,
         };
         let (d, memory) = recommend_with_memory(&policy, &at(&busy, 2, 2, 0), &empty);
         assert_eq!(d.new_desired, 1, "{}", d.reason);
@@ -914,7 +987,7 @@ mod tests {
             recommend_with_memory(&policy, &at(&visible(100), 10, 10, 0), &Memory::default());
         let (d, memory) =
             recommend_with_memory(&policy, &at(&visible(500), 10, 10, 10_000), &memory);
-        let rate = arrival_rate(&memory.samples[..1], 500, 10, 1.0, 10_000).unwrap();
+        let rate = arrival_rate(&memory.samples[..1], 500, 10, None, 1.0, 10_000).unwrap();
         assert!((rate - 50.0).abs() < 1e-9, "{rate}");
         // Expected backlog after 45 s: 500 + 50×45 − 10×45 = 2300; (50 + 2300/60) / 1 = 88.3 → 89.
         assert_eq!(d.new_desired, 89, "{}", d.reason);
@@ -929,10 +1002,69 @@ mod tests {
             visible: 0,
             in_flight: 12,
             delayed: 0,
+            dequeued_total: None,
         };
         let (_, memory) =
             recommend_with_memory(&policy, &at(&steady, 20, 20, 0), &Memory::default());
         let (d, _) = recommend_with_memory(&policy, &at(&steady, 20, 20, 30_000), &memory);
         assert_eq!(d.new_desired, 12, "{}", d.reason);
+    }
+
+    fn counted(visible: u64, dequeued: u64) -> QueueMetrics {
+        QueueMetrics {
+            visible,
+            in_flight: 0,
+            delayed: 0,
+            dequeued_total: Some(dequeued),
+        }
+    }
+
+    #[test]
+    fn predictive_measures_the_throughput_where_the_queue_counts_consumption() {
+        // Configured at 1 msg/s per task, but the 10 tasks really consume 2 msg/s each.
+        let policy = PolicySettings {
+            kind: PolicyKind::Predictive {
+                task_throughput: 1.0,
+                task_startup_s: 45,
+                target_drain_s: 60,
+            },
+            min_tasks: 1,
+            max_tasks: 500,
+            ..PolicySettings::default()
+        };
+        let mut memory = Memory::default();
+        let mut decision = None;
+        // Arrivals of 30/s against 20/s consumed: the backlog grows by 10/s.
+        for tick in 0..7u64 {
+            let at_ms = tick * 10_000;
+            let reading = counted(1_000 + 100 * tick, 200 * tick);
+            let (d, next) = recommend_with_memory(&policy, &at(&reading, 10, 10, at_ms), &memory);
+            memory = next;
+            decision = Some(d);
+        }
+        let d = decision.expect("decided");
+        let measured = measured_throughput(&memory.samples, 60_000).expect("measured");
+        assert!((measured - 2.0).abs() < 1e-9, "{measured}");
+        assert!(d.reason.contains("2.00/s each (measured)"), "{}", d.reason);
+        assert!(d.reason.contains("arrivals ≈ 30.0/s"), "{}", d.reason);
+        // Expected backlog after 45 s: 1600 + 30×45 − 20×45 = 2050;
+        // (30 + 2050/60) / 2 = 32.1 → 33 tasks, where the configured 1/s would want 65.
+        assert_eq!(d.new_desired, 33, "{}", d.reason);
+
+        // Too little saturated work, a counter that went back, or no counter at
+        // all: the configured throughput stands.
+        assert_eq!(measured_throughput(&memory.samples[..1], 10_000), None);
+        let mut restarted = memory.samples.clone();
+        if let Some(last) = restarted.last_mut() {
+            last.dequeued = Some(0);
+        }
+        assert_eq!(measured_throughput(&restarted, 60_000), None);
+        let mut uncounted = memory.samples.clone();
+        uncounted.iter_mut().for_each(|s| s.dequeued = None);
+        assert_eq!(measured_throughput(&uncounted, 60_000), None);
+        // An idle queue (nothing waiting) shows demand, not capacity: not measured.
+        let mut idle = memory.samples.clone();
+        idle.iter_mut().for_each(|s| s.backlog = 0);
+        assert_eq!(measured_throughput(&idle, 60_000), None);
     }
 }

@@ -197,6 +197,10 @@ pub struct Workload {
     pub mu: f64,
     /// Seconds from a task being requested to it processing messages.
     pub startup_s: usize,
+    /// Whether the queue reports how many messages were consumed, as ActiveMQ and
+    /// RabbitMQ do and SQS does not. With it the predictive policy measures the
+    /// tasks' real throughput instead of trusting `task_throughput`.
+    pub consumption_counter: bool,
 }
 
 /// A scaling strategy to simulate.
@@ -343,6 +347,7 @@ impl Decider<'_> {
         busy: f64,
         current: u32,
         running: u32,
+        dequeued: Option<u64>,
     ) -> Option<u32> {
         let (min, max) = (self.policy.min_tasks, self.policy.max_tasks);
         match self.strategy {
@@ -352,6 +357,7 @@ impl Decider<'_> {
                     visible: backlog as u64,
                     in_flight: busy.ceil() as u64,
                     delayed: 0,
+                    dequeued_total: dequeued,
                 };
                 let observed = policy::Observation {
                     metrics: Ok(&metrics),
@@ -444,6 +450,7 @@ pub fn run(
     let (mut max_backlog, mut task_seconds, mut actions) = (backlog, 0.0, 0u64);
     let mut first_scale_out_s = None;
     let mut series = Vec::new();
+    let mut consumed = 0.0;
 
     for (now, arrivals) in trace.arrivals.iter().enumerate() {
         if *arrivals > 0.0 {
@@ -467,13 +474,15 @@ pub fn run(
             }
         }
         backlog = backlog.max(0.0);
+        consumed += full_capacity - capacity;
         let busy = (full_capacity - capacity) / workload.mu;
         max_backlog = f64::max(max_backlog, backlog);
 
         if now % interval == 0 {
             let current = tasks.count();
             let running = tasks.running(now) as u32;
-            if let Some(desired) = decider.decide(now, backlog, busy, current, running) {
+            let dequeued = workload.consumption_counter.then_some(consumed as u64);
+            if let Some(desired) = decider.decide(now, backlog, busy, current, running, dequeued) {
                 if desired > current
                     && trace.surge_start_s.is_some_and(|s| now >= s)
                     && first_scale_out_s.is_none()
@@ -783,6 +792,7 @@ mod tests {
     const WORKLOAD: Workload = Workload {
         mu: 1.0,
         startup_s: 45,
+        consumption_counter: false,
     };
 
     #[test]
@@ -828,6 +838,46 @@ mod tests {
         );
         assert!(outcome.p99_wait_s >= outcome.p50_wait_s);
         assert!(outcome.max_backlog > 0.0 && outcome.task_seconds >= 7200.0);
+    }
+
+    /// The predictive policy configured with half the tasks' real throughput: on a
+    /// queue without a consumption counter it over-provisions, and on one with a
+    /// counter it measures the real throughput and comes close to a correct
+    /// configuration.
+    #[test]
+    fn a_consumption_counter_corrects_a_misconfigured_throughput() {
+        let counted = Workload {
+            consumption_counter: true,
+            ..WORKLOAD
+        };
+        let correct = fast("recommended", 10, &recommended_policy(WORKLOAD));
+        let halved = fast(
+            "recommended",
+            10,
+            &recommended_policy(Workload {
+                mu: WORKLOAD.mu / 2.0,
+                ..WORKLOAD
+            }),
+        );
+        // Bursts saturate the queue, where a wrong throughput matters most.
+        for name in ["bursty", "spike"] {
+            let trace = Trace::built_in(name, 7200).unwrap();
+            let reference = run(&trace, WORKLOAD, &policy(), &correct);
+            let blind = run(&trace, WORKLOAD, &policy(), &halved);
+            let measured = run(&trace, counted, &policy(), &halved);
+            assert!(
+                blind.task_seconds > 1.25 * reference.task_seconds,
+                "{name}: a halved throughput over-provisions: {blind:?} vs {reference:?}"
+            );
+            assert!(
+                measured.task_seconds < 1.15 * reference.task_seconds,
+                "{name}: measuring corrects it: {measured:?} vs {reference:?}"
+            );
+            assert!(
+                measured.p99_wait_s <= reference.p99_wait_s * 1.1 + 5.0,
+                "{name}: without waiting longer: {measured:?} vs {reference:?}"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! Nothing is ever sent to the monitored queue itself: the plugin intercepts sends
 //! to `ActiveMQ.Statistics.*` before any queue sees them.
 
+use fast_autoscaler_provider::MAX_PLAUSIBLE_COUNT;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -93,6 +94,7 @@ pub fn parse_statistics(body: &[u8]) -> Result<StatisticsReply, String> {
             .ok_or_else(|| format!("reply has no {key}"))?;
         value
             .as_u64()
+            .filter(|n| *n <= MAX_PLAUSIBLE_COUNT)
             .ok_or_else(|| format!("{key} = {value} is not a message count"))
     };
     let statistics = DestinationStatistics {

@@ -519,6 +519,7 @@ impl AmqProvider {
             visible: statistics.visible(),
             in_flight: statistics.inflight,
             delayed: 0,
+            dequeued_total: Some(statistics.dequeued),
         })
     }
 
@@ -602,6 +603,7 @@ impl AmqProvider {
             visible: *value as u64,
             in_flight: 0,
             delayed: 0,
+            dequeued_total: None,
         })
     }
 }

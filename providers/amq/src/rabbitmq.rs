@@ -13,7 +13,7 @@ use std::time::Duration;
 use amqprs::channel::QueueDeclareArguments;
 use amqprs::connection::{Connection, OpenConnectionArguments};
 use amqprs::tls::TlsAdaptor;
-use fast_autoscaler_provider::QueueMetrics;
+use fast_autoscaler_provider::{QueueMetrics, MAX_PLAUSIBLE_COUNT};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
@@ -43,6 +43,7 @@ pub fn parse_queue_document(body: &[u8]) -> Result<QueueMetrics, String> {
         match document.get(field) {
             Some(value) => value
                 .as_u64()
+                .filter(|n| *n <= MAX_PLAUSIBLE_COUNT)
                 .ok_or_else(|| format!("{field} = {value} is not a message count")),
             None => Err(format!(
                 "queue document has no {field} yet (the broker publishes statistics every few seconds)"
@@ -53,6 +54,11 @@ pub fn parse_queue_document(body: &[u8]) -> Result<QueueMetrics, String> {
         visible: count("messages_ready")?,
         in_flight: count("messages_unacknowledged")?,
         delayed: 0,
+        // Acknowledged messages so far; absent until the queue's first ack.
+        dequeued_total: document
+            .pointer("/message_stats/ack")
+            .and_then(Value::as_u64)
+            .filter(|n| *n <= MAX_PLAUSIBLE_COUNT),
     })
 }
 
@@ -223,6 +229,7 @@ async fn passive_declare(
             visible: u64::from(ready),
             in_flight: 0,
             delayed: 0,
+            dequeued_total: None,
         }),
         Ok(None) => Err(protocol("no queue.declare-ok".into())),
         Err(e) => {
@@ -298,7 +305,8 @@ mod tests {
             QueueMetrics {
                 visible: 12,
                 in_flight: 3,
-                delayed: 0
+                delayed: 0,
+                dequeued_total: None,
             }
         );
         for bad in [

@@ -42,6 +42,12 @@ pub struct QueueMetrics {
     pub in_flight: u64,
     /// Messages sent with a delay that are not receivable yet.
     pub delayed: u64,
+    /// Messages consumed from the queue since the broker's counter started
+    /// (cumulative), where the queue service reports it (ActiveMQ's dequeueCount,
+    /// RabbitMQ's acknowledged messages). SQS does not: `None`. With it, the
+    /// predictive policy measures what a task really processes per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dequeued_total: Option<u64>,
 }
 
 /// Reads queue metrics for one configured queue.
@@ -168,11 +174,16 @@ pub enum ProviderError {
     },
 }
 
+/// The largest message count believed: 2^40, about 1.1 trillion messages. No
+/// queue service reports more for one queue; a larger number is a broken answer,
+/// and trusting it would scale straight to `max_tasks` on garbage.
+pub const MAX_PLAUSIBLE_COUNT: u64 = 1 << 40;
+
 /// Parses a message-count attribute as returned by a queue service.
 ///
-/// Queue services answer counts as text; anything that is not a non-negative whole
-/// number is a [`ProviderError::BadResponse`], never a silent zero (a zero would
-/// read as "queue empty" and invite a scale-down).
+/// Queue services answer counts as text; anything that is not a whole number from
+/// 0 to [`MAX_PLAUSIBLE_COUNT`] is a [`ProviderError::BadResponse`], never a silent
+/// zero (a zero would read as "queue empty" and invite a scale-down).
 pub fn parse_count(
     provider: &'static str,
     target: &str,
@@ -186,7 +197,11 @@ pub fn parse_count(
         value: v.to_string(),
     };
     let text = value.ok_or_else(|| bad("<missing>"))?;
-    text.trim().parse::<u64>().map_err(|_| bad(text))
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n <= MAX_PLAUSIBLE_COUNT)
+        .ok_or_else(|| bad(text))
 }
 
 /// Reads a required string setting, naming the field when it is missing or empty.
@@ -252,6 +267,7 @@ mod tests {
             Some("12abc"),
             Some("1e3"),
             Some("99999999999999999999999"),
+            Some("1099511627777"),
         ] {
             let err = parse_count("t", "q", "ApproximateNumberOfMessages", bad).unwrap_err();
             assert!(

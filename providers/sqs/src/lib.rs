@@ -133,6 +133,9 @@ impl QueueMetricsProvider for SqsProvider {
             visible: count(QueueAttributeName::ApproximateNumberOfMessages)?,
             in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
             delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?,
+            // GetQueueAttributes has no consumption counter (CloudWatch's
+            // NumberOfMessagesDeleted lags by minutes).
+            dequeued_total: None,
         })
     }
 }

@@ -122,6 +122,7 @@ fn scaling_quality() {
     let workload = Workload {
         mu: 1.0,
         startup_s: 45,
+        consumption_counter: false,
     };
     let policy = simulate::example_policy();
     println!("Scaling quality (simulator; tasks process 1 msg/s and start after 45 s)\n");

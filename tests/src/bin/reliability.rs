@@ -25,7 +25,7 @@ use fast_autoscaler::providers::ProviderContext;
 use fast_autoscaler::state::{ServiceState, StateStore};
 use fast_autoscaler::{Autoscaler, AutoscalerConfig, EvaluateOptions};
 use fast_autoscaler_tests::faults::{FaultPlan, KINDS};
-use fast_autoscaler_tests::{tick_now, Emulator};
+use fast_autoscaler_tests::{take_messages, tick_now, Emulator};
 use serde_json::json;
 
 const BUCKET: &str = "soak-state";
@@ -64,32 +64,9 @@ struct Figures {
     corrupt_states: usize,
 }
 
-/// Empties a queue by receiving and deleting (PurgeQueue allows one call a minute).
+/// Empties a queue.
 async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) {
-    loop {
-        let answer = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .expect("ReceiveMessage");
-        let messages = answer.messages();
-        if messages.is_empty() {
-            return;
-        }
-        for message in messages {
-            if let Some(handle) = message.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("DeleteMessage");
-            }
-        }
-    }
+    while take_messages(sqs, queue, 10).await > 0 {}
 }
 
 #[tokio::main]
@@ -169,6 +146,16 @@ async fn main() {
                     drain(&sqs, queue).await;
                 }
             }
+        }
+        if tick_number > 0 && tick_number % 100 == 0 {
+            eprintln!(
+                "{tick_number} ticks, {:.0} s, {} actions, {} wrong",
+                started.elapsed().as_secs_f64(),
+                figures.actions,
+                figures.out_of_bounds
+                    + figures.scale_in_on_failed_metrics
+                    + figures.inside_cooldown
+            );
         }
         let mut before = HashMap::new();
         for i in 0..kinds.len() {
@@ -258,6 +245,13 @@ async fn main() {
     );
     for (kind, n) in KINDS.iter().zip(injected) {
         println!("{:<40} {:>10}", format!("faults injected: {kind}"), n);
+    }
+    for (operation, requests, faults) in plan.by_operation() {
+        println!(
+            "{:<40} {:>10} of {requests}",
+            format!("faults in {operation}"),
+            faults
+        );
     }
     let total_faults: u64 = injected.iter().sum();
     println!(

@@ -102,6 +102,10 @@ enum Command {
         /// Where to write the SVG chart of backlog and tasks over time ("none": no chart).
         #[arg(long, value_name = "FILE", default_value = "simulation.svg")]
         svg: PathBuf,
+        /// Simulate a queue that reports consumed messages (ActiveMQ, RabbitMQ; SQS
+        /// does not), so the predictive policy measures the tasks' throughput.
+        #[arg(long)]
+        consumption_counter: bool,
     },
 }
 
@@ -117,6 +121,7 @@ async fn main() -> ExitCode {
         startup,
         tick,
         svg,
+        consumption_counter,
     } = &cli.command
     {
         return simulate(
@@ -126,6 +131,7 @@ async fn main() -> ExitCode {
             Workload {
                 mu: *mu,
                 startup_s: *startup,
+                consumption_counter: *consumption_counter,
             },
             *tick,
             Some(svg.as_path()),
@@ -163,6 +169,7 @@ async fn main() -> ExitCode {
                 visible,
                 in_flight,
                 delayed,
+                dequeued_total: None,
             },
             desired,
             running,

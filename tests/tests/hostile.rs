@@ -1,0 +1,351 @@
+//! Hostile AWS answers and crashes around UpdateService, against moto through the
+//! real SDK clients. A [`Tamper`] rewrites one operation's answers (or drops its
+//! connection) below the SDK, so the worker's parsing and decisions see exactly
+//! what a broken or hostile endpoint would send.
+//!
+//! Each case asserts the safe behaviour: a `hold` whose logged reason names the
+//! cause, and no UpdateService call served by the emulator.
+
+use std::sync::Arc;
+
+use fast_autoscaler::policy::Action;
+use fast_autoscaler::providers::ProviderContext;
+use fast_autoscaler::state::{ServiceState, StateStore};
+use fast_autoscaler::{Autoscaler, AutoscalerConfig, DecisionRecord, EvaluateOptions};
+use fast_autoscaler_tests::faults::{Tamper, Tampering};
+use fast_autoscaler_tests::{emulator_or_skip, tick_now, Emulator};
+use serde_json::{json, Value};
+
+const CLUSTER: &str = "hostile";
+const SERVICE: &str = "workers";
+const BUCKET: &str = "hostile-state";
+
+async fn provision(emulator: &Emulator, queue: &str, desired: i32) -> String {
+    let url = emulator.create_queue(queue).await;
+    emulator.create_service(CLUSTER, SERVICE, desired).await;
+    emulator.create_bucket(BUCKET).await;
+    url
+}
+
+/// The step rule (+1 task per 100 messages above 100, scale-in below 10, at most
+/// halving), bounds 1..=10, no cooldowns (so nothing but the answer holds it back).
+fn document(queue: &str, scale_out_cooldown: u64) -> Value {
+    json!({
+        "state_bucket": BUCKET,
+        "services": [{
+            "cluster": CLUSTER, "service": SERVICE,
+            "provider": {"type": "sqs", "queue_url": queue},
+            "min_tasks": 1, "max_tasks": 10,
+            "scale_up_threshold": 100, "scale_down_threshold": 10,
+            "tasks_per_message": 0.01, "max_scale_down_factor": 0.5,
+            "scale_in_cooldown": 0, "scale_out_cooldown": scale_out_cooldown,
+        }]
+    })
+}
+
+/// A worker whose every AWS call (providers included) goes through `tamper`.
+fn tampered_worker(emulator: &Emulator, document: &Value, tamper: &Arc<Tamper>) -> Autoscaler {
+    let aws = emulator
+        .aws
+        .to_builder()
+        .http_client(tamper.client())
+        .build();
+    let config = AutoscalerConfig::from_document(
+        &document.to_string(),
+        &|_| None,
+        ProviderContext { aws: &aws },
+    )
+    .unwrap_or_else(|e| panic!("test configuration rejected: {e}"));
+    Autoscaler::new(config, &aws)
+}
+
+fn clean_worker(emulator: &Emulator, document: &Value) -> Autoscaler {
+    Autoscaler::new(
+        fast_autoscaler_tests::config_from(emulator, document),
+        &emulator.aws,
+    )
+}
+
+async fn evaluate(autoscaler: &Autoscaler) -> DecisionRecord {
+    let mut records = autoscaler
+        .evaluate(&tick_now(), EvaluateOptions::default())
+        .await;
+    assert_eq!(records.len(), 1);
+    records.remove(0)
+}
+
+fn update_service_calls(emulator: &Emulator) -> u64 {
+    emulator
+        .calls()
+        .get("ecs:UpdateService")
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Rewrites a JSON answer with `edit`; a body that is not JSON is passed on as is
+/// (and the assertions then fail on what it did).
+fn json_rewrite(edit: impl Fn(&mut Value) + Send + Sync + 'static) -> Tampering {
+    Tampering::Rewrite(Box::new(move |body| {
+        match serde_json::from_str::<Value>(&body) {
+            Ok(mut answer) => {
+                edit(&mut answer);
+                answer.to_string()
+            }
+            Err(_) => body,
+        }
+    }))
+}
+
+#[tokio::test]
+async fn garbage_queue_attributes_hold_in_both_directions() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, "jobs", 6).await;
+    // The queue is empty, so a trusted zero would halve the service, and a trusted
+    // huge count would take it to max_tasks. Neither may happen.
+    for garbage in [
+        "lots",
+        "-5",
+        "",
+        "12.5",
+        "99999999999999999999999",
+        "1099511627777",
+    ] {
+        let tamper = Tamper::new(
+            "GetQueueAttributes",
+            json_rewrite(move |answer| {
+                answer["Attributes"]["ApproximateNumberOfMessages"] = json!(garbage);
+            }),
+        );
+        let worker = tampered_worker(&emulator, &document(&queue, 0), &tamper);
+        emulator.reset_calls();
+        let record = evaluate(&worker).await;
+        assert!(tamper.hits() >= 1, "the answer was tampered with");
+        assert_eq!(
+            (record.action, record.new_desired, record.visible),
+            (Action::Hold, Some(6), None),
+            "{garbage:?}: {}",
+            record.reason
+        );
+        assert!(
+            record.reason.contains("ApproximateNumberOfMessages")
+                && record.reason.contains(&format!("{garbage:?}")),
+            "the logged reason names the attribute and the value: {}",
+            record.reason
+        );
+        assert_eq!(update_service_calls(&emulator), 0, "{garbage:?}");
+        assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
+    }
+    // A missing attribute is as bad as a garbled one.
+    let tamper = Tamper::new(
+        "GetQueueAttributes",
+        json_rewrite(|answer| {
+            if let Some(attributes) = answer["Attributes"].as_object_mut() {
+                attributes.remove("ApproximateNumberOfMessages");
+            }
+        }),
+    );
+    let record = evaluate(&tampered_worker(&emulator, &document(&queue, 0), &tamper)).await;
+    assert_eq!(record.action, Action::Hold, "{}", record.reason);
+    assert!(record.reason.contains("<missing>"), "{}", record.reason);
+}
+
+#[tokio::test]
+async fn broken_or_inactive_ecs_answers_hold_and_call_no_update_service() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, "jobs", 4).await;
+    // 500 messages: the step rule wants more tasks, so only the answer stops it.
+    emulator.send_messages(&queue, 500).await;
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, &str); 6] = [
+        (
+            "draining",
+            |a| a["services"][0]["status"] = json!("DRAINING"),
+            "the ECS service is DRAINING, not ACTIVE",
+        ),
+        (
+            "inactive",
+            |a| a["services"][0]["status"] = json!("INACTIVE"),
+            "the ECS service is INACTIVE, not ACTIVE",
+        ),
+        (
+            "missing without a failure",
+            |a| {
+                a["services"] = json!([]);
+                a["failures"] = json!([]);
+            },
+            "not in the DescribeServices answer",
+        ),
+        (
+            "missing with a failure",
+            |a| {
+                a["services"] = json!([]);
+                a["failures"] = json!([{"arn": format!("arn:aws:ecs:us-east-1:123456789012:service/{CLUSTER}/{SERVICE}"), "reason": "MISSING"}]);
+            },
+            "MISSING",
+        ),
+        (
+            "negative desiredCount",
+            |a| a["services"][0]["desiredCount"] = json!(-3),
+            "desiredCount = -3",
+        ),
+        (
+            "negative runningCount",
+            |a| a["services"][0]["runningCount"] = json!(-1),
+            "runningCount = -1",
+        ),
+    ];
+    for (case, edit, expected) in cases {
+        let tamper = Tamper::new("DescribeServices", json_rewrite(edit));
+        let worker = tampered_worker(&emulator, &document(&queue, 0), &tamper);
+        emulator.reset_calls();
+        let record = evaluate(&worker).await;
+        assert!(tamper.hits() >= 1, "{case}: the answer was tampered with");
+        assert_eq!(record.action, Action::Hold, "{case}: {}", record.reason);
+        assert!(
+            record.reason.contains(expected),
+            "{case}: the logged reason names the cause ({expected}): {}",
+            record.reason
+        );
+        assert_eq!(update_service_calls(&emulator), 0, "{case}");
+        assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 4, "{case}");
+    }
+    // The same service with honest answers does scale out: the cases above held
+    // because of the answers alone.
+    let honest = evaluate(&clean_worker(&emulator, &document(&queue, 0))).await;
+    assert_eq!(honest.action, Action::ScaleOut, "{}", honest.reason);
+}
+
+#[tokio::test]
+async fn a_state_of_another_version_or_cut_short_in_transit_denies_scale_in() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, "jobs", 6).await;
+    let key = StateStore::key(CLUSTER, SERVICE);
+
+    // Written by some other (future) build: its meaning is unknown, so it is not trusted.
+    let mut other = ServiceState::new(CLUSTER, SERVICE);
+    other.version = 99;
+    emulator
+        .put_object(BUCKET, &key, &serde_json::to_vec(&other).expect("json"))
+        .await;
+    let record = evaluate(&clean_worker(&emulator, &document(&queue, 0))).await;
+    assert_eq!(
+        (record.action, record.new_desired),
+        (Action::Hold, Some(6)),
+        "{}",
+        record.reason
+    );
+    assert!(record.reason.contains("version 99"), "{}", record.reason);
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
+
+    // A sound object whose answer is cut in half on the way.
+    let sound = ServiceState::new(CLUSTER, SERVICE);
+    emulator
+        .put_object(BUCKET, &key, &serde_json::to_vec(&sound).expect("json"))
+        .await;
+    let tamper = Tamper::new(
+        "S3 GetObject",
+        Tampering::Rewrite(Box::new(|body| body[..body.len() / 2].to_string())),
+    );
+    let record = evaluate(&tampered_worker(&emulator, &document(&queue, 0), &tamper)).await;
+    assert!(tamper.hits() >= 1);
+    assert_eq!(
+        (record.action, record.new_desired),
+        (Action::Hold, Some(6)),
+        "{}",
+        record.reason
+    );
+    // The SDK validates S3's response checksum, so the cut body fails as a read
+    // error before it could be parsed; either way the state is not trusted.
+    assert!(
+        record.reason.contains("cannot read the scaling state")
+            || record.reason.contains("unreadable"),
+        "{}",
+        record.reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
+    // Whatever is stored now parses.
+    let stored = emulator.state_object(BUCKET, &key).await.expect("state");
+    ServiceState::parse(&stored).expect("the stored state parses");
+}
+
+/// The worker claims the action in S3, then its UpdateService never reaches ECS
+/// (the worker died, or its connection did). The next tick, by another worker,
+/// must apply the claimed change once (not twice) and then keep the cooldown.
+#[tokio::test]
+async fn a_crash_after_the_claim_and_before_update_service_is_redone_once() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, "jobs", 2).await;
+    emulator.send_messages(&queue, 300).await;
+    let document = document(&queue, 60);
+
+    let tamper = Tamper::new("UpdateService", Tampering::DropBeforeSending);
+    let crashed = evaluate(&tampered_worker(&emulator, &document, &tamper)).await;
+    assert!(tamper.hits() >= 1);
+    assert_eq!(crashed.action, Action::Hold, "{}", crashed.reason);
+    assert!(
+        crashed.reason.contains("UpdateService failed"),
+        "{}",
+        crashed.reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 2);
+    let claimed = ServiceState::parse(
+        &emulator
+            .state_object(BUCKET, &StateStore::key(CLUSTER, SERVICE))
+            .await
+            .expect("the claim was written"),
+    )
+    .expect("state parses");
+    let claim = claimed.last_action.expect("claimed action");
+    // 300 messages: +1 task per 100, from 2.
+    assert_eq!((claim.from, claim.to), (2, 5));
+
+    // Another worker, a tick later: ECS never saw the claim, so it is redone now
+    // (not after the 60 s scale-out cooldown), to the same absolute count.
+    let next = clean_worker(&emulator, &document);
+    let redone = evaluate(&next).await;
+    assert_eq!(
+        (redone.action, redone.new_desired),
+        (Action::ScaleOut, Some(5)),
+        "{}",
+        redone.reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+    // And the redone action starts the cooldown: no second scale-out.
+    let after = evaluate(&next).await;
+    assert_eq!(after.action, Action::None, "{}", after.reason);
+    assert!(after.reason.contains("cooldown"), "{}", after.reason);
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+}
+
+/// UpdateService reached ECS, but the worker never learned it (the answer was
+/// lost, the worker died before logging). The claim in S3 already records the
+/// action, so the next tick sees it applied and keeps its cooldown.
+#[tokio::test]
+async fn a_crash_after_update_service_neither_double_scales_nor_loses_the_cooldown() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, "jobs", 2).await;
+    emulator.send_messages(&queue, 300).await;
+    let document = document(&queue, 60);
+
+    let tamper = Tamper::new("UpdateService", Tampering::DropAfterSending);
+    emulator.reset_calls();
+    let crashed = evaluate(&tampered_worker(&emulator, &document, &tamper)).await;
+    assert_eq!(crashed.action, Action::Hold, "{}", crashed.reason);
+    // The SDK retried the dropped call; desired counts are absolute, so each retry
+    // set the same 5 and none added to it.
+    assert!(update_service_calls(&emulator) >= 1);
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+
+    let next = clean_worker(&emulator, &document);
+    for _ in 0..3 {
+        let record = evaluate(&next).await;
+        assert_eq!(
+            (record.action, record.new_desired),
+            (Action::None, Some(5)),
+            "{}",
+            record.reason
+        );
+        assert!(record.reason.contains("cooldown"), "{}", record.reason);
+    }
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+}

@@ -95,7 +95,7 @@ pub fn parse_statistics(body: &[u8]) -> Result<StatisticsReply, String> {
         value
             .as_u64()
             .filter(|n| *n <= MAX_PLAUSIBLE_COUNT)
-            .ok_or_else(|| format!("{key} = {value} is not a message count"))
+            .ok_or_else(|| format!("{key} = {value} is not a message count (expected a whole number from 0 to {MAX_PLAUSIBLE_COUNT})"))
     };
     let statistics = DestinationStatistics {
         size: counter("size")?,

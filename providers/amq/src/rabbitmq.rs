@@ -44,7 +44,7 @@ pub fn parse_queue_document(body: &[u8]) -> Result<QueueMetrics, String> {
             Some(value) => value
                 .as_u64()
                 .filter(|n| *n <= MAX_PLAUSIBLE_COUNT)
-                .ok_or_else(|| format!("{field} = {value} is not a message count")),
+                .ok_or_else(|| format!("{field} = {value} is not a message count (expected a whole number from 0 to {MAX_PLAUSIBLE_COUNT})")),
             None => Err(format!(
                 "queue document has no {field} yet (the broker publishes statistics every few seconds)"
             )),

@@ -164,7 +164,7 @@ pub enum ProviderError {
     },
 
     #[error(
-        "provider {provider}: {target} answered {field} = {value:?}, which is not a message count"
+        "provider {provider}: {target} answered {field} = {value:?}, which is not a message count (expected a whole number from 0 to {MAX_PLAUSIBLE_COUNT})"
     )]
     BadResponse {
         provider: &'static str,

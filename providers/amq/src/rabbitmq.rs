@@ -203,6 +203,57 @@ pub async fn amqp_reading(
     })?
 }
 
+/// Catches the reply code of the broker's Channel.Close. amqprs fails the pending
+/// call with only "channel closed" and hands the code (404 NOT_FOUND, 403
+/// ACCESS_REFUSED, ...) to the channel's callback instead.
+struct CloseReason(Option<tokio::sync::oneshot::Sender<(u16, String)>>);
+
+#[async_trait::async_trait]
+impl amqprs::callbacks::ChannelCallback for CloseReason {
+    async fn close(
+        &mut self,
+        _channel: &amqprs::channel::Channel,
+        close: amqprs::CloseChannel,
+    ) -> Result<(), amqprs::error::Error> {
+        if let Some(reason) = self.0.take() {
+            let _ = reason.send((close.reply_code(), close.reply_text().clone()));
+        }
+        Ok(())
+    }
+
+    async fn cancel(
+        &mut self,
+        _channel: &amqprs::channel::Channel,
+        _cancel: amqprs::Cancel,
+    ) -> Result<(), amqprs::error::Error> {
+        Ok(())
+    }
+
+    async fn flow(
+        &mut self,
+        _channel: &amqprs::channel::Channel,
+        _active: bool,
+    ) -> Result<bool, amqprs::error::Error> {
+        Ok(true)
+    }
+
+    async fn publish_ack(&mut self, _channel: &amqprs::channel::Channel, _ack: amqprs::Ack) {}
+
+    async fn publish_nack(&mut self, _channel: &amqprs::channel::Channel, _nack: amqprs::Nack) {}
+
+    async fn publish_return(
+        &mut self,
+        _channel: &amqprs::channel::Channel,
+        _ret: amqprs::Return,
+        _properties: amqprs::BasicProperties,
+        _content: Vec<u8>,
+    ) {
+    }
+}
+
+/// How long to wait for the broker's close reason after a call failed.
+const CLOSE_REASON_WAIT: Duration = Duration::from_millis(500);
+
 async fn passive_declare(
     connection: &Connection,
     target: &Target<'_>,
@@ -216,6 +267,11 @@ async fn passive_declare(
         .open_channel(None)
         .await
         .map_err(|e| protocol(format!("could not open a channel: {e}")))?;
+    let (reason_sender, close_reason) = tokio::sync::oneshot::channel();
+    channel
+        .register_callback(CloseReason(Some(reason_sender)))
+        .await
+        .map_err(|e| protocol(format!("could not watch the channel: {e}")))?;
     let declared = channel
         .queue_declare(
             QueueDeclareArguments::new(target.queue)
@@ -234,9 +290,38 @@ async fn passive_declare(
         Ok(None) => Err(protocol("no queue.declare-ok".into())),
         Err(e) => {
             let text = e.to_string();
-            // A failed passive declare closes the channel; amqprs reports only
-            // "channel closed" and passes the reply code to a callback. With the
-            // read-only permissions the README asks for, the cause is a missing queue.
+            let reason = tokio::time::timeout(CLOSE_REASON_WAIT, close_reason)
+                .await
+                .ok()
+                .and_then(Result::ok);
+            if let Some((code, reply)) = &reason {
+                tracing::debug!(broker = %target.broker, code, reply = %reply, "the broker closed the channel");
+            }
+            match reason {
+                Some((404, _)) => {
+                    return Err(AmqError::QueueNotFound {
+                        broker: target.broker.to_string(),
+                        queue: format!("{} (vhost {})", target.queue, target.vhost),
+                    })
+                }
+                Some((403, reply)) => {
+                    return Err(AmqError::AccessDenied {
+                        broker: target.broker.to_string(),
+                        user: target.username.to_string(),
+                        queue: target.queue.to_string(),
+                        detail: reply,
+                    })
+                }
+                Some((code, reply)) => {
+                    return Err(protocol(format!(
+                        "the broker closed the channel: {code} {reply}"
+                    )))
+                }
+                None => {}
+            }
+            // No close reason arrived: judge by the error's text. With the
+            // read-only permissions the README asks for, a closed channel means
+            // a missing queue.
             if text.contains("NOT_FOUND") || text.contains("404") || text.contains("channel closed")
             {
                 Err(AmqError::QueueNotFound {

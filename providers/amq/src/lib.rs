@@ -467,7 +467,7 @@ impl AmqProvider {
         .map_err(|e| unreachable(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
         let reply_deadline = tokio::time::Instant::now() + self.settings.reply_timeout;
-        let statistics = match &self.tls {
+        let stream: Box<dyn BrokerStream> = match &self.tls {
             Some(config) => {
                 let name =
                     ServerName::try_from(target.host.to_string()).map_err(|e| AmqError::Tls {
@@ -483,30 +483,20 @@ impl AmqProvider {
                             broker: target.broker.to_string(),
                             cause: error_chain(&e),
                         })?;
-                activemq::read_statistics(
-                    stream,
-                    target.broker,
-                    target.host,
-                    target.queue,
-                    target.username,
-                    target.password,
-                    reply_deadline,
-                )
-                .await?
+                Box::new(stream)
             }
-            None => {
-                activemq::read_statistics(
-                    tcp,
-                    target.broker,
-                    target.host,
-                    target.queue,
-                    target.username,
-                    target.password,
-                    reply_deadline,
-                )
-                .await?
-            }
+            None => Box::new(tcp),
         };
+        let statistics = activemq::read_statistics(
+            stream,
+            target.broker,
+            target.host,
+            target.queue,
+            target.username,
+            target.password,
+            reply_deadline,
+        )
+        .await?;
         tracing::debug!(
             target = %self.target,
             size = statistics.size,
@@ -607,6 +597,11 @@ impl AmqProvider {
         })
     }
 }
+
+/// A connection to a broker, plain TCP or TLS, so one code path speaks STOMP over either.
+trait BrokerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> BrokerStream for S {}
 
 /// Parses a credentials secret. The secret's text never appears in the error.
 fn parse_secret(text: &str) -> Result<Credentials, String> {

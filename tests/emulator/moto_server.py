@@ -12,14 +12,27 @@ One fidelity fix: real S3 evaluates a conditional PutObject (If-Match /
 If-None-Match) atomically, but moto checks and then writes without a lock, so two
 concurrent conditional writes could both win. A lock around PutObject restores
 S3's documented behaviour, which the autoscaler's claim protocol relies on.
+
+One protocol adapter: aws-sdk-cloudwatch speaks the Smithy RPCv2 CBOR protocol,
+which moto 5.2 does not serve (it serves CloudWatch's query protocol). The
+adapter decodes such a request's CBOR body, replays the operation against this
+same server with boto3 in the query protocol, and encodes moto's answer, or its
+error, back to CBOR. Moto's CloudWatch backend does all the work; the adapter
+only changes the encoding, so the Rust SDK client under test is the real one.
 """
 
 import collections
+import gzip
 import json
 import re
 import sys
 import threading
 
+import boto3
+import botocore.config
+import cbor2
+from botocore.exceptions import ClientError
+from botocore.session import get_session
 from moto.s3.responses import S3Response
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
@@ -36,7 +49,88 @@ def _atomic_put_object(self):
 S3Response.put_object = _atomic_put_object
 
 
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
+_RPCV2_PATH = re.compile(r"^/service/([^/]+)/operation/([^/]+)$")
+# The adapter's own replayed calls carry this header, so they are not counted twice.
+_INTERNAL = "X-Moto-Adapter"
+# Smithy service shape name -> boto3 service name, for the services that use RPCv2 CBOR.
+_RPCV2_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}
+
+
+class RpcV2CborAdapter:
+    """WSGI middleware serving Smithy RPCv2 CBOR requests through moto's query protocol."""
+
+    def __init__(self, app):
+        self.app = app
+        self.endpoint = None  # set once the server knows its port
+        self.lock = threading.Lock()
+        self.clients = {}
+
+    def __call__(self, environ, start_response):
+        path = _RPCV2_PATH.match(environ.get("PATH_INFO", ""))
+        if not path or environ.get("HTTP_SMITHY_PROTOCOL") != "rpc-v2-cbor":
+            return self.app(environ, start_response)
+        service_shape, operation = path.groups()
+        service = _RPCV2_SERVICES.get(service_shape)
+        if service is None:
+            return self.answer(start_response, 400, {
+                "__type": "UnknownOperationException",
+                "message": f"the moto adapter knows RPCv2 CBOR only for {sorted(_RPCV2_SERVICES)}, not {service_shape}",
+            })
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if environ.get("HTTP_CONTENT_ENCODING") == "gzip":
+            # The SDK compresses large PutMetricData bodies.
+            body = gzip.decompress(body)
+        params = cbor2.loads(body) if body else {}
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        access_key, region = (scope.group(1), scope.group(2)) if scope else ("testing", "us-east-1")
+        client = self.client(service, region, access_key)
+        method = getattr(client, botocore.xform_name(operation), None)
+        if method is None:
+            return self.answer(start_response, 400, {
+                "__type": "UnknownOperationException",
+                "message": f"{service} has no operation {operation}",
+            })
+        try:
+            result = method(**params)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+            return self.answer(start_response, status, {
+                "__type": error.response["Error"].get("Code", "InternalFailure"),
+                "message": error.response["Error"].get("Message", ""),
+            })
+        result.pop("ResponseMetadata", None)
+        return self.answer(start_response, 200, result)
+
+    def client(self, service, region, access_key):
+        key = (service, region, access_key)
+        with self.lock:
+            if key not in self.clients:
+                client = boto3.session.Session(botocore_session=get_session()).client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint,
+                    aws_access_key_id=access_key,
+                    aws_secret_access_key="testing",
+                    config=botocore.config.Config(retries={"max_attempts": 1}),
+                )
+                client.meta.events.register(
+                    "before-send", lambda request, **_: request.headers.__setitem__(_INTERNAL, "1")
+                )
+                self.clients[key] = client
+            return self.clients[key]
+
+    @staticmethod
+    def answer(start_response, status, document):
+        body = cbor2.dumps(document, datetime_as_timestamp=True)
+        reason = "OK" if status == 200 else "Error"
+        start_response(f"{status} {reason}", [
+            ("Content-Type", "application/cbor"),
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("Content-Length", str(len(body))),
+        ])
+        return [body]
 
 
 class CallCounter:
@@ -55,14 +149,18 @@ class CallCounter:
                 body = json.dumps(dict(self.counts)).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
-        with self.lock:
-            self.counts[self.operation(environ)] += 1
+        if "HTTP_X_MOTO_ADAPTER" not in environ:
+            with self.lock:
+                self.counts[self.operation(environ)] += 1
         return self.app(environ, start_response)
 
     @staticmethod
     def operation(environ) -> str:
         scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        service = scope.group(1) if scope else "unknown"
+        service = scope.group(3) if scope else "unknown"
+        rpcv2 = _RPCV2_PATH.match(environ.get("PATH_INFO", ""))
+        if rpcv2:
+            return f"{service}:{rpcv2.group(2)}"
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
             return f"{service}:{target.rsplit('.', 1)[-1]}"
@@ -77,8 +175,10 @@ class CallCounter:
 
 def main() -> None:
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
-    app = CallCounter(DomainDispatcherApplication(create_backend_app))
+    adapter = RpcV2CborAdapter(DomainDispatcherApplication(create_backend_app))
+    app = CallCounter(adapter)
     server = make_server(host, 0, app, threaded=True)
+    adapter.endpoint = f"http://{host}:{server.server_port}"
     print(f"PORT {server.server_port}", flush=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     # Block until the harness goes away.

@@ -482,9 +482,118 @@ async fn a_broker_stopped_mid_test_is_an_error_and_the_worker_holds() {
         .find(|v| v.get("action").is_some())
         .unwrap_or_else(|| panic!("no decision in {stdout:?} (exit {code}); {stderr}"));
     assert_eq!(decision["action"], "hold", "{decision}");
+}
 
-    // The CloudWatch fallback is not exercised here: moto does not speak the
-    // Smithy RPCv2 CBOR protocol that aws-sdk-cloudwatch uses (see the README).
+/// Publishes one `AWS/AmazonMQ` `QueueSize` datapoint, as Amazon MQ does each minute.
+async fn publish_queue_size(
+    emulator: &Emulator,
+    broker: &str,
+    queue: &str,
+    value: f64,
+    age: Duration,
+) {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    aws_sdk_cloudwatch::Client::new(&emulator.aws)
+        .put_metric_data()
+        .namespace("AWS/AmazonMQ")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("QueueSize")
+                .dimensions(dimension("Broker", broker))
+                .dimensions(dimension("Queue", queue))
+                .timestamp(DateTime::from(std::time::SystemTime::now() - age))
+                .value(value)
+                .unit(StandardUnit::Count)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricData on the emulator");
+}
+
+/// With `cloudwatch_fallback`, an unreachable ActiveMQ broker is read from the
+/// `AWS/AmazonMQ` `QueueSize` metric instead, through the real aws-sdk-cloudwatch
+/// client against moto (served in RPCv2 CBOR by the launcher's adapter), and the
+/// reading is logged as lagging. No datapoint is still an error, naming both causes.
+#[tokio::test]
+async fn an_unreachable_activemq_broker_falls_back_to_cloudwatch_queue_size() {
+    let emulator = emulator_or_skip!();
+    let arn = store_secret(&emulator, "mq/fallback", "user", "fallback-password-3Kd").await;
+    publish_queue_size(
+        &emulator,
+        "payments-broker",
+        "orders",
+        42.0,
+        Duration::from_secs(90),
+    )
+    .await;
+    // A newer datapoint wins over an older one.
+    publish_queue_size(
+        &emulator,
+        "payments-broker",
+        "orders",
+        57.0,
+        Duration::from_secs(30),
+    )
+    .await;
+    publish_queue_size(
+        &emulator,
+        "other-broker",
+        "orders",
+        999.0,
+        Duration::from_secs(30),
+    )
+    .await;
+    let closed_port = free_port();
+    let settings = |queue: &str| -> Settings {
+        vec![
+            ("AMQ_ENGINE", "activemq".into()),
+            ("AMQ_HOST", "127.0.0.1".into()),
+            ("AMQ_PORT", closed_port.to_string()),
+            ("AMQ_QUEUE_NAME", queue.into()),
+            ("AMQ_SECRET_ARN", arn.clone()),
+            ("AMQ_CLOUDWATCH_FALLBACK", "true".into()),
+            ("AMQ_BROKER_NAME", "payments-broker".into()),
+        ]
+    };
+
+    emulator.reset_calls();
+    let (code, value, stderr) = metrics(&amq_env(&emulator, &settings("orders")));
+    assert_eq!(code, 0, "{value} {stderr}");
+    assert_eq!(
+        (value["visible"].as_u64(), value["in_flight"].as_u64()),
+        (Some(57), Some(0)),
+        "{value}"
+    );
+    assert!(
+        stderr.contains("CloudWatch QueueSize fallback") && stderr.contains("lags"),
+        "the lagging reading is not logged as such: {stderr}"
+    );
+    assert_eq!(
+        emulator.calls().get("monitoring:GetMetricData"),
+        Some(&1),
+        "{:?}",
+        emulator.calls()
+    );
+
+    // Without the fallback the same broker is an error: the reading came from CloudWatch.
+    let without: Settings = settings("orders")
+        .into_iter()
+        .filter(|(k, _)| *k != "AMQ_CLOUDWATCH_FALLBACK")
+        .collect();
+    let error = metrics_error(&amq_env(&emulator, &without));
+    assert!(error.contains("is unreachable"), "{error}");
+
+    // A queue with no datapoint: both failures are named, and it is an error (hold).
+    let error = metrics_error(&amq_env(&emulator, &settings("refunds")));
+    assert!(
+        error.contains("is unreachable")
+            && error.contains("the CloudWatch fallback failed too")
+            && error.contains("no QueueSize datapoint for Broker=payments-broker, Queue=refunds"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

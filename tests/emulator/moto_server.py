@@ -13,6 +13,10 @@ If-None-Match) atomically, but moto checks and then writes without a lock, so tw
 concurrent conditional writes could both win. A lock around PutObject restores
 S3's documented behaviour, which the autoscaler's claim protocol relies on.
 
+Amazon MQ broker ids look like b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9, and the
+autoscaler validates that shape; moto's are six hex digits, so the launcher gives
+its brokers ids of the real shape.
+
 One protocol adapter: aws-sdk-cloudwatch speaks the Smithy RPCv2 CBOR protocol,
 which moto 5.2 does not serve (it serves CloudWatch's query protocol). The
 adapter decodes such a request's CBOR body, replays the operation against this
@@ -27,12 +31,14 @@ import json
 import re
 import sys
 import threading
+import uuid
 
 import boto3
 import botocore.config
 import cbor2
 from botocore.exceptions import ClientError
 from botocore.session import get_session
+from moto.mq.models import Broker
 from moto.s3.responses import S3Response
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
@@ -47,6 +53,19 @@ def _atomic_put_object(self):
 
 
 S3Response.put_object = _atomic_put_object
+
+_original_broker_init = Broker.__init__
+
+
+def _broker_with_an_aws_id(self, *args, **kwargs):
+    _original_broker_init(self, *args, **kwargs)
+    moto_id, self.id = self.id, f"b-{uuid.uuid4()}"
+    self.arn = self.arn.replace(f":broker:{moto_id}", f":broker:{self.id}")
+    for user in self._users.values():
+        user.broker_id = self.id
+
+
+Broker.__init__ = _broker_with_an_aws_id
 
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")

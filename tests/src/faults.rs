@@ -158,11 +158,25 @@ fn answer(json: bool, status: u16, code: &str) -> HttpResponse {
 }
 
 /// The AWS operation a request calls: the JSON protocols name it in `X-Amz-Target`
-/// (`AmazonSQS.GetQueueAttributes`); for S3's REST protocol, the method tells the
-/// object operation the autoscaler uses.
+/// (`AmazonSQS.GetQueueAttributes`), RPCv2 CBOR in the path; for the REST
+/// protocols (S3, Amazon MQ), the method and path tell the operation the
+/// autoscaler uses.
 pub fn operation(request: &HttpRequest) -> String {
+    let path = request.uri().split('?').next().unwrap_or_default();
+    let path = path.find("://").map_or(path, |scheme| {
+        let rest = &path[scheme + 3..];
+        rest.find('/').map_or("/", |slash| &rest[slash..])
+    });
     match request.headers().get("x-amz-target") {
         Some(target) => target.rsplit('.').next().unwrap_or(target).to_string(),
+        // Smithy RPCv2 (CloudWatch): /service/{service}/operation/{operation}.
+        None if path.starts_with("/service/") && path.contains("/operation/") => {
+            path.rsplit('/').next().unwrap_or_default().to_string()
+        }
+        // Amazon MQ's REST API: GET /v1/brokers/{id}.
+        None if request.method() == "GET" && path.starts_with("/v1/brokers/") => {
+            "DescribeBroker".into()
+        }
         None => match request.method() {
             "GET" => "S3 GetObject".into(),
             "PUT" => "S3 PutObject".into(),
@@ -215,6 +229,22 @@ pub enum Tampering {
     /// Sends the call, then drops the connection before the answer: AWS acted, the
     /// caller never learns it (a crash right after the call).
     DropAfterSending,
+}
+
+impl Tampering {
+    /// Rewrites a JSON answer with `edit`; a body that is not JSON is passed on as
+    /// is (and the assertions then fail on what it did).
+    pub fn json(edit: impl Fn(&mut serde_json::Value) + Send + Sync + 'static) -> Tampering {
+        Tampering::Rewrite(Box::new(move |body| {
+            match serde_json::from_str::<serde_json::Value>(&body) {
+                Ok(mut answer) => {
+                    edit(&mut answer);
+                    answer.to_string()
+                }
+                Err(_) => body,
+            }
+        }))
+    }
 }
 
 impl std::fmt::Debug for Tampering {

@@ -304,6 +304,132 @@ async fn rabbitmq_readings_leave_no_connection_open() {
     }
 }
 
+/// A broker in the emulator's Amazon MQ, as `AMQ_BROKER_ID` names one.
+async fn create_mq_broker(
+    emulator: &Emulator,
+    name: &str,
+    engine: aws_sdk_mq::types::EngineType,
+) -> String {
+    use aws_sdk_mq::types::{DeploymentMode, User};
+    let created = aws_sdk_mq::Client::new(&emulator.aws)
+        .create_broker()
+        .broker_name(name)
+        .engine_type(engine)
+        .engine_version("3.13")
+        .host_instance_type("mq.m5.large")
+        .deployment_mode(DeploymentMode::SingleInstance)
+        .publicly_accessible(false)
+        .auto_minor_version_upgrade(true)
+        .users(
+            User::builder()
+                .username("admin")
+                .password("broker-admin-password")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateBroker on the emulator");
+    created.broker_id().expect("broker id").to_string()
+}
+
+/// `broker_id` instead of host and port: DescribeBroker, through the real
+/// aws-sdk-mq client against moto, gives the management API's address. Amazon
+/// MQ's answer names the broker's AWS host, and tests reach only loopback, so the
+/// answer's console URL is rewritten to this test's RabbitMQ node; the rest of it
+/// (engine, instances, name) is moto's. The lookup is made once per provider.
+#[tokio::test]
+async fn a_broker_id_is_resolved_through_describe_broker() {
+    use fast_autoscaler_providers::{amq::AmqSettings, ProviderContext, QueueMetricsProvider};
+    use fast_autoscaler_tests::faults::{Tamper, Tampering};
+    let emulator = emulator_or_skip!();
+    let broker = or_skip!(rabbitmq());
+    broker.publish("by-broker-id", 3).await;
+    let id = create_mq_broker(
+        &emulator,
+        "payments-rabbit",
+        aws_sdk_mq::types::EngineType::Rabbitmq,
+    )
+    .await;
+    let console = format!("https://127.0.0.1:{}", broker.https_port);
+    let tamper = Tamper::new(
+        "DescribeBroker",
+        Tampering::json(move |answer| {
+            for instance in answer["brokerInstances"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                instance["consoleURL"] = serde_json::json!(console);
+            }
+        }),
+    );
+    let aws = emulator
+        .aws
+        .to_builder()
+        .http_client(tamper.client())
+        .build();
+    let settings = AmqSettings::parse(&serde_json::json!({
+        "engine": "rabbitmq", "broker_id": id, "queue_name": "by-broker-id",
+        "username": broker.username, "password": broker.password,
+        "ca_bundle": broker.pki.ca_pem.display().to_string(),
+    }))
+    .expect("settings");
+    let provider =
+        fast_autoscaler_providers::amq::AmqProvider::new(settings, ProviderContext { aws: &aws })
+            .expect("provider");
+    // A new queue has no counters until the broker's first statistics emission.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match provider.metrics().await {
+            Ok(reading) if reading.visible + reading.in_flight == 3 => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "no reading of 3 within 30 s: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    provider.metrics().await.expect("a second reading");
+    assert_eq!(
+        tamper.hits(),
+        1,
+        "DescribeBroker is called once, then cached"
+    );
+}
+
+/// A broker id that Amazon MQ does not know, or one of the other engine: each is a
+/// clear error naming the id, before any broker is contacted.
+#[tokio::test]
+async fn broker_id_lookup_errors_name_the_broker() {
+    use aws_sdk_mq::types::EngineType;
+    let emulator = emulator_or_skip!();
+    let rabbit = create_mq_broker(&emulator, "orders-rabbit", EngineType::Rabbitmq).await;
+    let settings = |engine: &str, id: &str| -> Settings {
+        vec![
+            ("AMQ_ENGINE", engine.into()),
+            ("AMQ_BROKER_ID", id.into()),
+            ("AMQ_QUEUE_NAME", "orders".into()),
+            ("AMQ_USERNAME", "local".into()),
+            ("AMQ_PASSWORD", "lookup-password-9v".into()),
+        ]
+    };
+    let unknown = "b-00000000-0000-0000-0000-000000000000";
+    let error = metrics_error(&amq_env(&emulator, &settings("rabbitmq", unknown)));
+    assert!(
+        error.contains(&format!("could not resolve Amazon MQ broker {unknown}")),
+        "{error}"
+    );
+    let error = metrics_error(&amq_env(&emulator, &settings("activemq", &rabbit)));
+    assert!(
+        error.contains(&rabbit)
+            && error.contains(
+                "the broker's engine is \"rabbitmq\" but the configured engine is activemq"
+            ),
+        "{error}"
+    );
+    assert!(!error.contains("lookup-password-9v"), "{error}");
+}
+
 fn activemq_settings(
     broker: &ActiveMq,
     queue: &str,

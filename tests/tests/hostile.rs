@@ -82,20 +82,6 @@ fn update_service_calls(emulator: &Emulator) -> u64 {
         .unwrap_or(0)
 }
 
-/// Rewrites a JSON answer with `edit`; a body that is not JSON is passed on as is
-/// (and the assertions then fail on what it did).
-fn json_rewrite(edit: impl Fn(&mut Value) + Send + Sync + 'static) -> Tampering {
-    Tampering::Rewrite(Box::new(move |body| {
-        match serde_json::from_str::<Value>(&body) {
-            Ok(mut answer) => {
-                edit(&mut answer);
-                answer.to_string()
-            }
-            Err(_) => body,
-        }
-    }))
-}
-
 #[tokio::test]
 async fn garbage_queue_attributes_hold_in_both_directions() {
     let emulator = emulator_or_skip!();
@@ -112,7 +98,7 @@ async fn garbage_queue_attributes_hold_in_both_directions() {
     ] {
         let tamper = Tamper::new(
             "GetQueueAttributes",
-            json_rewrite(move |answer| {
+            Tampering::json(move |answer| {
                 answer["Attributes"]["ApproximateNumberOfMessages"] = json!(garbage);
             }),
         );
@@ -138,7 +124,7 @@ async fn garbage_queue_attributes_hold_in_both_directions() {
     // A missing attribute is as bad as a garbled one.
     let tamper = Tamper::new(
         "GetQueueAttributes",
-        json_rewrite(|answer| {
+        Tampering::json(|answer| {
             if let Some(attributes) = answer["Attributes"].as_object_mut() {
                 attributes.remove("ApproximateNumberOfMessages");
             }
@@ -195,7 +181,7 @@ async fn broken_or_inactive_ecs_answers_hold_and_call_no_update_service() {
         ),
     ];
     for (case, edit, expected) in cases {
-        let tamper = Tamper::new("DescribeServices", json_rewrite(edit));
+        let tamper = Tamper::new("DescribeServices", Tampering::json(edit));
         let worker = tampered_worker(&emulator, &document(&queue, 0), &tamper);
         emulator.reset_calls();
         let record = evaluate(&worker).await;

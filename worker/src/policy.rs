@@ -180,8 +180,11 @@ fn tasks_ceil(x: f64) -> u64 {
     x.ceil() as u64
 }
 
-/// The tasks the backlog alone needs, for the emergency tier.
-fn tasks_for_backlog(kind: &PolicyKind, total: u64) -> u64 {
+/// The tasks the backlog alone needs, for the emergency tier. The predictive
+/// policy divides by the same task throughput its base rule uses, measured where
+/// the queue reports consumption: a misconfigured one would otherwise size the
+/// emergency jump wrongly exactly when it matters most.
+fn tasks_for_backlog(kind: &PolicyKind, memory: &Memory, now_ms: u64, total: u64) -> u64 {
     let total = total as f64;
     tasks_ceil(match *kind {
         PolicyKind::Step {
@@ -192,8 +195,19 @@ fn tasks_for_backlog(kind: &PolicyKind, total: u64) -> u64 {
             task_throughput,
             target_drain_s,
             ..
-        } => total / (task_throughput * target_drain_s as f64),
+        } => {
+            let mu = measured_throughput_or_last(memory, now_ms).unwrap_or(task_throughput);
+            total / (mu * target_drain_s as f64)
+        }
     })
+}
+
+/// The task throughput measured now, or else the last one measured (kept in the
+/// memory); `None` until the queue service has shown enough saturated work.
+fn measured_throughput_or_last(memory: &Memory, now_ms: u64) -> Option<f64> {
+    measured_throughput(&memory.samples, now_ms)
+        .or(memory.throughput_micro.map(|m| m as f64 / 1e6))
+        .filter(|m| *m > 0.0)
 }
 
 /// Tasks busy now, as far as the queue shows: all running ones while messages wait,
@@ -335,9 +349,7 @@ fn base_wanted(
         } => {
             // The measured throughput, where the queue service reports consumption;
             // the configured one otherwise (and until enough saturated work was seen).
-            let measured = measured_throughput(&memory.samples, observed.now_ms)
-                .or(memory.throughput_micro.map(|m| m as f64 / 1e6))
-                .filter(|m| *m > 0.0);
+            let measured = measured_throughput_or_last(memory, observed.now_ms);
             let mu = measured.unwrap_or(task_throughput);
             let mu_text = match measured {
                 Some(m) => format!("{m:.2}/s each (measured)"),
@@ -441,7 +453,7 @@ pub fn recommend_with_memory(
 
     let mut emergency = false;
     if let Some(critical) = policy.emergency_backlog.filter(|c| total >= *c) {
-        let needed = tasks_for_backlog(&policy.kind, total);
+        let needed = tasks_for_backlog(&policy.kind, memory, now, total);
         if needed.max(wanted) > cur {
             emergency = true;
             wanted = wanted.max(needed);
@@ -1017,6 +1029,39 @@ mod tests {
             delayed: 0,
             dequeued_total: Some(dequeued),
         }
+    }
+
+    #[test]
+    fn the_emergency_tier_sizes_with_the_measured_throughput() {
+        // Configured at 1 msg/s per task; 4 msg/s was measured earlier and kept.
+        let policy = PolicySettings {
+            kind: PolicyKind::Predictive {
+                task_throughput: 1.0,
+                task_startup_s: 45,
+                target_drain_s: 60,
+            },
+            min_tasks: 1,
+            max_tasks: 500,
+            emergency_backlog: Some(1_000),
+            ..PolicySettings::default()
+        };
+        let memory = Memory {
+            throughput_micro: Some(4_000_000),
+            ..Memory::default()
+        };
+        let reading = counted(6_000, 0);
+        let (d, _) = recommend_with_memory(&policy, &at(&reading, 5, 5, 0), &memory);
+        // 6000 / (4/s × 60 s) = 25 tasks, where the configured 1/s would jump to 100.
+        assert_eq!(d.new_desired, 25, "{}", d.reason);
+        assert!(
+            d.emergency && d.reason.contains("emergency tier"),
+            "{}",
+            d.reason
+        );
+
+        // With nothing measured, the configured throughput sizes it.
+        let (d, _) = recommend_with_memory(&policy, &at(&reading, 5, 5, 0), &Memory::default());
+        assert_eq!(d.new_desired, 100, "{}", d.reason);
     }
 
     #[test]

@@ -184,7 +184,7 @@ fn tasks_ceil(x: f64) -> u64 {
 /// policy divides by the same task throughput its base rule uses, measured where
 /// the queue reports consumption: a misconfigured one would otherwise size the
 /// emergency jump wrongly exactly when it matters most.
-fn tasks_for_backlog(kind: &PolicyKind, memory: &Memory, now_ms: u64, total: u64) -> u64 {
+fn tasks_for_backlog(kind: &PolicyKind, measured_throughput: Option<f64>, total: u64) -> u64 {
     let total = total as f64;
     tasks_ceil(match *kind {
         PolicyKind::Step {
@@ -196,7 +196,7 @@ fn tasks_for_backlog(kind: &PolicyKind, memory: &Memory, now_ms: u64, total: u64
             target_drain_s,
             ..
         } => {
-            let mu = measured_throughput_or_last(memory, now_ms).unwrap_or(task_throughput);
+            let mu = measured_throughput.unwrap_or(task_throughput);
             total / (mu * target_drain_s as f64)
         }
     })
@@ -290,6 +290,7 @@ fn base_wanted(
     policy: &PolicySettings,
     observed: &Observation<'_>,
     memory: &Memory,
+    measured: Option<f64>,
     total: u64,
     busy: u32,
 ) -> (u64, String) {
@@ -349,7 +350,6 @@ fn base_wanted(
         } => {
             // The measured throughput, where the queue service reports consumption;
             // the configured one otherwise (and until enough saturated work was seen).
-            let measured = measured_throughput_or_last(memory, observed.now_ms);
             let mu = measured.unwrap_or(task_throughput);
             let mu_text = match measured {
                 Some(m) => format!("{m:.2}/s each (measured)"),
@@ -446,14 +446,16 @@ pub fn recommend_with_memory(
     };
 
     let busy = busy_tasks(metrics, observed.running);
-    let (mut wanted, mut why) = base_wanted(policy, observed, memory, total, busy);
+    // The predictive rule and the emergency tier size with the same throughput.
+    let measured = measured_throughput_or_last(memory, now);
+    let (mut wanted, mut why) = base_wanted(policy, observed, memory, measured, total, busy);
     let cur = u64::from(current);
     let min = u64::from(policy.min_tasks);
     let max = u64::from(policy.max_tasks);
 
     let mut emergency = false;
     if let Some(critical) = policy.emergency_backlog.filter(|c| total >= *c) {
-        let needed = tasks_for_backlog(&policy.kind, memory, now, total);
+        let needed = tasks_for_backlog(&policy.kind, measured, total);
         if needed.max(wanted) > cur {
             emergency = true;
             wanted = wanted.max(needed);

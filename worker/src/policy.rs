@@ -984,9 +984,9 @@ mod tests {
         assert_eq!(memory.metric_failures, 0);
     }
 
-    #[test]
-    fn predictive_provisions_for_arrivals_and_the_backlog_after_start_up() {
-        let policy = PolicySettings {
+    /// Predictive at a configured 1 msg/s per task, 45 s start-up, 60 s drain, 1–500 tasks.
+    fn predictive_policy() -> PolicySettings {
+        PolicySettings {
             kind: PolicyKind::Predictive {
                 task_throughput: 1.0,
                 task_startup_s: 45,
@@ -995,7 +995,12 @@ mod tests {
             min_tasks: 1,
             max_tasks: 500,
             ..PolicySettings::default()
-        };
+        }
+    }
+
+    #[test]
+    fn predictive_provisions_for_arrivals_and_the_backlog_after_start_up() {
+        let policy = predictive_policy();
         // 10 running tasks, backlog 100 growing to 500 in 10 s: 40/s growth + 10/s worked = 50/s.
         let (_, memory) =
             recommend_with_memory(&policy, &at(&visible(100), 10, 10, 0), &Memory::default());
@@ -1037,15 +1042,8 @@ mod tests {
     fn the_emergency_tier_sizes_with_the_measured_throughput() {
         // Configured at 1 msg/s per task; 4 msg/s was measured earlier and kept.
         let policy = PolicySettings {
-            kind: PolicyKind::Predictive {
-                task_throughput: 1.0,
-                task_startup_s: 45,
-                target_drain_s: 60,
-            },
-            min_tasks: 1,
-            max_tasks: 500,
             emergency_backlog: Some(1_000),
-            ..PolicySettings::default()
+            ..predictive_policy()
         };
         let memory = Memory {
             throughput_micro: Some(4_000_000),
@@ -1069,16 +1067,7 @@ mod tests {
     #[test]
     fn predictive_measures_the_throughput_where_the_queue_counts_consumption() {
         // Configured at 1 msg/s per task, but the 10 tasks really consume 2 msg/s each.
-        let policy = PolicySettings {
-            kind: PolicyKind::Predictive {
-                task_throughput: 1.0,
-                task_startup_s: 45,
-                target_drain_s: 60,
-            },
-            min_tasks: 1,
-            max_tasks: 500,
-            ..PolicySettings::default()
-        };
+        let policy = predictive_policy();
         let mut memory = Memory::default();
         let mut decision = None;
         // Arrivals of 30/s against 20/s consumed: the backlog grows by 10/s.

@@ -68,6 +68,8 @@ test: venv node brokers
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	# An SQS-only worker links no other provider.
+	$(CARGO) check --locked -p fast-autoscaler-worker --no-default-features --features sqs
 
 # Provisions a local emulator and shows a service scaling out and back in, tick by tick.
 demo: venv

@@ -8,78 +8,19 @@
 //! them over the minute and the worker Lambda evaluates one per delivery. SQS delay
 //! is cheaper than Step Functions waits and needs no long-running compute.
 //!
-//! # The tick
+//! # Shared basics
 //!
-//! A [`Tick`] is small versioned JSON: `{"v":1,"due_ms":…,"interval_s":10,"seq":0}`.
-//! Its type lives here only; the worker depends on this library to parse it, so the
-//! two Lambdas cannot drift apart.
+//! The tick format, the interval rule, the clock and the bounded AWS configuration
+//! live in `fast-autoscaler-common`, which the worker uses too.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use serde::{Deserialize, Serialize};
-
-/// The tick body version this build writes and reads.
-pub const TICK_VERSION: u32 = 1;
+use fast_autoscaler_common::{parse_interval, Clock, Tick};
+use serde::Serialize;
 
 /// SendMessageBatch takes at most this many entries per call.
 const SQS_BATCH_LIMIT: usize = 10;
-
-/// One "evaluate now" message from the scheduler to the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tick {
-    /// Body format version; see [`TICK_VERSION`].
-    pub v: u32,
-    /// When the tick is meant to be evaluated, in Unix epoch milliseconds.
-    pub due_ms: u64,
-    /// The tick interval in seconds the scheduler used.
-    pub interval_s: u32,
-    /// Position of this tick within its minute: 0 .. 60/interval.
-    pub seq: u32,
-}
-
-impl Tick {
-    /// Parses a tick body, naming what is wrong with a bad one.
-    pub fn parse(body: &str) -> Result<Self, SchedulerError> {
-        let tick: Tick = serde_json::from_str(body).map_err(|e| SchedulerError::BadTick {
-            body: truncate(body, 200),
-            reason: e.to_string(),
-        })?;
-        if tick.v != TICK_VERSION {
-            return Err(SchedulerError::BadTick {
-                body: truncate(body, 200),
-                reason: format!(
-                    "field v = {}: this build reads version {TICK_VERSION}",
-                    tick.v
-                ),
-            });
-        }
-        if tick.interval_s == 0 || 60 % tick.interval_s != 0 || tick.seq >= 60 / tick.interval_s {
-            return Err(SchedulerError::BadTick {
-                body: truncate(body, 200),
-                reason: format!(
-                    "field interval_s = {} with seq = {}: the interval must divide 60 and seq be below 60/interval",
-                    tick.interval_s, tick.seq
-                ),
-            });
-        }
-        Ok(tick)
-    }
-
-    /// The JSON body sent to SQS.
-    pub fn to_body(&self) -> String {
-        // Serialising four integers cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
 
 /// The scheduler's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,24 +29,6 @@ pub struct SchedulerConfig {
     pub tick_queue_url: String,
     /// Seconds between ticks (`TICK_INTERVAL_SECONDS`), a divisor of 60.
     pub interval_s: u32,
-}
-
-/// Default seconds between ticks.
-pub const DEFAULT_INTERVAL_S: u32 = 10;
-
-/// Parses `TICK_INTERVAL_SECONDS`: any divisor of 60.
-pub fn parse_interval(raw: Option<&str>) -> Result<u32, SchedulerError> {
-    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(DEFAULT_INTERVAL_S);
-    };
-    match text.parse::<u32>() {
-        Ok(n) if n > 0 && 60 % n == 0 => Ok(n),
-        _ => Err(SchedulerError::Config {
-            field: "TICK_INTERVAL_SECONDS",
-            value: text.to_string(),
-            expected: "a divisor of 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60",
-        }),
-    }
 }
 
 impl SchedulerConfig {
@@ -131,22 +54,10 @@ pub fn plan_minute(start_ms: u64, interval_s: u32) -> Vec<(Tick, Duration)> {
     (0..60 / interval_s)
         .map(|seq| {
             let delay = Duration::from_secs(u64::from(seq * interval_s));
-            let tick = Tick {
-                v: TICK_VERSION,
-                due_ms: start_ms + delay.as_millis() as u64,
-                interval_s,
-                seq,
-            };
+            let tick = Tick::new(start_ms + delay.as_millis() as u64, interval_s, seq);
             (tick, delay)
         })
         .collect()
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// What one scheduler invocation sent.
@@ -254,8 +165,8 @@ pub enum SchedulerError {
         value: String,
         expected: &'static str,
     },
-    #[error("malformed tick {body:?}: {reason}")]
-    BadTick { body: String, reason: String },
+    #[error(transparent)]
+    Interval(#[from] fast_autoscaler_common::Error),
     #[error("SQS SendMessageBatch failed: {0}")]
     Sqs(String),
     #[error("tick entries still failing after one retry: {failures}")]
@@ -270,9 +181,10 @@ pub enum SchedulerError {
 pub async fn handle_schedule_event(
     sqs: &aws_sdk_sqs::Client,
     config: &SchedulerConfig,
+    clock: &dyn Clock,
     event: lambda_runtime::LambdaEvent<aws_lambda_events::eventbridge::EventBridgeEvent>,
 ) -> Result<ScheduleReport, lambda_runtime::Error> {
-    let start_ms = now_ms();
+    let start_ms = clock.now_ms();
     let scheduled_ms = event.payload.time.map(|t| t.timestamp_millis());
     let lateness_ms = scheduled_ms.map(|s| start_ms as i64 - s);
     let plan = plan_minute(start_ms, config.interval_s);
@@ -294,20 +206,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn intervals_must_divide_sixty() {
-        assert_eq!(parse_interval(None).unwrap(), 10);
-        assert_eq!(parse_interval(Some("15")).unwrap(), 15);
-        assert_eq!(parse_interval(Some("60")).unwrap(), 60);
-        for bad in ["7", "0", "-5", "ten", "120", "2.5"] {
-            let err = parse_interval(Some(bad)).unwrap_err().to_string();
-            assert!(
-                err.contains("TICK_INTERVAL_SECONDS") && err.contains(bad),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
     fn a_minute_of_ticks() {
         let plan = plan_minute(1_000_000, 10);
         let delays: Vec<u64> = plan.iter().map(|(_, d)| d.as_secs()).collect();
@@ -319,28 +217,17 @@ mod tests {
     }
 
     #[test]
-    fn ticks_round_trip_and_bad_bodies_are_named() {
-        let tick = plan_minute(5_000, 10)[2].0;
-        assert_eq!(Tick::parse(&tick.to_body()).unwrap(), tick);
-        for (body, needle) in [
-            ("", "EOF"),
-            ("not json", "expected"),
-            (r#"{"v":2,"due_ms":1,"interval_s":10,"seq":0}"#, "version"),
-            (r#"{"v":1,"due_ms":1,"interval_s":7,"seq":0}"#, "interval_s"),
-            (r#"{"v":1,"due_ms":1,"interval_s":10,"seq":6}"#, "seq"),
-            (
-                r#"{"v":1,"due_ms":-1,"interval_s":10,"seq":0}"#,
-                "invalid value",
-            ),
-            (r#"{"v":1,"interval_s":10,"seq":0}"#, "due_ms"),
-            (
-                r#"{"v":1,"due_ms":1,"interval_s":10,"seq":0,"x":1}"#,
-                "unknown field",
-            ),
-        ] {
-            let err = Tick::parse(body).unwrap_err().to_string();
-            assert!(err.contains(needle), "{body}: {err}");
-        }
+    fn a_bad_interval_is_named() {
+        let err = SchedulerConfig::from_env(|k| match k {
+            "TICK_QUEUE_URL" => Some("http://q".to_string()),
+            _ => Some("7".to_string()),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("TICK_INTERVAL_SECONDS") && err.contains("\"7\""),
+            "{err}"
+        );
     }
 
     #[test]

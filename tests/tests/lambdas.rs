@@ -1,15 +1,12 @@
-//! The scheduler, the Lambda binaries under cargo-lambda's runtime emulator, and the CLI.
+//! The scheduler, and the Lambda binaries under cargo-lambda's runtime emulator.
 
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_sqs::types::QueueAttributeName;
-use fast_autoscaler_scheduler::{
-    handle_schedule_event, now_ms, plan_minute, SchedulerConfig, Tick,
-};
-use fast_autoscaler_tests::{
-    emulator_or_skip, run_cli, workspace_binary, Emulator, LambdaEmulator,
-};
+use fast_autoscaler::{now_ms, SystemClock, Tick};
+use fast_autoscaler_scheduler::{handle_schedule_event, plan_minute, SchedulerConfig};
+use fast_autoscaler_tests::{emulator_or_skip, workspace_binary, Emulator, LambdaEmulator};
 use serde_json::{json, Value};
 
 async fn queue_counts(emulator: &Emulator, queue: &str) -> (u64, u64) {
@@ -71,7 +68,7 @@ async fn scheduler_ticks_become_receivable_at_their_delays() {
         interval_s: 10,
     };
     let sent_at = Instant::now();
-    let report = handle_schedule_event(&emulator.sqs(), &config, schedule_event())
+    let report = handle_schedule_event(&emulator.sqs(), &config, &SystemClock, schedule_event())
         .await
         .expect("scheduled");
     assert_eq!(
@@ -113,7 +110,7 @@ async fn one_second_ticks_go_out_in_batches_of_ten() {
         tick_queue_url: queue.clone(),
         interval_s: 1,
     };
-    let report = handle_schedule_event(&emulator.sqs(), &config, schedule_event())
+    let report = handle_schedule_event(&emulator.sqs(), &config, &SystemClock, schedule_event())
         .await
         .expect("scheduled");
     assert_eq!((report.ticks_sent, report.batches), (60, 6));
@@ -250,162 +247,6 @@ async fn lambda_binaries_run_under_the_cargo_lambda_runtime_emulator() {
             .any(|v| v["fields"]["message"] == "dropping malformed tick"),
         "{logs}"
     );
-}
-
-fn single_service_env(emulator: &Emulator, queue: &str) -> Vec<(String, String)> {
-    let mut env = emulator.env();
-    env.extend(
-        [
-            ("ECS_CLUSTER", "cli-cluster"),
-            ("SERVICE_NAME", "workers"),
-            ("S3_CONFIG_BUCKET", "cli-state"),
-            ("SQS_QUEUE_URL", queue),
-            ("MIN_TASKS", "1"),
-            ("MAX_TASKS", "100"),
-            ("SCALE_DOWN_THRESHOLD", "10"),
-            ("MAX_SCALE_DOWN_FACTOR", "0.5"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    env
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
-#[tokio::test]
-async fn cli_decide_reproduces_the_known_cases_and_rejects_bad_config() {
-    // decide needs no AWS, but it reads the configuration exactly as the Lambda does.
-    let env: Vec<(String, String)> = [
-        ("ECS_CLUSTER", "c"),
-        ("SERVICE_NAME", "s"),
-        ("S3_CONFIG_BUCKET", "state-bucket"),
-        (
-            "SQS_QUEUE_URL",
-            "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
-        ),
-        ("MIN_TASKS", "1"),
-        ("MAX_TASKS", "100"),
-        ("SCALE_UP_THRESHOLD", "100"),
-        ("SCALE_DOWN_THRESHOLD", "10"),
-        ("TASKS_PER_MESSAGE", "0.01"),
-        ("MAX_SCALE_DOWN_FACTOR", "0.5"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .to_vec();
-    for (desired, visible, expected, action) in [
-        (10, 50, 10, "none"),
-        (10, 200, 12, "scale_out"),
-        (10, 5, 5, "scale_in"),
-        (90, 5000, 100, "scale_out"),
-    ] {
-        let (code, stdout, stderr) = run_cli(
-            &env,
-            &[
-                "decide",
-                "--visible",
-                &visible.to_string(),
-                "--in-flight",
-                "0",
-                "--desired",
-                &desired.to_string(),
-            ],
-        );
-        assert_eq!(code, 0, "{stderr}");
-        let answer: Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
-        assert_eq!(
-            (answer["desired_count"].clone(), answer["action"].clone()),
-            (json!(expected), json!(action)),
-            "{answer}"
-        );
-        assert!(answer["reason"].as_str().is_some_and(|r| !r.is_empty()));
-    }
-
-    let mut bad = env.clone();
-    bad.push(("MIN_TASKS".into(), "500".into()));
-    bad.push(("SCALING_POLICY".into(), "fancy".into()));
-    let (code, stdout, stderr) = run_cli(
-        &bad,
-        &[
-            "decide",
-            "--visible",
-            "1",
-            "--in-flight",
-            "0",
-            "--desired",
-            "1",
-        ],
-    );
-    assert_eq!(code, 2, "{stdout}{stderr}");
-    assert!(
-        stderr.contains("MIN_TASKS = 500") && stderr.contains("SCALING_POLICY = \"fancy\""),
-        "{stderr}"
-    );
-
-    let (code, _, stderr) = run_cli(&bad, &["check-config"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("2 problems"), "{stderr}");
-}
-
-#[tokio::test]
-async fn cli_metrics_check_config_and_run() {
-    let emulator = emulator_or_skip!();
-    let queue = emulator.create_queue("cli-jobs").await;
-    emulator.create_service("cli-cluster", "workers", 3).await;
-    emulator.create_bucket("cli-state").await;
-    emulator.send_messages(&queue, 250).await;
-    let env = single_service_env(&emulator, &queue);
-
-    let (code, stdout, stderr) = run_cli(&env, &["metrics"]);
-    assert_eq!(code, 0, "{stderr}");
-    let lines = json_lines(&stdout);
-    assert_eq!(
-        lines,
-        [
-            json!({"service": "cli-cluster/workers", "provider": "sqs", "visible": 250, "in_flight": 0, "delayed": 0})
-        ]
-    );
-
-    let (code, stdout, stderr) = run_cli(&env, &["check-config"]);
-    assert_eq!(code, 0, "{stderr}");
-    let effective: Value = serde_json::from_str(stdout.trim()).expect("JSON");
-    assert_eq!(effective["source"], "environment");
-    assert_eq!(
-        effective["services"][0]["provider"]["queue_url"],
-        json!(queue)
-    );
-    assert_eq!(effective["services"][0]["policy"]["max_tasks"], 100);
-
-    // --dry-run decides but mutates nothing.
-    let (code, stdout, stderr) = run_cli(&env, &["run", "--once", "--dry-run"]);
-    assert_eq!(code, 0, "{stderr}");
-    let decision = &json_lines(&stdout)[0];
-    assert_eq!(
-        (decision["action"].clone(), decision["new_desired"].clone()),
-        (json!("scale_out"), json!(5)),
-        "{decision}"
-    );
-    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 3);
-    assert!(emulator
-        .state_object("cli-state", "autoscaling-state/cli-cluster/workers")
-        .await
-        .is_none());
-
-    // The real run applies it.
-    let (code, stdout, stderr) = run_cli(&env, &["run", "--once"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(json_lines(&stdout)[0]["action"], "scale_out");
-    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 5);
-    assert!(emulator
-        .state_object("cli-state", "autoscaling-state/cli-cluster/workers")
-        .await
-        .is_some());
 }
 
 #[test]

@@ -263,7 +263,7 @@ async fn state_from_the_future_is_distrusted_and_replaced() {
     let key = StateStore::key(CLUSTER, SERVICE);
     // A scale-out "in a year" would otherwise hold the scale-in cooldown for a year.
     let mut future = ServiceState::new(CLUSTER, SERVICE);
-    future.last_scale_out_ms = Some(fast_autoscaler_scheduler::now_ms() + 365 * 86_400_000);
+    future.last_scale_out_ms = Some(fast_autoscaler::now_ms() + 365 * 86_400_000);
     emulator
         .put_object(BUCKET, &key, &serde_json::to_vec(&future).expect("json"))
         .await;

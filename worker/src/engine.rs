@@ -1,4 +1,5 @@
-//! One tick's evaluation of every configured service.
+//! One tick's evaluation of every configured service: the I/O around the pure
+//! [`crate::flow`].
 //!
 //! Per tick, every provider is read and every cluster described at once: one
 //! provider call per service and `ceil(N/10)` DescribeServices calls per cluster.
@@ -8,17 +9,19 @@
 //! turns that service's decision into `hold`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
+use fast_autoscaler_common::{Clock, SystemClock, Tick};
 use fast_autoscaler_providers::{ProviderError, QueueMetrics};
-use fast_autoscaler_scheduler::{now_ms, Tick};
 use futures::future::join_all;
-use serde::Serialize;
 
 use crate::config::{AutoscalerConfig, ServiceConfig};
 use crate::ecs::{self, ServiceView};
-use crate::policy::{self, Action, Decision, Memory, Observation};
-use crate::state::{ActionRecord, ServiceState, StateStore, Stored, WriteOutcome};
+use crate::flow::{self, Effect, Settled};
+use crate::policy::{Action, Decision, Observation};
+use crate::record::{DecisionRecord, TickContext};
+use crate::state::{ServiceState, StateStore, Stored, WriteOutcome};
 use crate::Error;
 
 /// How an evaluation may act.
@@ -28,29 +31,8 @@ pub struct EvaluateOptions {
     pub dry_run: bool,
 }
 
-/// One service's decision for one tick: the fields of its structured log line.
-#[derive(Debug, Clone, Serialize)]
-pub struct DecisionRecord {
-    /// `cluster/service`.
-    pub service: String,
-    pub provider: &'static str,
-    pub visible: Option<u64>,
-    pub in_flight: Option<u64>,
-    pub delayed: Option<u64>,
-    /// desiredCount before the decision.
-    pub current_desired: Option<u32>,
-    pub running: Option<u32>,
-    /// desiredCount after the decision.
-    pub new_desired: Option<u32>,
-    pub action: Action,
-    pub reason: String,
-    pub cooldown_remaining_s: u64,
-    pub tick_due_ms: u64,
-    /// How late the evaluation started against the tick's due time (negative: early).
-    pub tick_lag_ms: i64,
-    pub duration_ms: u64,
-    pub dry_run: bool,
-}
+/// What was read for a service this tick.
+type Described = HashMap<String, Result<ServiceView, Error>>;
 
 /// The worker's long-lived part: configuration and AWS clients, built once per cold start.
 #[derive(Debug)]
@@ -61,6 +43,7 @@ pub struct Autoscaler {
     services_by_cluster: Vec<(String, Vec<String>)>,
     ecs: aws_sdk_ecs::Client,
     state: StateStore,
+    clock: Arc<dyn Clock>,
 }
 
 impl Autoscaler {
@@ -76,36 +59,38 @@ impl Autoscaler {
             aws_sdk_s3::Client::from_conf(s3.build()),
             config.state_bucket.clone(),
         );
-        let mut services_by_cluster: Vec<(String, Vec<String>)> = Vec::new();
-        for s in &config.services {
-            match services_by_cluster
-                .iter_mut()
-                .find(|(cluster, _)| *cluster == s.cluster)
-            {
-                Some((_, names)) if names.contains(&s.service) => {}
-                Some((_, names)) => names.push(s.service.clone()),
-                None => services_by_cluster.push((s.cluster.clone(), vec![s.service.clone()])),
-            }
-        }
         Autoscaler {
             ecs: aws_sdk_ecs::Client::new(aws),
             state,
-            services_by_cluster,
+            services_by_cluster: group_by_cluster(&config),
             config,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same, deciding against `clock` (tests move time instead of sleeping).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn config(&self) -> &AutoscalerConfig {
         &self.config
     }
 
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
     /// Evaluates every service for `tick` and returns one record per service, in
     /// configuration order. Callers log them (see [`crate::emf`]).
     pub async fn evaluate(&self, tick: &Tick, options: EvaluateOptions) -> Vec<DecisionRecord> {
-        let started = Instant::now();
-        let tick_lag_ms = now_ms() as i64 - tick.due_ms as i64;
-        let services = &self.config.services;
-
+        let context = TickContext {
+            tick: *tick,
+            lag_ms: self.clock.now_ms() as i64 - tick.due_ms as i64,
+            started: Instant::now(),
+            dry_run: options.dry_run,
+        };
         // Every part of the tick races one deadline; what misses it becomes `hold`.
         let deadline_after = self.config.tick_deadline();
         let deadline = tokio::time::Instant::now() + deadline_after;
@@ -115,7 +100,58 @@ impl Autoscaler {
                 deadline_after.as_millis()
             )
         };
-        let metrics = join_all(services.iter().map(|s| async move {
+        let (readings, mut described) = self.read_all(deadline, &missed).await;
+        let context = &context;
+        let evaluations = self
+            .config
+            .services
+            .iter()
+            .zip(readings)
+            .map(|(service, reading)| {
+                let view = described
+                    .get_mut(service.cluster.as_str())
+                    .and_then(|v| v.remove(&service.service))
+                    .unwrap_or_else(|| {
+                        Err(Error::ServiceNotFound {
+                            cluster: service.cluster.clone(),
+                            service: service.service.clone(),
+                            reason: "not described before the tick deadline".into(),
+                        })
+                    });
+                let missed = &missed;
+                async move {
+                    let evaluation = self.evaluate_service(service, reading, view, context);
+                    tokio::time::timeout_at(deadline, evaluation)
+                        .await
+                        .unwrap_or_else(|_| {
+                            let reason = missed(
+                                "deciding; nothing more is done for this service this tick",
+                            );
+                            tracing::warn!(service = %service.id(), reason = %reason, "service left unfinished at the tick deadline");
+                            let decision = Decision {
+                                action: Action::Hold,
+                                new_desired: 0,
+                                reason,
+                                cooldown_remaining_s: 0,
+                                emergency: false,
+                            };
+                            DecisionRecord::new(service, context, decision, None, None)
+                        })
+                }
+            });
+        join_all(evaluations).await
+    }
+
+    /// Every provider read and every cluster described at once, within the deadline.
+    async fn read_all(
+        &self,
+        deadline: tokio::time::Instant,
+        missed: &dyn Fn(&str) -> String,
+    ) -> (
+        Vec<Result<QueueMetrics, ProviderError>>,
+        HashMap<String, Described>,
+    ) {
+        let metrics = join_all(self.config.services.iter().map(|s| async move {
             tokio::time::timeout_at(deadline, s.provider.metrics())
                 .await
                 .unwrap_or_else(|_| {
@@ -136,115 +172,163 @@ impl Autoscaler {
                     )
                     .await
                     .unwrap_or_default();
-                    (cluster.as_str(), described)
+                    (cluster.clone(), described)
                 }),
         );
         let (metrics, views) = tokio::join!(metrics, views);
-        let mut views: HashMap<&str, HashMap<String, Result<ServiceView, Error>>> =
-            views.into_iter().collect();
-
-        let evaluations = services.iter().zip(metrics).map(|(service, reading)| {
-            let view = views
-                .get_mut(service.cluster.as_str())
-                .and_then(|v| v.remove(&service.service))
-                .unwrap_or_else(|| {
-                    Err(Error::ServiceNotFound {
-                        cluster: service.cluster.clone(),
-                        service: service.service.clone(),
-                        reason: "not described before the tick deadline".into(),
-                    })
-                });
-            let missed = &missed;
-            async move {
-                let evaluation =
-                    self.evaluate_service(service, reading, view, tick, options, tick_lag_ms, started);
-                match tokio::time::timeout_at(deadline, evaluation).await {
-                    Ok(record) => record,
-                    Err(_) => {
-                        let reason = missed("deciding; nothing more is done for this service this tick");
-                        tracing::warn!(service = %service.id(), reason = %reason, "service left unfinished at the tick deadline");
-                        DecisionRecord {
-                            service: service.id(),
-                            provider: service.provider.provider_name(),
-                            visible: None,
-                            in_flight: None,
-                            delayed: None,
-                            current_desired: None,
-                            running: None,
-                            new_desired: None,
-                            action: Action::Hold,
-                            reason,
-                            cooldown_remaining_s: 0,
-                            tick_due_ms: tick.due_ms,
-                            tick_lag_ms,
-                            duration_ms: started.elapsed().as_millis() as u64,
-                            dry_run: options.dry_run,
-                        }
-                    }
-                }
-            }
-        });
-        join_all(evaluations).await
+        (metrics, views.into_iter().collect())
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn evaluate_service(
         &self,
         service: &ServiceConfig,
         reading: Result<QueueMetrics, ProviderError>,
         view: Result<ServiceView, Error>,
-        tick: &Tick,
-        options: EvaluateOptions,
-        tick_lag_ms: i64,
-        started: Instant,
+        context: &TickContext,
     ) -> DecisionRecord {
-        let metrics = reading.as_ref().ok().copied();
-        let (decision, view) = match view {
-            Err(e) => (
-                Decision::hold(0, format_args!("cannot read the ECS service: {e}")),
-                None,
-            ),
-            Ok(view) => {
-                let decision = self.decide(service, &reading, &view, tick, options).await;
-                (decision, Some(view))
+        let metrics = reading.as_ref().ok();
+        match view {
+            Err(e) => {
+                let decision = Decision::hold(0, format_args!("cannot read the ECS service: {e}"));
+                DecisionRecord::new(service, context, decision, metrics, None)
             }
+            Ok(view) => {
+                let decision = self.decide(service, &reading, &view, context).await;
+                DecisionRecord::new(service, context, decision, metrics, Some(&view))
+            }
+        }
+    }
+
+    /// The decision for one service whose ECS view was read.
+    async fn decide(
+        &self,
+        service: &ServiceConfig,
+        reading: &Result<QueueMetrics, ProviderError>,
+        view: &ServiceView,
+        context: &TickContext,
+    ) -> Decision {
+        if view.status != "ACTIVE" {
+            return Decision::hold(
+                view.desired,
+                format_args!("the ECS service is {}, not ACTIVE", view.status),
+            );
+        }
+        let failure = reading.as_ref().err().map(ToString::to_string);
+        let observed = Observation {
+            metrics: reading
+                .as_ref()
+                .map_err(|_| failure.as_deref().unwrap_or_default()),
+            current: view.desired,
+            running: view.running,
+            now_ms: self.clock.now_ms(),
         };
-        DecisionRecord {
-            service: service.id(),
-            provider: service.provider.provider_name(),
-            visible: metrics.map(|m| m.visible),
-            in_flight: metrics.map(|m| m.in_flight),
-            delayed: metrics.map(|m| m.delayed),
-            current_desired: view.as_ref().map(|v| v.desired),
-            running: view.as_ref().map(|v| v.running),
-            new_desired: view.as_ref().map(|_| decision.new_desired),
-            action: decision.action,
-            reason: decision.reason,
-            cooldown_remaining_s: decision.cooldown_remaining_s,
-            tick_due_ms: tick.due_ms,
-            tick_lag_ms,
-            duration_ms: started.elapsed().as_millis() as u64,
-            dry_run: options.dry_run,
+        self.run_flow(service, &observed, context).await
+    }
+
+    /// The pure flow, with the state read only when the flow needs it: a policy with
+    /// history reads it on every tick, the others only when they propose a change,
+    /// so a quiet system costs no S3 traffic.
+    async fn run_flow(
+        &self,
+        service: &ServiceConfig,
+        observed: &Observation<'_>,
+        context: &TickContext,
+    ) -> Decision {
+        let (policy, current, now) = (&service.policy, observed.current, observed.now_ms);
+        let due_ms = context.tick.due_ms;
+        let mut stored = None;
+        if policy.needs_memory() {
+            match self.read_state(service, now).await {
+                Ok(found) => stored = Some(found),
+                Err(e) => {
+                    return Decision::hold(
+                        current,
+                        format_args!(
+                            "cannot read the scaling state this policy's history lives in: {e}"
+                        ),
+                    )
+                }
+            }
+        }
+        let proposal = flow::propose(policy, observed, stored.as_ref(), due_ms);
+        if !proposal.needs_state() {
+            return proposal.decision;
+        }
+        let stored = match stored {
+            Some(stored) => stored,
+            None => match self.read_state(service, now).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    let why = format!(
+                        "{}; cannot read the scaling state: {e}",
+                        proposal.decision.reason
+                    );
+                    return Decision::hold(current, why);
+                }
+            },
+        };
+        let at = flow::At {
+            cluster: &service.cluster,
+            service: &service.service,
+            now_ms: now,
+            tick_due_ms: due_ms,
+            current,
+        };
+        let settled = flow::settle(policy, proposal, &stored, at);
+        if context.dry_run {
+            return dry_run(settled.decision);
+        }
+        self.carry_out(service, settled, &stored, current).await
+    }
+
+    async fn read_state(&self, service: &ServiceConfig, now_ms: u64) -> Result<Stored, Error> {
+        let stored = self
+            .state
+            .read(&service.cluster, &service.service, now_ms)
+            .await?;
+        if let Stored::Corrupt { problem, .. } = &stored {
+            tracing::warn!(service = %service.id(), problem = %problem, "scaling state is unreadable: scale-in denied, the state will be replaced");
+        }
+        Ok(stored)
+    }
+
+    /// Writes what the flow settled on, and for a claimed action sets desiredCount.
+    async fn carry_out(
+        &self,
+        service: &ServiceConfig,
+        settled: Settled,
+        stored: &Stored,
+        current: u32,
+    ) -> Decision {
+        let Settled { decision, effect } = settled;
+        match effect {
+            Effect::None => decision,
+            Effect::Remember(next) => {
+                if let Err(e) = self.state.write(&next, stored).await {
+                    tracing::warn!(service = %service.id(), error = %e, "could not keep the policy's samples; the next tick decides with older ones");
+                }
+                decision
+            }
+            Effect::Repair(repaired) => self.repair(service, decision, &repaired, stored).await,
+            Effect::Claim(claim) => self.claim(service, decision, &claim, stored, current).await,
         }
     }
 
     /// Replaces an unreadable state with a fresh one whose repair time starts the
     /// scale-in cooldown. Without it, a corrupt object would deny scale-in until the
     /// next scale-out happened to rewrite it.
-    async fn repair_state(
+    async fn repair(
         &self,
         service: &ServiceConfig,
-        stored: &Stored,
         decision: Decision,
-        now: u64,
-        tick: &Tick,
+        repaired: &ServiceState,
+        stored: &Stored,
     ) -> Decision {
-        let repaired = ServiceState::repaired(&service.cluster, &service.service, now, tick.due_ms);
         let problem = match stored {
             Stored::Corrupt { problem, .. } => problem.as_str(),
             _ => "unknown problem",
         };
-        let outcome = match self.state.write(&repaired, stored).await {
+        let outcome = match self.state.write(repaired, stored).await {
             Ok(WriteOutcome::Written) => format!(
                 "the state ({problem}) was replaced; scale-in is possible after one cooldown ({}s)",
                 service.policy.scale_in_cooldown_s
@@ -258,154 +342,35 @@ impl Autoscaler {
         }
     }
 
-    /// Keeps a history-keeping policy's memory (and the tick it saw) in the state.
-    /// A conflict means another worker recorded this service meanwhile, which is
-    /// fine: the memory is a hint, never a claim.
-    async fn remember(
+    /// Claims the action in the state first; only the claimant calls UpdateService.
+    async fn claim(
         &self,
         service: &ServiceConfig,
+        decision: Decision,
+        claim: &ServiceState,
         stored: &Stored,
-        memory: Memory,
-        tick: &Tick,
-    ) {
-        let mut next = stored.base(&service.cluster, &service.service);
-        next.memory = memory;
-        next.last_tick_due_ms = Some(tick.due_ms.max(next.last_tick_due_ms.unwrap_or(0)));
-        if let Err(e) = self.state.write(&next, stored).await {
-            tracing::warn!(service = %service.id(), error = %e, "could not keep the policy's samples; the next tick decides with older ones");
-        }
-    }
-
-    /// The decision for one service whose ECS view was read.
-    async fn decide(
-        &self,
-        service: &ServiceConfig,
-        reading: &Result<QueueMetrics, ProviderError>,
-        view: &ServiceView,
-        tick: &Tick,
-        options: EvaluateOptions,
+        current: u32,
     ) -> Decision {
-        let current = view.desired;
-        if view.status != "ACTIVE" {
-            return Decision::hold(
+        match self.state.write(claim, stored).await {
+            Err(e) => Decision::hold(
                 current,
-                format_args!("the ECS service is {}, not ACTIVE", view.status),
-            );
-        }
-        let failure = reading.as_ref().err().map(ToString::to_string);
-        let now = now_ms();
-        let observed = Observation {
-            metrics: reading
-                .as_ref()
-                .map_err(|_| failure.as_deref().unwrap_or_default()),
-            current,
-            running: view.running,
-            now_ms: now,
-        };
-
-        // A policy with history reads the state on every tick; the others only when
-        // they propose a change, so a quiet system costs no S3 traffic.
-        let needs_memory = service.policy.needs_memory();
-        let mut stored = None;
-        if needs_memory {
-            match self.state.read(&service.cluster, &service.service).await {
-                Ok(found) => stored = Some(found),
-                Err(e) => {
-                    return Decision::hold(
-                        current,
-                        format_args!(
-                            "cannot read the scaling state this policy's history lives in: {e}"
-                        ),
-                    )
-                }
-            }
-        }
-        let memory = stored.as_ref().map(Stored::memory).unwrap_or_default();
-        if let Some(seen) = stored.as_ref().and_then(|s| already_evaluated(s, tick)) {
-            return Decision::stay(current, seen);
-        }
-        let (proposed, memory) = policy::recommend_with_memory(&service.policy, &observed, &memory);
-        if !proposed.action.changes_count() && !needs_memory {
-            return proposed;
-        }
-
-        let stored = match stored {
-            Some(stored) => stored,
-            None => match self.state.read(&service.cluster, &service.service).await {
-                Ok(stored) => stored,
-                Err(e) => {
-                    return Decision::hold(
-                        current,
-                        format_args!("{}; cannot read the scaling state: {e}", proposed.reason),
-                    )
-                }
-            },
-        };
-        if let Stored::Corrupt { problem, .. } = &stored {
-            tracing::warn!(service = %service.id(), problem = %problem, "scaling state is unreadable: scale-in denied, the state will be replaced");
-        }
-        if let Some(seen) = already_evaluated(&stored, tick) {
-            return Decision::stay(current, seen);
-        }
-        let decision = policy::apply_cooldown(
-            &service.policy,
-            proposed,
-            stored.history(current),
-            now,
-            current,
-        );
-        if !decision.action.changes_count() {
-            if options.dry_run {
-                return decision;
-            }
-            if matches!(stored, Stored::Corrupt { .. }) {
-                return self
-                    .repair_state(service, &stored, decision, now, tick)
-                    .await;
-            }
-            if needs_memory {
-                self.remember(service, &stored, memory, tick).await;
-            }
-            return decision;
-        }
-        if options.dry_run {
-            return Decision {
-                reason: format!("{} (dry run: not applied)", decision.reason),
-                ..decision
-            };
-        }
-
-        // Claim the action in the state first; only the claimant calls UpdateService.
-        let record = ActionRecord {
-            action: decision.action,
-            from: current,
-            to: decision.new_desired,
-            at_ms: now,
-            tick_due_ms: tick.due_ms,
-            reason: decision.reason.clone(),
-        };
-        let mut next = stored
-            .base(&service.cluster, &service.service)
-            .with_action(record);
-        next.memory = memory;
-        match self.state.write(&next, &stored).await {
-            Err(e) => Decision::hold(current, format_args!("{}; cannot write the scaling state: {e}", decision.reason)),
-            Ok(WriteOutcome::Conflict) => Decision {
-                action: Action::None,
-                new_desired: current,
-                reason: format!(
-                    "{}; not applied: another worker changed this service's state first (conditional write lost), so this one does not act",
-                    decision.reason
-                ),
-                cooldown_remaining_s: decision.cooldown_remaining_s,
-                emergency: false,
-            },
+                format_args!("{}; cannot write the scaling state: {e}", decision.reason),
+            ),
+            Ok(WriteOutcome::Conflict) => decision.withheld(
+                current,
+                Action::None,
+                "not applied: another worker changed this service's state first (conditional write lost), so this one does not act",
+            ),
             Ok(WriteOutcome::Written) => {
-                match ecs::set_desired_count(&self.ecs, &service.cluster, &service.service, decision.new_desired).await {
+                let to = decision.new_desired;
+                match ecs::set_desired_count(&self.ecs, &service.cluster, &service.service, to).await {
                     Ok(()) => decision,
                     Err(e) => Decision::hold(
                         current,
-                        format_args!("{}; UpdateService failed after the state recorded the action: {e}", decision.reason),
+                        format_args!(
+                            "{}; UpdateService failed after the state recorded the action: {e}",
+                            decision.reason
+                        ),
                     ),
                 }
             }
@@ -413,11 +378,29 @@ impl Autoscaler {
     }
 }
 
-/// Why a tick must not act: the state already records a tick due at or after it
-/// (a duplicate delivery, or a late tick overtaken by a newer one).
-fn already_evaluated(stored: &Stored, tick: &Tick) -> Option<String> {
-    stored
-        .last_tick_due_ms()
-        .filter(|seen| *seen >= tick.due_ms)
-        .map(|seen| format!("a tick due at {seen} ms was already evaluated for this service; this one is duplicate or late"))
+/// A dry run's decision: nothing written, nothing applied, and the reason says so.
+fn dry_run(decision: Decision) -> Decision {
+    if !decision.action.changes_count() {
+        return decision;
+    }
+    Decision {
+        reason: format!("{} (dry run: not applied)", decision.reason),
+        ..decision
+    }
+}
+
+/// The configured service names of each cluster, in configuration order.
+fn group_by_cluster(config: &AutoscalerConfig) -> Vec<(String, Vec<String>)> {
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for s in &config.services {
+        match grouped
+            .iter_mut()
+            .find(|(cluster, _)| *cluster == s.cluster)
+        {
+            Some((_, names)) if names.contains(&s.service) => {}
+            Some((_, names)) => names.push(s.service.clone()),
+            None => grouped.push((s.cluster.clone(), vec![s.service.clone()])),
+        }
+    }
+    grouped
 }

@@ -6,13 +6,14 @@
 //! evaluated; older ones are superseded by it.
 
 use aws_lambda_events::sqs::SqsEvent;
-use fast_autoscaler_scheduler::{now_ms, Tick};
+use fast_autoscaler_common::Tick;
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 
 use crate::emf;
-use crate::engine::{Autoscaler, DecisionRecord, EvaluateOptions};
+use crate::engine::{Autoscaler, EvaluateOptions};
 use crate::policy::Action;
+use crate::record::DecisionRecord;
 
 /// How a batch of ticks was sorted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -84,21 +85,22 @@ pub async fn handle_tick_event(
             r.body.as_deref().unwrap_or(""),
         )
     });
-    let selection = select_tick(bodies, now_ms(), autoscaler.config().tick_max_age_ms);
+    let clock = autoscaler.clock();
+    let selection = select_tick(bodies, clock.now_ms(), autoscaler.config().tick_max_age_ms);
     for (id, why) in &selection.malformed {
         tracing::warn!(message_id = %id, error = %why, "dropping malformed tick");
     }
     for tick in &selection.future {
         tracing::warn!(
             tick_due_ms = tick.due_ms,
-            ahead_ms = tick.due_ms.saturating_sub(now_ms()),
+            ahead_ms = tick.due_ms.saturating_sub(clock.now_ms()),
             "dropping a tick from the future (clock skew or a forged message)"
         );
     }
     for tick in &selection.stale {
         tracing::info!(
             tick_due_ms = tick.due_ms,
-            lag_ms = now_ms().saturating_sub(tick.due_ms),
+            lag_ms = clock.now_ms().saturating_sub(tick.due_ms),
             "dropping stale tick"
         );
     }
@@ -111,11 +113,11 @@ pub async fn handle_tick_event(
     };
     let mut lag_ms = None;
     if let Some(tick) = selection.newest {
-        lag_ms = Some(now_ms() as i64 - tick.due_ms as i64);
+        lag_ms = Some(clock.now_ms() as i64 - tick.due_ms as i64);
         outcome.evaluated_tick_due_ms = Some(tick.due_ms);
         outcome.decisions = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
     }
-    let now = now_ms();
+    let now = clock.now_ms();
     let mut lines: Vec<_> = outcome
         .decisions
         .iter()
@@ -135,7 +137,22 @@ pub async fn handle_tick_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fast_autoscaler_scheduler::plan_minute;
+
+    /// The six ticks of a minute from `start_ms`, as the scheduler plans them.
+    fn plan_minute(start_ms: u64, interval_s: u32) -> Vec<(Tick, ())> {
+        (0..60 / interval_s)
+            .map(|seq| {
+                (
+                    Tick::new(
+                        start_ms + u64::from(seq * interval_s) * 1000,
+                        interval_s,
+                        seq,
+                    ),
+                    (),
+                )
+            })
+            .collect()
+    }
 
     #[test]
     fn only_the_newest_valid_tick_is_evaluated() {
@@ -180,12 +197,7 @@ mod tests {
 
     #[test]
     fn ticks_from_the_future_are_dropped_but_small_skew_is_not() {
-        let tick = |due_ms| Tick {
-            v: fast_autoscaler_scheduler::TICK_VERSION,
-            due_ms,
-            interval_s: 10,
-            seq: 0,
-        };
+        let tick = |due_ms| Tick::new(due_ms, 10, 0);
         let now = 1_000_000;
         let bodies = [
             ("skewed", tick(now + 3_000).to_body()),

@@ -257,7 +257,9 @@ impl StateStore {
         )
     }
 
-    pub async fn read(&self, cluster: &str, service: &str) -> Result<Stored, Error> {
+    /// Reads a service's state; times more than [`MAX_CLOCK_SKEW_MS`] after `now_ms`
+    /// make it [`Stored::Corrupt`].
+    pub async fn read(&self, cluster: &str, service: &str, now_ms: u64) -> Result<Stored, Error> {
         let key = Self::key(cluster, service);
         let answer = match self
             .s3
@@ -284,9 +286,8 @@ impl StateStore {
                 message: e.to_string(),
             })?
             .into_bytes();
-        let now = fast_autoscaler_scheduler::now_ms();
         let trusted = ServiceState::parse(&bytes)
-            .and_then(|state| state.future_timestamp(now).map_or(Ok(state), Err));
+            .and_then(|state| state.future_timestamp(now_ms).map_or(Ok(state), Err));
         Ok(match trusted {
             Ok(state) => Stored::Found { state, etag },
             Err(problem) => Stored::Corrupt { etag, problem },

@@ -18,8 +18,8 @@
 
 use std::time::Instant;
 
-use fast_autoscaler::simulate::{self, Outcome, Trace, Workload};
 use fast_autoscaler::{Autoscaler, EvaluateOptions};
+use fast_autoscaler_simulator::{self as simulator, Outcome, Trace, Workload};
 use fast_autoscaler_tests::{config_from, tick_now, Emulator};
 use serde_json::{json, Value};
 
@@ -83,94 +83,38 @@ fn services(queues: &[String], scale_up_threshold: u64) -> Value {
     json!({"state_bucket": "bench-state", "services": list})
 }
 
-/// The goals, as ratios of the recommended policy's figures to a baseline's.
-struct Goal {
-    what: &'static str,
-    limit: f64,
-    value: fn(&Outcome) -> f64,
-    baseline: &'static str,
-}
-
-const GOALS: [Goal; 4] = [
-    Goal {
-        what: "p99 wait vs original 60s",
-        limit: 1.0 / 3.0,
-        value: |o| o.p99_wait_s,
-        baseline: "original step 60s",
-    },
-    Goal {
-        what: "task-seconds vs original 60s",
-        limit: 1.1,
-        value: |o| o.task_seconds,
-        baseline: "original step 60s",
-    },
-    Goal {
-        what: "actions vs original 60s",
-        limit: 2.0,
-        value: |o| o.scaling_actions as f64,
-        baseline: "original step 60s",
-    },
-    Goal {
-        what: "p99 wait vs target tracking",
-        limit: 0.1,
-        value: |o| o.p99_wait_s,
-        baseline: "aws target tracking",
-    },
-];
-
 fn scaling_quality() {
     let workload = Workload {
         mu: 1.0,
         startup_s: 45,
         consumption_counter: false,
     };
-    let policy = simulate::example_policy();
+    let policy = simulator::example_policy();
     println!("Scaling quality (simulator; tasks process 1 msg/s and start after 45 s)\n");
     let mut summary = Vec::new();
-    for name in simulate::BUILT_IN_TRACES {
+    for name in simulator::BUILT_IN_TRACES {
         let hours = if name == "diurnal" { 24 } else { 2 };
         let Ok(trace) = Trace::built_in(name, hours * 3600) else {
             continue;
         };
-        let outcomes: Vec<Outcome> = simulate::example_strategies(workload, 10)
+        let outcomes: Vec<Outcome> = simulator::example_strategies(workload, 10)
             .iter()
-            .map(|s| simulate::run(&trace, workload, &policy, s))
+            .map(|s| simulator::run(&trace, workload, &policy, s))
             .collect();
         println!("trace {name} ({hours} h)");
-        print!("{}", simulate::comparison_table(&outcomes));
+        print!("{}", simulator::comparison_table(&outcomes));
         println!();
-        let find = |label: &str| outcomes.iter().find(|o| o.strategy == label);
-        if let Some(ours) = find("recommended 10s") {
-            for goal in &GOALS {
-                if let Some(base) = find(goal.baseline) {
-                    let b = (goal.value)(base);
-                    let ratio = if b > 0.0 { (goal.value)(ours) / b } else { 0.0 };
-                    summary.push((name, goal.what, ratio, goal.limit));
-                }
-            }
-        }
+        summary.extend(simulator::goal_results(name, &outcomes, "recommended 10s"));
     }
-    println!("goals (recommended 10s against its baseline; ratio ≤ goal passes)");
-    println!(
-        "{:<8} {:<30} {:>7} {:>7}  result",
-        "trace", "ratio", "value", "goal"
-    );
-    for (trace, what, ratio, limit) in &summary {
-        println!(
-            "{trace:<8} {what:<30} {ratio:>7.2} {limit:>7.2}  {}",
-            if ratio <= limit { "met" } else { "missed" }
-        );
-    }
-    let met = summary.iter().filter(|(_, _, r, l)| r <= l).count();
-    println!("{met} of {} goals met\n", summary.len());
+    println!("{}", simulator::goal_summary(&summary));
 
     // The simulator's own speed: 30 days of one-second trace, four strategies.
     let Ok(month) = Trace::built_in("bursty", 30 * 86_400) else {
         return;
     };
     let started = Instant::now();
-    for strategy in simulate::standard_strategies(&policy, 10) {
-        simulate::run(&month, workload, &policy, &strategy);
+    for strategy in simulator::standard_strategies(&policy, 10) {
+        simulator::run(&month, workload, &policy, &strategy);
     }
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -74,8 +74,8 @@ async fn main() {
     let event =
         lambda_runtime::LambdaEvent::new(Default::default(), lambda_runtime::Context::default());
     let start = Instant::now();
-    let start_ms = fast_autoscaler_scheduler::now_ms();
-    let report = handle_schedule_event(&sqs, &scheduler, event)
+    let start_ms = fast_autoscaler::now_ms();
+    let report = handle_schedule_event(&sqs, &scheduler, &fast_autoscaler::SystemClock, event)
         .await
         .expect("scheduler handler");
     println!(

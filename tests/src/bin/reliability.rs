@@ -113,7 +113,7 @@ async fn main() {
     // outlast the SDK's attempt time-out.
     let plan = FaultPlan::new(
         rate,
-        fast_autoscaler::AWS_ATTEMPT_TIMEOUT + Duration::from_millis(200),
+        fast_autoscaler::common::aws::AWS_ATTEMPT_TIMEOUT + Duration::from_millis(200),
         0x5eed,
     );
     let faulty = emulator.aws.to_builder().http_client(plan.client()).build();

@@ -12,6 +12,15 @@ use fast_autoscaler_tests::brokers::{free_port, ActiveMq, RabbitMq};
 use fast_autoscaler_tests::{emulator_or_skip, run_cli, Emulator};
 use serde_json::Value;
 
+/// Runs this package's `fast-autoscaler` binary with only `env` and `args`.
+fn cli(env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
+    run_cli(
+        std::path::Path::new(env!("CARGO_BIN_EXE_fast-autoscaler")),
+        env,
+        args,
+    )
+}
+
 /// AMQ_* settings of one run, as (variable, value).
 type Settings = Vec<(&'static str, String)>;
 
@@ -68,7 +77,7 @@ fn amq_env(emulator: &Emulator, settings: &[(&str, String)]) -> Vec<(String, Str
 
 /// One `fast-autoscaler metrics` run: its exit code and its one JSON line.
 fn metrics(env: &[(String, String)]) -> (i32, Value, String) {
-    let (code, stdout, stderr) = run_cli(env, &["metrics"]);
+    let (code, stdout, stderr) = cli(env, &["metrics"]);
     let line = stdout.lines().next().unwrap_or_default();
     let value = serde_json::from_str(line)
         .unwrap_or_else(|e| panic!("metrics printed {stdout:?} ({e}); stderr: {stderr}"));
@@ -601,7 +610,7 @@ async fn a_broker_stopped_mid_test_is_an_error_and_the_worker_holds() {
     );
 
     // The worker holds on it: one decision, action hold, reason naming the failure.
-    let (code, stdout, stderr) = run_cli(&env, &["run", "--once", "--dry-run"]);
+    let (code, stdout, stderr) = cli(&env, &["run", "--once", "--dry-run"]);
     let decision: Value = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -732,7 +741,7 @@ async fn check_config_shows_the_amq_settings_without_secrets() {
         ("AMQ_USERNAME", "local".to_string()),
         ("AMQ_PASSWORD", "very-secret-password".to_string()),
     ];
-    let (code, stdout, stderr) = run_cli(&amq_env(&emulator, &settings), &["check-config"]);
+    let (code, stdout, stderr) = cli(&amq_env(&emulator, &settings), &["check-config"]);
     assert_eq!(code, 0, "{stdout} {stderr}");
     assert!(
         stdout.contains("\"engine\":\"rabbitmq\"") && stdout.contains("***"),
@@ -749,7 +758,7 @@ async fn check_config_shows_the_amq_settings_without_secrets() {
 
     // A bad setting is rejected at start-up with its variable named.
     let bad = with(settings, "AMQ_ENGINE", "kafka");
-    let (code, _, stderr) = run_cli(&amq_env(&emulator, &bad), &["check-config"]);
+    let (code, _, stderr) = cli(&amq_env(&emulator, &bad), &["check-config"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("AMQ_ENGINE") || stderr.contains("engine"),

@@ -1,0 +1,71 @@
+//! `fast-autoscaler decide`: the decision for given numbers, through the worker's
+//! own flow, with no cooldown history (a service never scaled before).
+
+use std::process::ExitCode;
+
+use fast_autoscaler::flow;
+use fast_autoscaler::policy::Observation;
+use fast_autoscaler::providers::QueueMetrics;
+use fast_autoscaler::state::Stored;
+use fast_autoscaler::{AutoscalerConfig, ConfigSource};
+use serde_json::json;
+
+use crate::{print_json, EXIT_BAD_CONFIG};
+
+pub fn decide(
+    config: &AutoscalerConfig,
+    source: ConfigSource,
+    wanted: Option<&str>,
+    metrics: QueueMetrics,
+    desired: u32,
+    running: Option<u32>,
+) -> ExitCode {
+    let service = match wanted {
+        None => config.services.first(),
+        Some(name) => config
+            .services
+            .iter()
+            .find(|s| s.service == name || s.id() == name),
+    };
+    let Some(service) = service else {
+        let known: Vec<String> = config.services.iter().map(|s| s.id()).collect();
+        eprintln!(
+            "--service {:?}: no such service in the {source:?} configuration; configured: {}",
+            wanted.unwrap_or(""),
+            known.join(", ")
+        );
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    };
+    // A first tick: no samples, no state; the running count is only reported.
+    let observed = Observation {
+        metrics: Ok(&metrics),
+        current: desired,
+        running: desired,
+        now_ms: 0,
+    };
+    let proposal = flow::propose(&service.policy, &observed, None, 0);
+    let decision = if proposal.needs_state() {
+        let at = flow::At {
+            cluster: &service.cluster,
+            service: &service.service,
+            now_ms: 0,
+            tick_due_ms: 0,
+            current: desired,
+        };
+        flow::settle(&service.policy, proposal, &Stored::Missing, at).decision
+    } else {
+        proposal.decision
+    };
+    print_json(&json!({
+        "service": service.id(),
+        "visible": metrics.visible,
+        "in_flight": metrics.in_flight,
+        "delayed": metrics.delayed,
+        "current_desired": desired,
+        "running": running,
+        "desired_count": decision.new_desired,
+        "action": decision.action,
+        "reason": decision.reason,
+    }));
+    ExitCode::SUCCESS
+}

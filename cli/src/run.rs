@@ -1,0 +1,64 @@
+//! `fast-autoscaler metrics` and `run`: the worker outside Lambda.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use fast_autoscaler::{now_ms, Autoscaler, AutoscalerConfig, EvaluateOptions, Tick};
+use serde_json::json;
+
+use crate::print_json;
+
+pub async fn metrics(config: &AutoscalerConfig) -> ExitCode {
+    let readings =
+        futures::future::join_all(config.services.iter().map(|s| s.provider.metrics())).await;
+    let mut failed = false;
+    for (service, reading) in config.services.iter().zip(readings) {
+        match reading {
+            Ok(m) => print_json(&json!({
+                "service": service.id(),
+                "provider": service.provider.provider_name(),
+                "visible": m.visible,
+                "in_flight": m.in_flight,
+                "delayed": m.delayed,
+            })),
+            Err(e) => {
+                failed = true;
+                print_json(&json!({
+                    "service": service.id(),
+                    "provider": service.provider.provider_name(),
+                    "error": e.to_string(),
+                }));
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub async fn run(autoscaler: Autoscaler, once: bool, dry_run: bool) -> ExitCode {
+    let interval_ms = u64::from(autoscaler.config().tick_interval_s) * 1000;
+    let options = EvaluateOptions { dry_run };
+    let mut due_ms = now_ms();
+    loop {
+        let tick = Tick::new(due_ms, autoscaler.config().tick_interval_s, 0);
+        for record in autoscaler.evaluate(&tick, options).await {
+            match serde_json::to_value(&record) {
+                Ok(value) => print_json(&value),
+                Err(e) => eprintln!("cannot print a decision: {e}"),
+            }
+        }
+        if once {
+            return ExitCode::SUCCESS;
+        }
+        // Ticks stay on a fixed grid; an evaluation that overran skips to the next slot.
+        let now = now_ms();
+        due_ms += interval_ms;
+        while due_ms < now {
+            due_ms += interval_ms;
+        }
+        tokio::time::sleep(Duration::from_millis(due_ms - now)).await;
+    }
+}

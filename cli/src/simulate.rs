@@ -1,0 +1,114 @@
+//! `fast-autoscaler simulate`: a trace through several strategies, as a table and
+//! an SVG chart (see the `fast-autoscaler-simulator` crate).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use fast_autoscaler::config::PolicySettings;
+use fast_autoscaler::providers::ProviderContext;
+use fast_autoscaler::AutoscalerConfig;
+use fast_autoscaler_simulator::{self as simulator, Trace, Workload};
+
+use crate::EXIT_BAD_CONFIG;
+
+/// The policy of the first configured service, or the built-in one when there is
+/// no configuration at all (a configuration that is given but invalid is an error).
+fn simulation_policy(config_path: Option<&Path>) -> Result<(PolicySettings, String), String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let configured = config_path.is_some()
+        || ["AUTOSCALER_CONFIG", "AUTOSCALER_CONFIG_FILE", "ECS_CLUSTER"]
+            .iter()
+            .any(|k| env(k).is_some());
+    if !configured {
+        return Ok((
+            simulator::example_policy(),
+            simulator::EXAMPLE_POLICY_SOURCE.into(),
+        ));
+    }
+    // Validation needs no AWS access: the providers are built but never called.
+    let aws = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let (config, _) = AutoscalerConfig::load(&env, config_path, ProviderContext { aws: &aws })
+        .map_err(|e| e.to_string())?;
+    let service = &config.services[0];
+    Ok((
+        service.policy.clone(),
+        format!("policy of {}", service.id()),
+    ))
+}
+
+pub fn simulate(
+    config_path: Option<&Path>,
+    trace_name: &str,
+    hours: Option<f64>,
+    workload: Workload,
+    tick: usize,
+    svg: Option<&Path>,
+) -> ExitCode {
+    let (policy, policy_source) = match simulation_policy(config_path) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    if !(workload.mu.is_finite() && workload.mu > 0.0) || tick == 0 {
+        eprintln!("--mu must be a number of messages per second above 0 and --tick at least 1 (got --mu {} --tick {tick})", workload.mu);
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    let trace = if simulator::BUILT_IN_TRACES.contains(&trace_name) {
+        let default_hours = if trace_name == "diurnal" { 24.0 } else { 2.0 };
+        let hours = hours.unwrap_or(default_hours);
+        if !(hours.is_finite() && hours > 0.0 && hours <= 24.0 * 366.0) {
+            eprintln!("--hours {hours}: expected a number of hours above 0, at most a year");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+        Trace::built_in(trace_name, (hours * 3600.0) as usize).map_err(|e| e.to_string())
+    } else {
+        std::fs::read_to_string(trace_name)
+            .map_err(|e| format!("--trace {trace_name:?}: not a built-in trace ({}) and not a readable CSV file: {e}", simulator::BUILT_IN_TRACES.join(", ")))
+            .and_then(|text| Trace::from_csv(trace_name, &text).map_err(|e| e.to_string()))
+    };
+    let trace = match trace {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let strategies = if policy_source == simulator::EXAMPLE_POLICY_SOURCE {
+        simulator::example_strategies(workload, tick)
+    } else {
+        simulator::standard_strategies(&policy, tick)
+    };
+    let started = std::time::Instant::now();
+    let outcomes: Vec<_> = strategies
+        .iter()
+        .map(|strategy| simulator::run(&trace, workload, &policy, strategy))
+        .collect();
+    let elapsed = started.elapsed();
+    println!(
+        "trace {} ({:.1} h, {:.0} messages), {policy_source}; tasks process {} msg/s and start after {} s",
+        trace.name,
+        trace.arrivals.len() as f64 / 3600.0,
+        trace.arrivals.iter().sum::<f64>() + trace.initial_backlog,
+        workload.mu,
+        workload.startup_s
+    );
+    print!("{}", simulator::comparison_table(&outcomes));
+    println!(
+        "simulated {} strategies in {:.2} s",
+        outcomes.len(),
+        elapsed.as_secs_f64()
+    );
+    if let Some(path) = svg.filter(|p| p.as_os_str() != "none") {
+        let chart = simulator::svg_chart(&trace, &outcomes);
+        if let Err(e) = std::fs::write(path, chart) {
+            eprintln!("--svg {}: cannot write the chart: {e}", path.display());
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+        println!("chart: {}", path.display());
+    }
+    ExitCode::SUCCESS
+}

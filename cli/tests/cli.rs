@@ -1,0 +1,243 @@
+//! The `fast-autoscaler` CLI, run as a process: `decide`, `metrics`, `check-config`,
+//! `run` against the emulator, and `simulate`.
+
+use std::path::Path;
+
+use fast_autoscaler_tests::{emulator_or_skip, run_cli, Emulator};
+use serde_json::{json, Value};
+
+/// Runs this package's `fast-autoscaler` binary with only `env` and `args`.
+fn cli(env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
+    run_cli(Path::new(env!("CARGO_BIN_EXE_fast-autoscaler")), env, args)
+}
+
+fn single_service_env(emulator: &Emulator, queue: &str) -> Vec<(String, String)> {
+    let mut env = emulator.env();
+    env.extend(
+        [
+            ("ECS_CLUSTER", "cli-cluster"),
+            ("SERVICE_NAME", "workers"),
+            ("S3_CONFIG_BUCKET", "cli-state"),
+            ("SQS_QUEUE_URL", queue),
+            ("MIN_TASKS", "1"),
+            ("MAX_TASKS", "100"),
+            ("SCALE_DOWN_THRESHOLD", "10"),
+            ("MAX_SCALE_DOWN_FACTOR", "0.5"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn cli_decide_reproduces_the_known_cases_and_rejects_bad_config() {
+    // decide needs no AWS, but it reads the configuration exactly as the Lambda does.
+    let env: Vec<(String, String)> = [
+        ("ECS_CLUSTER", "c"),
+        ("SERVICE_NAME", "s"),
+        ("S3_CONFIG_BUCKET", "state-bucket"),
+        (
+            "SQS_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+        ),
+        ("MIN_TASKS", "1"),
+        ("MAX_TASKS", "100"),
+        ("SCALE_UP_THRESHOLD", "100"),
+        ("SCALE_DOWN_THRESHOLD", "10"),
+        ("TASKS_PER_MESSAGE", "0.01"),
+        ("MAX_SCALE_DOWN_FACTOR", "0.5"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    for (desired, visible, expected, action) in [
+        (10, 50, 10, "none"),
+        (10, 200, 12, "scale_out"),
+        (10, 5, 5, "scale_in"),
+        (90, 5000, 100, "scale_out"),
+    ] {
+        let (code, stdout, stderr) = cli(
+            &env,
+            &[
+                "decide",
+                "--visible",
+                &visible.to_string(),
+                "--in-flight",
+                "0",
+                "--desired",
+                &desired.to_string(),
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let answer: Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+        assert_eq!(
+            (answer["desired_count"].clone(), answer["action"].clone()),
+            (json!(expected), json!(action)),
+            "{answer}"
+        );
+        assert!(answer["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+
+    let mut bad = env.clone();
+    bad.push(("MIN_TASKS".into(), "500".into()));
+    bad.push(("SCALING_POLICY".into(), "fancy".into()));
+    let (code, stdout, stderr) = cli(
+        &bad,
+        &[
+            "decide",
+            "--visible",
+            "1",
+            "--in-flight",
+            "0",
+            "--desired",
+            "1",
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("MIN_TASKS = 500") && stderr.contains("SCALING_POLICY = \"fancy\""),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = cli(&bad, &["check-config"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("2 problems"), "{stderr}");
+}
+
+#[tokio::test]
+async fn cli_metrics_check_config_and_run() {
+    let emulator = emulator_or_skip!();
+    let queue = emulator.create_queue("cli-jobs").await;
+    emulator.create_service("cli-cluster", "workers", 3).await;
+    emulator.create_bucket("cli-state").await;
+    emulator.send_messages(&queue, 250).await;
+    let env = single_service_env(&emulator, &queue);
+
+    let (code, stdout, stderr) = cli(&env, &["metrics"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(
+        lines,
+        [
+            json!({"service": "cli-cluster/workers", "provider": "sqs", "visible": 250, "in_flight": 0, "delayed": 0})
+        ]
+    );
+
+    let (code, stdout, stderr) = cli(&env, &["check-config"]);
+    assert_eq!(code, 0, "{stderr}");
+    let effective: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(effective["source"], "environment");
+    assert_eq!(
+        effective["services"][0]["provider"]["queue_url"],
+        json!(queue)
+    );
+    assert_eq!(effective["services"][0]["policy"]["max_tasks"], 100);
+
+    // --dry-run decides but mutates nothing.
+    let (code, stdout, stderr) = cli(&env, &["run", "--once", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let decision = &json_lines(&stdout)[0];
+    assert_eq!(
+        (decision["action"].clone(), decision["new_desired"].clone()),
+        (json!("scale_out"), json!(5)),
+        "{decision}"
+    );
+    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 3);
+    assert!(emulator
+        .state_object("cli-state", "autoscaling-state/cli-cluster/workers")
+        .await
+        .is_none());
+
+    // The real run applies it.
+    let (code, stdout, stderr) = cli(&env, &["run", "--once"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_lines(&stdout)[0]["action"], "scale_out");
+    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 5);
+    assert!(emulator
+        .state_object("cli-state", "autoscaling-state/cli-cluster/workers")
+        .await
+        .is_some());
+}
+
+#[test]
+fn the_default_simulation_compares_strategies_and_draws_them() {
+    let chart = std::env::temp_dir().join(format!("fa-simulation-{}.svg", std::process::id()));
+    let chart_arg = chart.to_string_lossy().to_string();
+    let (code, stdout, stderr) = cli(&[], &["simulate", "--svg", &chart_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    let strategies = [
+        "original step 60s",
+        "step 10s",
+        "recommended 10s",
+        "aws target tracking",
+        "keda defaults",
+    ];
+    for strategy in strategies {
+        assert_eq!(
+            stdout.lines().filter(|l| l.starts_with(strategy)).count(),
+            1,
+            "{strategy} in:\n{stdout}"
+        );
+    }
+    // The original's 60-second schedule is the baseline of the ratio columns.
+    let baseline = stdout
+        .lines()
+        .find(|l| l.starts_with("original step 60s"))
+        .expect("baseline row");
+    assert!(baseline.contains("1.00  1.00  1.00"), "{baseline}");
+    // The recommended policy answers the spike with a lower p99 than the original.
+    let ratio_of = |line: &str| -> f64 {
+        let after = line.split('|').nth(1).expect("ratio columns");
+        after
+            .split_whitespace()
+            .next()
+            .expect("p99 ratio")
+            .parse()
+            .expect("a number")
+    };
+    let ours = stdout
+        .lines()
+        .find(|l| l.starts_with("recommended 10s"))
+        .expect("row");
+    assert!(ratio_of(ours) < 1.0, "{ours}");
+
+    let svg = std::fs::read_to_string(&chart).expect("the chart is written");
+    let _ = std::fs::remove_file(&chart);
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg:.200}"
+    );
+    // Two panels (backlog, tasks), one line per strategy in each, and a legend.
+    assert_eq!(svg.matches("<polyline").count(), 2 * strategies.len());
+    for strategy in strategies {
+        assert!(svg.contains(strategy), "legend lacks {strategy}");
+    }
+}
+
+#[test]
+fn bad_simulation_inputs_exit_2_naming_the_flag() {
+    for (args, needle) in [
+        (
+            &["simulate", "--trace", "tsunami"][..],
+            "--trace \"tsunami\"",
+        ),
+        (&["simulate", "--mu", "0"][..], "--mu"),
+        (&["simulate", "--hours", "0"][..], "--hours"),
+        (
+            &["simulate", "--svg", "/nonexistent-dir/chart.svg"][..],
+            "--svg",
+        ),
+    ] {
+        let (code, _, stderr) = cli(&[], args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}

@@ -1,0 +1,89 @@
+//! Fast Autoscaler in the simulator: the worker's own decision flow, with the
+//! service's state kept in memory instead of S3.
+//!
+//! Each tick goes through `flow::propose` and, when the flow needs the state,
+//! `flow::settle`, exactly as the Lambda's engine does; the state the flow says to
+//! write is kept, and a claimed action is applied at once (the simulated ECS never
+//! fails).
+
+use fast_autoscaler::config::PolicySettings;
+use fast_autoscaler::flow::{self, Effect};
+use fast_autoscaler::policy::Observation;
+use fast_autoscaler::providers::QueueMetrics;
+use fast_autoscaler::state::Stored;
+
+use crate::simulation::{Scaler, Seen};
+
+/// The simulated service's cluster and name, for its state record.
+const CLUSTER: &str = "simulated";
+const SERVICE: &str = "service";
+
+pub(crate) struct FastAutoscaler<'a> {
+    policy: &'a PolicySettings,
+    tick_s: usize,
+    stored: Stored,
+}
+
+impl<'a> FastAutoscaler<'a> {
+    pub fn new(policy: &'a PolicySettings, tick_s: usize) -> Self {
+        FastAutoscaler {
+            policy,
+            tick_s: tick_s.max(1),
+            stored: Stored::Missing,
+        }
+    }
+
+    fn keep(&mut self, state: fast_autoscaler::state::ServiceState) {
+        self.stored = Stored::Found {
+            state,
+            etag: String::new(),
+        };
+    }
+}
+
+impl Scaler for FastAutoscaler<'_> {
+    fn interval_s(&self) -> usize {
+        self.tick_s
+    }
+
+    fn decide(&mut self, seen: &Seen) -> Option<u32> {
+        // A busy task holds one message in flight, as SQS would report it.
+        let metrics = QueueMetrics {
+            visible: seen.backlog as u64,
+            in_flight: seen.busy.ceil() as u64,
+            delayed: 0,
+            dequeued_total: seen.dequeued,
+        };
+        let now_ms = seen.now_s as u64 * 1000;
+        let observed = Observation {
+            metrics: Ok(&metrics),
+            current: seen.current,
+            running: seen.running,
+            now_ms,
+        };
+        let read_for_memory = self.policy.needs_memory().then_some(&self.stored);
+        let proposal = flow::propose(self.policy, &observed, read_for_memory, now_ms);
+        if !proposal.needs_state() {
+            return None;
+        }
+        let at = flow::At {
+            cluster: CLUSTER,
+            service: SERVICE,
+            now_ms,
+            tick_due_ms: now_ms,
+            current: seen.current,
+        };
+        let settled = flow::settle(self.policy, proposal, &self.stored, at);
+        match settled.effect {
+            Effect::None => None,
+            Effect::Remember(state) | Effect::Repair(state) => {
+                self.keep(state);
+                None
+            }
+            Effect::Claim(state) => {
+                self.keep(state);
+                Some(settled.decision.new_desired)
+            }
+        }
+    }
+}

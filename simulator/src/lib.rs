@@ -1,0 +1,71 @@
+//! A discrete-event simulator of a queue, its ECS workers and scaling strategies.
+//!
+//! One-second steps: messages arrive from a [`trace`], each running task processes
+//! `mu` messages a second in arrival order, a new task starts working `startup_s`
+//! seconds after it is requested (Fargate takes ~45 s), and a scale-in stops tasks
+//! at once (pending ones first). A strategy observes the backlog only at its own
+//! tick times.
+//!
+//! Fast Autoscaler's strategies decide through the worker's own decision flow
+//! (`fast_autoscaler::flow`: policy → state → cooldown, the same code, settings
+//! and state records as the Lambda), so the figures are about this product, not a
+//! copy of it. The [`baselines`] model AWS target tracking and KEDA from their
+//! documented defaults.
+//!
+//! No I/O: a trace in, figures out.
+//!
+//! # Layout
+//!
+//! - [`trace`]: built-in traces and CSV;
+//! - [`workload`]: how the tasks behave;
+//! - [`strategy`]: what can be simulated, and the configurations `simulate` compares;
+//! - [`autoscaler`]: Fast Autoscaler through the worker's flow;
+//! - [`baselines`]: AWS target tracking and KEDA;
+//! - [`simulation`]: the event loop and its figures;
+//! - [`report`]: the comparison table and the goal summary;
+//! - [`chart`]: the SVG chart.
+
+pub mod autoscaler;
+pub mod baselines;
+pub mod chart;
+pub mod report;
+pub mod simulation;
+pub mod strategy;
+pub mod trace;
+pub mod workload;
+
+pub use chart::svg_chart;
+pub use report::{comparison_table, goal_results, goal_summary, GoalResult, GOALS};
+pub use simulation::{run, Outcome};
+pub use strategy::{
+    example_policy, example_strategies, fast, recommended_policy, standard_strategies,
+    target_per_task, Strategy, EXAMPLE_POLICY_SOURCE,
+};
+pub use trace::{Trace, BUILT_IN_TRACES};
+pub use workload::Workload;
+
+/// Errors of the simulator: traces it cannot read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("--trace {name:?}: expected one of {known} or a CSV file of timestamp,arrivals")]
+    UnknownTrace { name: String, known: String },
+
+    #[error("{file} line {line}: {what} {text:?} is not a number ≥ 0")]
+    BadNumber {
+        file: String,
+        line: usize,
+        what: &'static str,
+        text: String,
+    },
+
+    #[error("{file} line {line}: timestamp {timestamp} is not after {previous}")]
+    NotIncreasing {
+        file: String,
+        line: usize,
+        timestamp: f64,
+        previous: f64,
+    },
+
+    #[error("{file}: at least two rows of timestamp,arrivals are needed")]
+    TooShort { file: String },
+}

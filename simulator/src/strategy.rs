@@ -1,0 +1,153 @@
+//! What can be simulated, and the strategies `simulate` compares.
+
+use fast_autoscaler::config::{PolicyKind, PolicySettings};
+
+use crate::autoscaler::FastAutoscaler;
+use crate::baselines::{Keda, TargetTracking};
+use crate::simulation::Scaler;
+use crate::workload::Workload;
+
+/// A scaling strategy to simulate.
+#[derive(Debug, Clone)]
+pub enum Strategy {
+    /// Fast Autoscaler with a policy, evaluated every `tick_s` seconds.
+    FastAutoscaler {
+        name: String,
+        tick_s: usize,
+        policy: Box<PolicySettings>,
+    },
+    /// AWS target tracking on backlog per task, from one-minute datapoints: scale
+    /// out after 3 of 3 datapoints above target, in after 15 of 15 below, with
+    /// 300-second cooldowns.
+    TargetTracking { target_per_task: f64 },
+    /// KEDA's defaults: polling every 30 s, HPA desired = ceil(backlog / target),
+    /// scale-in to the highest recommendation of the last 300 s.
+    Keda { target_per_task: f64 },
+}
+
+impl Strategy {
+    pub fn label(&self) -> String {
+        match self {
+            Strategy::FastAutoscaler { name, tick_s, .. } => format!("{name} {tick_s}s"),
+            Strategy::TargetTracking { .. } => "aws target tracking".into(),
+            Strategy::Keda { .. } => "keda defaults".into(),
+        }
+    }
+
+    /// A fresh decider for one run; `policy` gives the baselines their bounds.
+    pub(crate) fn scaler<'a>(&'a self, policy: &'a PolicySettings) -> Box<dyn Scaler + 'a> {
+        match self {
+            Strategy::FastAutoscaler {
+                tick_s,
+                policy: own,
+                ..
+            } => Box::new(FastAutoscaler::new(own, *tick_s)),
+            &Strategy::TargetTracking { target_per_task } => {
+                Box::new(TargetTracking::new(policy, target_per_task))
+            }
+            &Strategy::Keda { target_per_task } => Box::new(Keda::new(policy, target_per_task)),
+        }
+    }
+}
+
+/// The backlog one task should carry, for the baselines that need a target.
+pub fn target_per_task(policy: &PolicySettings) -> f64 {
+    match policy.kind {
+        PolicyKind::Step {
+            tasks_per_message, ..
+        } => 1.0 / tasks_per_message,
+        PolicyKind::Target { messages_per_task } => messages_per_task,
+        PolicyKind::Predictive {
+            task_throughput,
+            target_drain_s,
+            ..
+        } => task_throughput * target_drain_s as f64,
+    }
+}
+
+/// How `simulate` names the policy it uses without a configuration.
+pub const EXAMPLE_POLICY_SOURCE: &str = "built-in example policy";
+
+/// The policy `simulate` uses when no configuration is given: the original's step
+/// rule with min 1, max 200, +1 task per 100 messages above 100, scale-in below 10
+/// by at most half, 120 s cooldowns.
+pub fn example_policy() -> PolicySettings {
+    PolicySettings {
+        min_tasks: 1,
+        max_tasks: 200,
+        scale_out_cooldown_s: 120,
+        scale_in_cooldown_s: 120,
+        use_combined_messages: false,
+        kind: PolicyKind::Step {
+            scale_up_threshold: 100.0,
+            scale_down_threshold: 10.0,
+            tasks_per_message: 0.01,
+            max_scale_down_factor: 0.5,
+        },
+        ..PolicySettings::default()
+    }
+}
+
+/// The example policy's bounds with this product's additions, as the README
+/// recommends them: the predictive mode (told the workload's throughput and
+/// start-up delay, draining within 60 s), an emergency tier at 500 messages, and a
+/// 120-second scale-in stabilization window, which takes over from a long scale-in
+/// cooldown (60 s here instead of 120 s).
+pub fn recommended_policy(workload: Workload) -> PolicySettings {
+    PolicySettings {
+        kind: PolicyKind::Predictive {
+            task_throughput: workload.mu,
+            task_startup_s: workload.startup_s as u64,
+            target_drain_s: 60,
+        },
+        emergency_backlog: Some(500),
+        scale_in_stabilization_s: 120,
+        scale_in_cooldown_s: 60,
+        ..example_policy()
+    }
+}
+
+/// A Fast Autoscaler strategy.
+pub fn fast(name: &str, tick_s: usize, policy: &PolicySettings) -> Strategy {
+    Strategy::FastAutoscaler {
+        name: name.to_string(),
+        tick_s,
+        policy: Box::new(policy.clone()),
+    }
+}
+
+/// The strategies compared for a configured policy: the policy at the original's
+/// 60-second schedule (the baseline, first), the same at `fast_tick_s`, and the two
+/// emulated baselines.
+pub fn standard_strategies(policy: &PolicySettings, fast_tick_s: usize) -> Vec<Strategy> {
+    let target = target_per_task(policy);
+    vec![
+        fast("fast-autoscaler", 60, policy),
+        fast("fast-autoscaler", fast_tick_s, policy),
+        Strategy::TargetTracking {
+            target_per_task: target,
+        },
+        Strategy::Keda {
+            target_per_task: target,
+        },
+    ]
+}
+
+/// The strategies of the default run: the original (its step rule at 60 s, the
+/// baseline, first), the same rule at `fast_tick_s`, the recommended policy at
+/// `fast_tick_s`, and the two emulated baselines.
+pub fn example_strategies(workload: Workload, fast_tick_s: usize) -> Vec<Strategy> {
+    let original = example_policy();
+    let target = target_per_task(&original);
+    vec![
+        fast("original step", 60, &original),
+        fast("step", fast_tick_s, &original),
+        fast("recommended", fast_tick_s, &recommended_policy(workload)),
+        Strategy::TargetTracking {
+            target_per_task: target,
+        },
+        Strategy::Keda {
+            target_per_task: target,
+        },
+    ]
+}

@@ -1,0 +1,113 @@
+//! The moto AWS emulator: one server per test on 127.0.0.1 and an ephemeral port,
+//! started from the project venv, counting the calls it serves.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use aws_config::SdkConfig;
+
+use crate::aws::sdk_config;
+use crate::{missing, venv_bin, workspace_root, REGION};
+
+/// A moto server on 127.0.0.1, stopped when dropped.
+pub struct Emulator {
+    child: Child,
+    // Held open: the server exits when it sees end-of-file.
+    _stdin: ChildStdin,
+    pub endpoint: String,
+    pub aws: SdkConfig,
+}
+
+impl Emulator {
+    /// Starts moto; `None` when it is not installed and this is not CI.
+    pub async fn start() -> Option<Self> {
+        let python = venv_bin("python");
+        if !python.exists() {
+            return missing(
+                "the moto AWS emulator",
+                "run `make venv` (creates .venv with moto from PyPI)",
+            );
+        }
+        let script = workspace_root().join("tests/emulator/moto_server.py");
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .arg("127.0.0.1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the emulator's port");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("moto did not report its port (got {line:?}); is moto installed in .venv?")
+            });
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let aws = sdk_config(&endpoint).await;
+        Some(Emulator {
+            child,
+            _stdin: stdin,
+            endpoint,
+            aws,
+        })
+    }
+
+    /// Environment variables that point a child process (CLI, Lambda binary) at this emulator.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// AWS calls served since the last reset, as `"service:Operation" -> count`.
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        let body = self.emulator_api("GET");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("call counts {body:?}: {e}"))
+    }
+
+    /// Forgets the counted calls.
+    pub fn reset_calls(&self) {
+        self.emulator_api("DELETE");
+    }
+
+    /// One plain HTTP/1.0 request to the launcher's counting endpoint.
+    fn emulator_api(&self, method: &str) -> String {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("connecting to the emulator");
+        write!(
+            stream,
+            "{method} /__calls HTTP/1.0\r\nHost: {address}\r\n\r\n"
+        )
+        .expect("request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response");
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

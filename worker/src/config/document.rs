@@ -1,0 +1,271 @@
+//! The document source: one or more services from a JSON document, with a shared
+//! `defaults` object; top-level settings it leaves out fall back to the environment.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use fast_autoscaler_providers::{self as providers, ProviderContext, QueueMetricsProvider};
+use serde_json::{Map, Value};
+
+use super::env::{Env, EnvSource};
+use super::error::{excerpt, finish, issue, single_issue, ConfigError, ConfigIssue};
+use super::keys::*;
+use super::provider::build_provider;
+use super::reader::{Raw, Reader, Source};
+use super::schema::{AutoscalerConfig, ServiceConfig};
+
+/// A JSON object, with the shared `defaults` object and (top level only) the
+/// environment behind it.
+struct DocumentSource<'a> {
+    object: &'a Map<String, Value>,
+    defaults: Option<&'a Map<String, Value>>,
+    prefix: String,
+    env: Option<Env<'a>>,
+}
+
+impl Source for DocumentSource<'_> {
+    fn get(&self, key: Key) -> Option<(Raw, String)> {
+        if let Some(v) = self.object.get(key.json).filter(|v| !v.is_null()) {
+            return Some((Raw::Json(v.clone()), self.label(key)));
+        }
+        if let Some(v) = self
+            .defaults
+            .and_then(|d| d.get(key.json))
+            .filter(|v| !v.is_null())
+        {
+            return Some((Raw::Json(v.clone()), format!("defaults.{}", key.json)));
+        }
+        self.env.and_then(|env| EnvSource { env }.get(key))
+    }
+    fn label(&self, key: Key) -> String {
+        format!("{}{}", self.prefix, key.json)
+    }
+}
+
+/// The top-level keys a document may hold.
+const TOP_KEYS: [&str; 5] = [
+    "state_bucket",
+    "tick_interval_seconds",
+    "tick_max_age_seconds",
+    "defaults",
+    "services",
+];
+
+impl AutoscalerConfig {
+    /// One or more services from the JSON document. Top-level settings the document
+    /// leaves out (`state_bucket`, the tick settings) fall back to the environment.
+    pub fn from_document(
+        text: &str,
+        env: Env<'_>,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Self, ConfigError> {
+        let document: Value = serde_json::from_str(text).map_err(|e| {
+            single_issue(
+                "AUTOSCALER_CONFIG",
+                excerpt(text),
+                format!("a JSON document ({e})"),
+            )
+        })?;
+        let Some(top) = document.as_object() else {
+            return Err(single_issue(
+                "AUTOSCALER_CONFIG",
+                excerpt(text),
+                "a JSON object with a \"services\" array".into(),
+            ));
+        };
+        let mut issues = Vec::new();
+        unknown_keys(top, "", &TOP_KEYS, &mut issues);
+        let defaults = read_defaults(top, &mut issues);
+        let top_source = DocumentSource {
+            object: top,
+            defaults: None,
+            prefix: String::new(),
+            env: Some(env),
+        };
+        let mut read = Reader {
+            source: &top_source,
+            issues: &mut issues,
+        };
+        let state_bucket = read.bucket(S3_CONFIG_BUCKET);
+        let tick = read.tick_settings();
+        let services = read_services(top, &defaults, env, ctx, &mut issues);
+        finish(issues, || {
+            Some(Self {
+                state_bucket: state_bucket?,
+                tick_interval_s: tick?.0,
+                tick_max_age_ms: tick?.1,
+                services,
+            })
+        })
+    }
+}
+
+/// The shared `defaults` object (empty when absent or not an object).
+fn read_defaults(top: &Map<String, Value>, issues: &mut Vec<ConfigIssue>) -> Map<String, Value> {
+    match top.get("defaults") {
+        None => Map::new(),
+        Some(Value::Object(d)) => {
+            let known: Vec<&str> = POLICY_KEYS.iter().map(|k| k.json).collect();
+            unknown_keys(d, "defaults.", &known, issues);
+            d.clone()
+        }
+        Some(other) => {
+            issues.push(issue(
+                "defaults",
+                other.to_string(),
+                "an object of policy settings",
+            ));
+            Map::new()
+        }
+    }
+}
+
+/// Every valid entry of `services`; each problem is recorded with its index.
+fn read_services(
+    top: &Map<String, Value>,
+    defaults: &Map<String, Value>,
+    env: Env<'_>,
+    ctx: ProviderContext<'_>,
+    issues: &mut Vec<ConfigIssue>,
+) -> Vec<ServiceConfig> {
+    let list = match top.get("services") {
+        Some(Value::Array(list)) if !list.is_empty() => list,
+        other => {
+            issues.push(issue(
+                "services",
+                other.map_or("<missing>".into(), Value::to_string),
+                "a non-empty array of service objects",
+            ));
+            return Vec::new();
+        }
+    };
+    let mut services = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, entry) in list.iter().enumerate() {
+        let Some(object) = entry.as_object() else {
+            issues.push(issue(
+                &format!("services[{i}]"),
+                entry.to_string(),
+                "an object",
+            ));
+            continue;
+        };
+        let entry = Entry {
+            object,
+            index: i,
+            defaults,
+        };
+        services.extend(read_service(entry, &mut seen, env, ctx, issues));
+    }
+    services
+}
+
+/// One entry of `services`, with the shared defaults behind it.
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    object: &'a Map<String, Value>,
+    index: usize,
+    defaults: &'a Map<String, Value>,
+}
+
+/// One entry of `services`; `seen` holds the (cluster, service) pairs listed before.
+fn read_service(
+    entry: Entry<'_>,
+    seen: &mut HashSet<(String, String)>,
+    env: Env<'_>,
+    ctx: ProviderContext<'_>,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<ServiceConfig> {
+    let Entry {
+        object,
+        index,
+        defaults,
+    } = entry;
+    let prefix = format!("services[{index}].");
+    let mut known: Vec<&str> = POLICY_KEYS.iter().map(|k| k.json).collect();
+    known.extend(["cluster", "service", "provider"]);
+    unknown_keys(object, &prefix, &known, issues);
+    let source = DocumentSource {
+        object,
+        defaults: Some(defaults),
+        prefix: prefix.clone(),
+        env: None,
+    };
+    let mut read = Reader {
+        source: &source,
+        issues,
+    };
+    let cluster = read.name(ECS_CLUSTER, "an ECS cluster name or ARN");
+    let service = read.name(SERVICE_NAME, "an ECS service name or ARN");
+    let policy = read.policy();
+    if let (Some(c), Some(s)) = (&cluster, &service) {
+        if !seen.insert((c.clone(), s.clone())) {
+            issues.push(issue(
+                &format!("{prefix}service"),
+                format!("{s:?} in cluster {c:?}"),
+                "each service listed once; this one is a duplicate",
+            ));
+        }
+    }
+    let provider = read_provider(object, &prefix, env, ctx, issues);
+    Some(ServiceConfig {
+        cluster: cluster?,
+        service: service?,
+        provider: provider?,
+        policy: policy?,
+    })
+}
+
+/// A service's `provider` object, built by its registered factory.
+fn read_provider(
+    object: &Map<String, Value>,
+    prefix: &str,
+    env: Env<'_>,
+    ctx: ProviderContext<'_>,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Arc<dyn QueueMetricsProvider>> {
+    match object.get("provider") {
+        Some(settings @ Value::Object(p)) => match p.get("type").and_then(Value::as_str) {
+            Some(kind) => build_provider(kind, Some((settings, prefix)), env, ctx, issues),
+            None => {
+                issues.push(issue(
+                    &format!("{prefix}provider.type"),
+                    p.get("type").map_or("<missing>".into(), Value::to_string),
+                    &format!(
+                        "a provider name: {}",
+                        providers::registered_names().join(", ")
+                    ),
+                ));
+                None
+            }
+        },
+        other => {
+            issues.push(issue(
+                &format!("{prefix}provider"),
+                other.map_or("<missing>".into(), Value::to_string),
+                "an object such as {\"type\": \"sqs\", \"queue_url\": \"https://...\"}",
+            ));
+            None
+        }
+    }
+}
+
+fn unknown_keys(
+    object: &Map<String, Value>,
+    prefix: &str,
+    known: &[&str],
+    issues: &mut Vec<ConfigIssue>,
+) {
+    for (key, value) in object {
+        if !known.contains(&key.as_str()) {
+            issues.push(issue(
+                &format!("{prefix}{key}"),
+                value.to_string(),
+                &format!(
+                    "a known key; this one is not. Valid keys here: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The environment source: one service from the original Python autoscaler's
+//! environment variables, with its names and defaults, so migrating users keep
+//! their configuration.
+
+use fast_autoscaler_providers::ProviderContext;
+
+use super::error::{finish, ConfigError};
+use super::keys::*;
+use super::provider::build_provider;
+use super::reader::{Raw, Reader, Source};
+use super::schema::{AutoscalerConfig, ServiceConfig};
+
+/// Reads one environment variable (the process environment in production).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub(super) struct EnvSource<'a> {
+    pub env: Env<'a>,
+}
+
+impl Source for EnvSource<'_> {
+    fn get(&self, key: Key) -> Option<(Raw, String)> {
+        (self.env)(key.env)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (Raw::Text(v), key.env.to_string()))
+    }
+    fn label(&self, key: Key) -> String {
+        key.env.to_string()
+    }
+}
+
+impl AutoscalerConfig {
+    /// One service from the original's environment variables.
+    pub fn from_env(env: Env<'_>, ctx: ProviderContext<'_>) -> Result<Self, ConfigError> {
+        let source = EnvSource { env };
+        let mut issues = Vec::new();
+        let mut read = Reader {
+            source: &source,
+            issues: &mut issues,
+        };
+        let state_bucket = read.bucket(S3_CONFIG_BUCKET);
+        let tick = read.tick_settings();
+        let cluster = read.name(ECS_CLUSTER, "an ECS cluster name or ARN");
+        let service = read.name(SERVICE_NAME, "an ECS service name or ARN");
+        let policy = read.policy();
+        let queue_type = read.text(QUEUE_TYPE).unwrap_or_else(|| "sqs".into());
+        let provider = build_provider(&queue_type, None, env, ctx, &mut issues);
+        finish(issues, || {
+            Some(Self {
+                state_bucket: state_bucket?,
+                tick_interval_s: tick?.0,
+                tick_max_age_ms: tick?.1,
+                services: vec![ServiceConfig {
+                    cluster: cluster?,
+                    service: service?,
+                    provider: provider?,
+                    policy: policy?,
+                }],
+            })
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! The validated configuration: what the worker runs on once every field has been
+//! checked. Nothing here parses; [`super::env`] and [`super::document`] build it.
+
+use std::sync::Arc;
+
+use fast_autoscaler_providers::QueueMetricsProvider;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// A validated autoscaler configuration.
+#[derive(Debug, Clone)]
+pub struct AutoscalerConfig {
+    /// Bucket holding the per-service state objects.
+    pub state_bucket: String,
+    /// Seconds between ticks (must match the scheduler's).
+    pub tick_interval_s: u32,
+    /// A tick older than this past its due time is dropped as stale.
+    pub tick_max_age_ms: u64,
+    /// The services to scale, each with its own provider and policy.
+    pub services: Vec<ServiceConfig>,
+}
+
+/// One ECS service and how to scale it.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub cluster: String,
+    pub service: String,
+    pub provider: Arc<dyn QueueMetricsProvider>,
+    pub policy: PolicySettings,
+}
+
+impl AutoscalerConfig {
+    /// The hard deadline of one tick: four fifths of the interval, and at most 7 s
+    /// (the worker Lambda's time-out is 8 s). A service not decided by then is
+    /// `hold`, so a slow call never makes a tick overrun into the next one.
+    pub fn tick_deadline(&self) -> std::time::Duration {
+        let ms = (u64::from(self.tick_interval_s) * 800).clamp(1000, 7000);
+        std::time::Duration::from_millis(ms)
+    }
+}
+
+impl ServiceConfig {
+    /// `cluster/service`, the name used in logs and state keys.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.cluster, self.service)
+    }
+}
+
+/// The scaling policy of one service, with its bounds and cooldowns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicySettings {
+    pub min_tasks: u32,
+    pub max_tasks: u32,
+    /// Seconds after a scale-out before the next one (the emergency tier skips it).
+    pub scale_out_cooldown_s: u64,
+    /// Seconds since the last scaling action (either direction) before a scale-in.
+    pub scale_in_cooldown_s: u64,
+    /// Count in-flight messages in the backlog, not only visible ones.
+    pub use_combined_messages: bool,
+    pub kind: PolicyKind,
+    /// At or above this backlog, skip the scale-out cooldown and step limit and go
+    /// straight to the count the backlog needs.
+    pub emergency_backlog: Option<u64>,
+    /// Scale in only to the highest recommendation of this many seconds (0: off).
+    pub scale_in_stabilization_s: u64,
+    /// The most tasks one scale-out may add (except in an emergency).
+    pub max_scale_out_step: Option<u32>,
+    /// The most tasks one scale-in may remove.
+    pub max_scale_in_step: Option<u32>,
+    /// From 0 tasks, start one only when the backlog exceeds this.
+    pub activation_backlog: u64,
+    /// Go to 0 tasks only after the queue (in-flight included) has been empty this long.
+    pub scale_to_zero_after_s: Option<u64>,
+    /// A task count to raise the service to after consecutive metric failures.
+    pub fallback: Option<Fallback>,
+}
+
+/// KEDA-style fallback: after `after_failures` consecutive failed metric readings,
+/// raise the service to at least `tasks`. It never lowers a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fallback {
+    pub tasks: u32,
+    pub after_failures: u32,
+}
+
+impl Default for PolicySettings {
+    /// The original's defaults (step rule, 10–300 tasks, 120 s cooldowns), no extras.
+    fn default() -> Self {
+        PolicySettings {
+            min_tasks: 10,
+            max_tasks: 300,
+            scale_out_cooldown_s: 120,
+            scale_in_cooldown_s: 120,
+            use_combined_messages: false,
+            kind: PolicyKind::Step {
+                scale_up_threshold: 100.0,
+                scale_down_threshold: 99.0,
+                tasks_per_message: 0.01,
+                max_scale_down_factor: 0.99,
+            },
+            emergency_backlog: None,
+            scale_in_stabilization_s: 0,
+            max_scale_out_step: None,
+            max_scale_in_step: None,
+            activation_backlog: 0,
+            scale_to_zero_after_s: None,
+            fallback: None,
+        }
+    }
+}
+
+impl PolicySettings {
+    /// Whether the policy needs samples kept between ticks (read and written on
+    /// every tick, not only when acting).
+    pub fn needs_memory(&self) -> bool {
+        matches!(self.kind, PolicyKind::Predictive { .. })
+            || self.scale_in_stabilization_s > 0
+            || self.scale_to_zero_after_s.is_some()
+            || self.fallback.is_some()
+    }
+}
+
+/// Which decision rule a service uses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+pub enum PolicyKind {
+    /// The original autoscaler's step rule.
+    Step {
+        scale_up_threshold: f64,
+        scale_down_threshold: f64,
+        tasks_per_message: f64,
+        max_scale_down_factor: f64,
+    },
+    /// Backlog per task: `desired = ceil(messages / messages_per_task)`.
+    Target { messages_per_task: f64 },
+    /// Rate-aware: estimates the arrival rate from recent samples and provisions for
+    /// the arrivals plus the backlog expected once new tasks have started, drained
+    /// within `target_drain_s`.
+    Predictive {
+        /// Messages one task processes per second.
+        task_throughput: f64,
+        /// Seconds from a scale-out to the new tasks working.
+        task_startup_s: u64,
+        /// Seconds to work off the expected backlog.
+        target_drain_s: u64,
+    },
+}
+
+/// Where the document came from, for `check-config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigSource {
+    Environment,
+    Document,
+}
+
+impl AutoscalerConfig {
+    /// The effective configuration with secrets redacted, for `check-config`.
+    pub fn describe(&self, source: ConfigSource) -> Value {
+        json!({
+            "source": source,
+            "state_bucket": self.state_bucket,
+            "tick_interval_seconds": self.tick_interval_s,
+            "tick_max_age_seconds": self.tick_max_age_ms as f64 / 1000.0,
+            "services": self.services.iter().map(|s| json!({
+                "cluster": s.cluster,
+                "service": s.service,
+                "provider": s.provider.describe(),
+                "policy": s.policy,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}

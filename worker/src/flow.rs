@@ -1,0 +1,152 @@
+//! The one decision flow: policy → state → cooldown, pure.
+//!
+//! The worker, the simulator and the CLI decide through these two functions, so
+//! there is one chain and the simulator's figures are about the product:
+//!
+//! 1. [`propose`]: the policy's recommendation from the reading, with the memory
+//!    kept in the state (when the state was read for it). Most ticks end here.
+//! 2. [`settle`]: only for a proposed change, or a policy that keeps history, the
+//!    state decides: a tick already evaluated stays, the cooldowns apply, and the
+//!    [`Effect`] says what to write before anything is done.
+//!
+//! The I/O (reading the state, the conditional write, UpdateService) stays in the
+//! caller: the worker does it against S3 and ECS, the simulator in memory.
+
+use crate::config::PolicySettings;
+use crate::policy::{self, Decision, Memory, Observation};
+use crate::state::{ActionRecord, ServiceState, Stored};
+
+/// The policy's proposal for one service at one tick.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub decision: Decision,
+    /// The memory to keep, if the policy keeps history.
+    pub memory: Memory,
+    needs_state: bool,
+}
+
+impl Proposal {
+    /// Whether the flow goes on to [`settle`]: a change was proposed, or the policy
+    /// keeps history in the state. A quiet tick of a policy without history stops
+    /// here and costs no state access.
+    pub fn needs_state(&self) -> bool {
+        self.needs_state
+    }
+}
+
+/// Step 1. `stored` is the state when it was read already (policies with history
+/// read it on every tick); `None` otherwise.
+pub fn propose(
+    policy: &PolicySettings,
+    observed: &Observation<'_>,
+    stored: Option<&Stored>,
+    tick_due_ms: u64,
+) -> Proposal {
+    let memory = stored.map(Stored::memory).unwrap_or_default();
+    if let Some(seen) = stored.and_then(|s| already_evaluated(s, tick_due_ms)) {
+        return Proposal {
+            decision: Decision::stay(observed.current, seen),
+            memory,
+            needs_state: false,
+        };
+    }
+    let (decision, memory) = policy::recommend_with_memory(policy, observed, &memory);
+    Proposal {
+        needs_state: decision.action.changes_count() || policy.needs_memory(),
+        decision,
+        memory,
+    }
+}
+
+/// What the caller writes to the state before acting.
+// Short-lived (one per service and tick): boxing the state would save nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing.
+    None,
+    /// A policy with history: keep its memory and the tick it saw. Losing this
+    /// write to another worker is fine: the memory is a hint, never a claim.
+    Remember(ServiceState),
+    /// The state was unreadable: replace it, so scale-in resumes one cooldown later.
+    Repair(ServiceState),
+    /// Claim the action with a conditional write; only the claimant then sets
+    /// desiredCount.
+    Claim(ServiceState),
+}
+
+/// The settled decision and what to write for it.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub decision: Decision,
+    pub effect: Effect,
+}
+
+/// Who and when, for the state written by [`settle`].
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    pub cluster: &'a str,
+    pub service: &'a str,
+    pub now_ms: u64,
+    pub tick_due_ms: u64,
+    /// desiredCount now.
+    pub current: u32,
+}
+
+/// Step 2, with the service's state.
+pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: At<'_>) -> Settled {
+    let done = |decision| Settled {
+        decision,
+        effect: Effect::None,
+    };
+    if let Some(seen) = already_evaluated(stored, at.tick_due_ms) {
+        return done(Decision::stay(at.current, seen));
+    }
+    let decision = policy::apply_cooldown(
+        policy,
+        proposal.decision,
+        stored.history(at.current),
+        at.now_ms,
+        at.current,
+    );
+    let mut next = stored.base(at.cluster, at.service);
+    if !decision.action.changes_count() {
+        let effect = if matches!(stored, Stored::Corrupt { .. }) {
+            Effect::Repair(ServiceState::repaired(
+                at.cluster,
+                at.service,
+                at.now_ms,
+                at.tick_due_ms,
+            ))
+        } else if policy.needs_memory() {
+            next.memory = proposal.memory;
+            next.last_tick_due_ms = Some(at.tick_due_ms.max(next.last_tick_due_ms.unwrap_or(0)));
+            Effect::Remember(next)
+        } else {
+            Effect::None
+        };
+        return Settled { decision, effect };
+    }
+    let mut claim = next.with_action(ActionRecord {
+        action: decision.action,
+        from: at.current,
+        to: decision.new_desired,
+        at_ms: at.now_ms,
+        tick_due_ms: at.tick_due_ms,
+        reason: decision.reason.clone(),
+    });
+    claim.memory = proposal.memory;
+    Settled {
+        decision,
+        effect: Effect::Claim(claim),
+    }
+}
+
+/// Why a tick must not act: the state already records a tick due at or after it
+/// (a duplicate delivery, or a late tick overtaken by a newer one).
+fn already_evaluated(stored: &Stored, tick_due_ms: u64) -> Option<String> {
+    stored
+        .last_tick_due_ms()
+        .filter(|seen| *seen >= tick_due_ms)
+        .map(|seen| format!("a tick due at {seen} ms was already evaluated for this service; this one is duplicate or late"))
+}

@@ -1,0 +1,87 @@
+//! What a policy remembers between ticks.
+//!
+//! Policies with history (stabilization, scale to zero, the predictive rule, the
+//! fallback) carry a small [`Memory`] from tick to tick. It is pure data: the
+//! worker keeps it in the service's S3 state object and the simulator in memory,
+//! so both run the same code.
+
+use serde::{Deserialize, Serialize};
+
+use super::rates::{measured_throughput, RATE_WINDOW_MS};
+use super::reading::Reading;
+use crate::config::PolicySettings;
+
+/// One observation of the queue, kept between ticks by policies that need history
+/// (stabilization, the predictive mode). Stored in the service's state object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub at_ms: u64,
+    pub backlog: u64,
+    pub running: u32,
+    /// Tasks busy at that time (see [`super::busy_tasks`]).
+    pub busy: u32,
+    /// The count recommended at that time (before stabilization).
+    pub recommended: u32,
+    /// The queue's consumption counter at that time, when its provider reports one
+    /// ([`fast_autoscaler_providers::QueueMetrics::dequeued_total`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dequeued: Option<u64>,
+}
+
+/// What a policy remembers between ticks. Pure data: the worker keeps it in S3,
+/// the simulator in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Oldest first, pruned to the longest window any setting needs.
+    #[serde(default)]
+    pub samples: Vec<Sample>,
+    /// Consecutive failed metric readings, for the fallback.
+    #[serde(default)]
+    pub metric_failures: u32,
+    /// Since when the queue (in-flight included) has been empty, for scale to zero.
+    #[serde(default)]
+    pub empty_since_ms: Option<u64>,
+    /// The last measured task throughput, in millionths of a message per second
+    /// (see [`measured_throughput`]). A task's speed is a property of the work, so
+    /// it is kept after the backlog that allowed measuring it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_micro: Option<u64>,
+}
+
+/// A bound on the samples kept, whatever the tick interval.
+pub const MAX_SAMPLES: usize = 400;
+
+/// The memory after a good reading: failures reset, the empty-queue clock, and
+/// (for policies with history) this tick's sample, pruned to the longest window
+/// any setting needs.
+pub(crate) fn after_reading(
+    policy: &PolicySettings,
+    memory: &Memory,
+    reading: &Reading<'_>,
+    recommended: u32,
+) -> Memory {
+    let mut next = memory.clone();
+    next.metric_failures = 0;
+    next.empty_since_ms = reading.empty_since_ms;
+    if !policy.needs_memory() {
+        return next;
+    }
+    let now = reading.now_ms;
+    next.samples.push(Sample {
+        at_ms: now,
+        backlog: reading.total,
+        running: reading.running,
+        busy: reading.busy,
+        recommended,
+        dequeued: reading.metrics.dequeued_total,
+    });
+    let keep_ms = RATE_WINDOW_MS.max(policy.scale_in_stabilization_s.saturating_mul(1000));
+    next.samples
+        .retain(|s| s.at_ms <= now && s.at_ms.saturating_add(keep_ms) >= now);
+    let excess = next.samples.len().saturating_sub(MAX_SAMPLES);
+    next.samples.drain(..excess);
+    if let Some(measured) = measured_throughput(&next.samples, now) {
+        next.throughput_micro = Some((measured * 1e6).round() as u64);
+    }
+    next
+}

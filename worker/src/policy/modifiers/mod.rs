@@ -1,0 +1,19 @@
+//! The modifiers: each adjusts the base rule's count, in this order (the order
+//! [`super::recommend_with_memory`] applies them in):
+//!
+//! 1. [`emergency`]: a backlog at the critical level jumps straight to what it
+//!    needs, skipping the scale-out cooldown and step limit;
+//! 2. [`activation`]: a service at zero starts only above the activation backlog,
+//!    and goes to zero only after the queue has been empty long enough;
+//! 3. [`step_limits`]: at most so many tasks added or removed at once;
+//! 4. [`bounds`]: within `[min_tasks, max_tasks]`: the recommendation;
+//! 5. [`stabilization`]: scale in only to the highest recent recommendation.
+//!
+//! Each appends what it did to the reason, so a decision's log line tells the whole
+//! story.
+
+pub mod activation;
+pub mod bounds;
+pub mod emergency;
+pub mod stabilization;
+pub mod step_limits;

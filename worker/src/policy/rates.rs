@@ -1,0 +1,92 @@
+//! The rate estimators: how fast messages arrive, and how fast one task really
+//! works them off. Both are derived from the samples kept in [`Memory`].
+
+use fast_autoscaler_providers::QueueMetrics;
+
+use super::memory::{Memory, Sample};
+
+/// The window the arrival rate is estimated over.
+pub const RATE_WINDOW_MS: u64 = 60_000;
+
+/// Busy task-seconds a measured throughput needs before it replaces the configured
+/// one: a few tasks for several ticks, so one slow message does not skew it.
+pub const MIN_MEASURED_TASK_SECONDS: f64 = 60.0;
+
+/// Tasks busy now, as far as the queue shows: all running ones while messages wait,
+/// otherwise one per in-flight message (a task holds the message it works on).
+pub fn busy_tasks(metrics: &QueueMetrics, running: u32) -> u32 {
+    if metrics.visible > 0 {
+        running
+    } else {
+        running.min(u32::try_from(metrics.in_flight).unwrap_or(u32::MAX))
+    }
+}
+
+/// The oldest sample inside the rate window (and at least a second old).
+fn window_start(samples: &[Sample], now_ms: u64) -> Option<&Sample> {
+    samples
+        .iter()
+        .find(|s| s.at_ms + RATE_WINDOW_MS >= now_ms && s.at_ms + 1000 <= now_ms)
+}
+
+/// The arrival rate (messages/s) over the rate window: the backlog's growth plus
+/// what was consumed meanwhile. Consumption is counted when the provider reports
+/// a consumption counter, and otherwise estimated as `task_throughput` per busy
+/// task. `None` without a sample old enough.
+pub fn arrival_rate(
+    samples: &[Sample],
+    total: u64,
+    busy: u32,
+    dequeued: Option<u64>,
+    task_throughput: f64,
+    now_ms: u64,
+) -> Option<f64> {
+    let oldest = window_start(samples, now_ms)?;
+    let dt = (now_ms - oldest.at_ms) as f64 / 1000.0;
+    let growth = (total as f64 - oldest.backlog as f64) / dt;
+    let worked = match (oldest.dequeued, dequeued) {
+        // A counter that went back (a broker restart) says nothing; estimate instead.
+        (Some(then), Some(now)) if now >= then => (now - then) as f64 / dt,
+        _ => task_throughput * f64::from(oldest.busy.min(busy)),
+    };
+    Some((growth + worked).max(0.0))
+}
+
+/// The throughput one task really achieves (messages/s), measured over the rate
+/// window from the provider's consumption counter: messages consumed while
+/// messages were waiting (every running task busy, so consumption shows capacity
+/// and not demand), per busy task-second. `None` without a counter, without
+/// [`MIN_MEASURED_TASK_SECONDS`] of saturated work, or with a counter that went back.
+pub fn measured_throughput(samples: &[Sample], now_ms: u64) -> Option<f64> {
+    let start = samples
+        .iter()
+        .position(|s| s.at_ms + RATE_WINDOW_MS >= now_ms)?;
+    let window = &samples[start..];
+    let (mut consumed, mut task_seconds) = (0.0, 0.0);
+    for pair in window.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let (Some(from), Some(to)) = (a.dequeued, b.dequeued) else {
+            continue;
+        };
+        if to < from || b.at_ms <= a.at_ms {
+            return None;
+        }
+        // Saturated at both ends: messages waited, so every running task was busy.
+        if a.backlog > 0 && b.backlog > 0 && a.busy == a.running && a.busy > 0 {
+            let dt = (b.at_ms - a.at_ms) as f64 / 1000.0;
+            consumed += (to - from) as f64;
+            // The larger count: tasks that started meanwhile may have worked part of
+            // it, and erring low on throughput errs toward capacity.
+            task_seconds += (f64::from(a.busy) + f64::from(b.busy)) / 2.0 * dt;
+        }
+    }
+    (task_seconds >= MIN_MEASURED_TASK_SECONDS && consumed > 0.0).then(|| consumed / task_seconds)
+}
+
+/// The task throughput measured now, or else the last one measured (kept in the
+/// memory); `None` until the queue service has shown enough saturated work.
+pub(crate) fn measured_throughput_or_last(memory: &Memory, now_ms: u64) -> Option<f64> {
+    measured_throughput(&memory.samples, now_ms)
+        .or(memory.throughput_micro.map(|m| m as f64 / 1e6))
+        .filter(|m| *m > 0.0)
+}

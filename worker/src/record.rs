@@ -1,0 +1,75 @@
+//! One service's decision for one tick, as it is logged (see [`crate::emf`]) and
+//! returned by the Lambda. Built in one place, whatever path the decision took.
+
+use std::time::Instant;
+
+use fast_autoscaler_common::Tick;
+use fast_autoscaler_providers::QueueMetrics;
+use serde::Serialize;
+
+use crate::config::ServiceConfig;
+use crate::ecs::ServiceView;
+use crate::policy::{Action, Decision};
+
+/// One service's decision for one tick: the fields of its structured log line.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRecord {
+    /// `cluster/service`.
+    pub service: String,
+    pub provider: &'static str,
+    pub visible: Option<u64>,
+    pub in_flight: Option<u64>,
+    pub delayed: Option<u64>,
+    /// desiredCount before the decision.
+    pub current_desired: Option<u32>,
+    pub running: Option<u32>,
+    /// desiredCount after the decision.
+    pub new_desired: Option<u32>,
+    pub action: Action,
+    pub reason: String,
+    pub cooldown_remaining_s: u64,
+    pub tick_due_ms: u64,
+    /// How late the evaluation started against the tick's due time (negative: early).
+    pub tick_lag_ms: i64,
+    pub duration_ms: u64,
+    pub dry_run: bool,
+}
+
+/// What every record of one tick shares.
+#[derive(Debug, Clone, Copy)]
+pub struct TickContext {
+    pub tick: Tick,
+    pub lag_ms: i64,
+    pub started: Instant,
+    pub dry_run: bool,
+}
+
+impl DecisionRecord {
+    /// The record of `decision` for `service`, with what was read of the queue and
+    /// of ECS (either may be missing when reading it failed).
+    pub fn new(
+        service: &ServiceConfig,
+        tick: &TickContext,
+        decision: Decision,
+        metrics: Option<&QueueMetrics>,
+        view: Option<&ServiceView>,
+    ) -> Self {
+        DecisionRecord {
+            service: service.id(),
+            provider: service.provider.provider_name(),
+            visible: metrics.map(|m| m.visible),
+            in_flight: metrics.map(|m| m.in_flight),
+            delayed: metrics.map(|m| m.delayed),
+            current_desired: view.map(|v| v.desired),
+            running: view.map(|v| v.running),
+            new_desired: view.map(|_| decision.new_desired),
+            action: decision.action,
+            reason: decision.reason,
+            cooldown_remaining_s: decision.cooldown_remaining_s,
+            tick_due_ms: tick.tick.due_ms,
+            tick_lag_ms: tick.lag_ms,
+            duration_ms: tick.started.elapsed().as_millis() as u64,
+            dry_run: tick.dry_run,
+        }
+    }
+}

@@ -51,6 +51,8 @@ pub fn decide(
             now_ms: 0,
             tick_due_ms: 0,
             current: desired,
+            // Nothing is claimed: the decision is only printed.
+            lease_ms: 0,
         };
         flow::settle(&service.policy, proposal, &Stored::Missing, at).decision
     } else {

@@ -72,6 +72,8 @@ impl Scaler for FastAutoscaler<'_> {
             now_ms,
             tick_due_ms: now_ms,
             current: seen.current,
+            // A claim is applied the moment it is written: no lease is ever needed.
+            lease_ms: 0,
         };
         let settled = flow::settle(self.policy, proposal, &self.stored, at);
         match settled.effect {

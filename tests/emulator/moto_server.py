@@ -8,6 +8,10 @@ It also counts the AWS calls it serves, by service and operation, so tests and
 benchmarks can assert how many calls a tick costs: `GET /__calls` answers the
 counts as JSON and `DELETE /__calls` resets them.
 
+Slow answers, to widen race windows in concurrency tests: `PUT /__delays` with a
+JSON object such as {"ecs:UpdateService": 400} holds each such call that many
+milliseconds before moto handles it (so its effect lands late too); `{}` clears.
+
 One fidelity fix: real S3 evaluates a conditional PutObject (If-Match /
 If-None-Match) atomically, but moto checks and then writes without a lock, so two
 concurrent conditional writes could both win. A lock around PutObject restores
@@ -31,6 +35,7 @@ import json
 import re
 import sys
 import threading
+import time
 import uuid
 
 import boto3
@@ -153,12 +158,13 @@ class RpcV2CborAdapter:
 
 
 class CallCounter:
-    """WSGI middleware counting calls as "service:Operation"."""
+    """WSGI middleware counting calls as "service:Operation", and delaying some."""
 
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
         self.counts = collections.Counter()
+        self.delays_ms = {}
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/__calls":
@@ -166,12 +172,28 @@ class CallCounter:
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.counts.clear()
                 body = json.dumps(dict(self.counts)).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        if "HTTP_X_MOTO_ADAPTER" not in environ:
+            return self.json(start_response, body)
+        if environ.get("PATH_INFO") == "/__delays":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            delays = json.loads(environ["wsgi.input"].read(length) or b"{}")
             with self.lock:
-                self.counts[self.operation(environ)] += 1
+                self.delays_ms = {str(k): float(v) for k, v in delays.items()}
+                body = json.dumps(self.delays_ms).encode()
+            return self.json(start_response, body)
+        delay_ms = 0.0
+        if "HTTP_X_MOTO_ADAPTER" not in environ:
+            operation = self.operation(environ)
+            with self.lock:
+                self.counts[operation] += 1
+                delay_ms = self.delays_ms.get(operation, 0.0)
+        if delay_ms > 0:
+            time.sleep(delay_ms / 1000.0)
         return self.app(environ, start_response)
+
+    @staticmethod
+    def json(start_response, body):
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def operation(environ) -> str:

@@ -77,23 +77,35 @@ impl Emulator {
 
     /// AWS calls served since the last reset, as `"service:Operation" -> count`.
     pub fn calls(&self) -> BTreeMap<String, u64> {
-        let body = self.emulator_api("GET");
+        let body = self.emulator_api("GET", "/__calls", "");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("call counts {body:?}: {e}"))
     }
 
     /// Forgets the counted calls.
     pub fn reset_calls(&self) {
-        self.emulator_api("DELETE");
+        self.emulator_api("DELETE", "/__calls", "");
     }
 
-    /// One plain HTTP/1.0 request to the launcher's counting endpoint.
-    fn emulator_api(&self, method: &str) -> String {
+    /// Holds every call of each `"service:Operation"` that many milliseconds before
+    /// moto handles it (so its effect lands late too); an empty list clears.
+    pub fn delay_calls(&self, delays_ms: &[(&str, u64)]) {
+        let body: serde_json::Map<String, serde_json::Value> = delays_ms
+            .iter()
+            .map(|(operation, ms)| (operation.to_string(), serde_json::json!(ms)))
+            .collect();
+        let body = serde_json::Value::Object(body).to_string();
+        self.emulator_api("PUT", "/__delays", &body);
+    }
+
+    /// One plain HTTP/1.0 request to one of the launcher's own endpoints.
+    fn emulator_api(&self, method: &str, path: &str, body: &str) -> String {
         use std::io::{Read, Write};
         let address = self.endpoint.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(address).expect("connecting to the emulator");
         write!(
             stream,
-            "{method} /__calls HTTP/1.0\r\nHost: {address}\r\n\r\n"
+            "{method} {path} HTTP/1.0\r\nHost: {address}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         )
         .expect("request");
         let mut response = String::new();

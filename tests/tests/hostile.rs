@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use fast_autoscaler::policy::Action;
 use fast_autoscaler::providers::ProviderContext;
-use fast_autoscaler::state::{ServiceState, StateStore};
-use fast_autoscaler::{Autoscaler, AutoscalerConfig, DecisionRecord, EvaluateOptions};
+use fast_autoscaler::state::{ActionRecord, ServiceState, StateStore};
+use fast_autoscaler::{
+    Autoscaler, AutoscalerConfig, DecisionRecord, EvaluateOptions, ManualClock, Tick,
+};
 use fast_autoscaler_tests::faults::{Tamper, Tampering};
 use fast_autoscaler_tests::{emulator_or_skip, tick_now, Emulator};
 use serde_json::{json, Value};
@@ -269,7 +271,8 @@ async fn a_crash_after_the_claim_and_before_update_service_is_redone_once() {
     assert!(tamper.hits() >= 1);
     assert_eq!(crashed.action, Action::Hold, "{}", crashed.reason);
     assert!(
-        crashed.reason.contains("UpdateService failed"),
+        crashed.reason.contains("UpdateService failed")
+            && crashed.reason.contains("the claim was released"),
         "{}",
         crashed.reason
     );
@@ -282,8 +285,12 @@ async fn a_crash_after_the_claim_and_before_update_service_is_redone_once() {
     )
     .expect("state parses");
     let claim = claimed.last_action.expect("claimed action");
-    // 300 messages: +1 task per 100, from 2.
+    // 300 messages: +1 task per 100, from 2; the failed claimant released its
+    // lease, so the next tick need not wait for it.
     assert_eq!((claim.from, claim.to), (2, 5));
+    assert!(claim
+        .lease_until_ms
+        .is_some_and(|until| until <= fast_autoscaler::now_ms()));
 
     // Another worker, a tick later: ECS never saw the claim, so it is redone now
     // (not after the 60 s scale-out cooldown), to the same absolute count.
@@ -333,5 +340,72 @@ async fn a_crash_after_update_service_neither_double_scales_nor_loses_the_cooldo
         );
         assert!(record.reason.contains("cooldown"), "{}", record.reason);
     }
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+}
+
+/// A worker died after claiming 2 → 5 in S3 and before its UpdateService, with no
+/// chance to release the claim. While the claim's lease holds, another worker
+/// cannot tell a crash from a slow UpdateService: it stands down and says so.
+/// Once the lease has expired, it takes the claim over. Time is moved with a
+/// `ManualClock`, not slept through.
+#[tokio::test]
+async fn a_dead_workers_claim_is_taken_over_only_after_its_lease() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, "jobs", 2).await;
+    emulator.send_messages(&queue, 300).await;
+    let document = document(&queue, 60);
+    let claimed_at = fast_autoscaler::now_ms();
+    let lease_ms = 10_000;
+    let dead = ServiceState::new(CLUSTER, SERVICE).with_action(ActionRecord {
+        action: Action::ScaleOut,
+        from: 2,
+        to: 5,
+        at_ms: claimed_at,
+        tick_due_ms: claimed_at - 50,
+        reason: "surge".into(),
+        lease_until_ms: Some(claimed_at + lease_ms),
+    });
+    let key = StateStore::key(CLUSTER, SERVICE);
+    emulator
+        .put_object(BUCKET, &key, &serde_json::to_vec(&dead).expect("json"))
+        .await;
+    emulator.reset_calls();
+
+    let clock = Arc::new(ManualClock::at(claimed_at + 3_000));
+    let other = clean_worker(&emulator, &document).with_clock(clock.clone());
+    let tick = |due_ms| Tick::new(due_ms, 10, 0);
+    let waited = other
+        .evaluate(&tick(claimed_at + 3_000), EvaluateOptions::default())
+        .await
+        .remove(0);
+    assert_eq!(
+        (waited.action, waited.new_desired, waited.applied),
+        (Action::None, Some(2), false),
+        "{}",
+        waited.reason
+    );
+    assert!(
+        waited.reason.contains("stood down") && waited.reason.contains("2 → 5"),
+        "{}",
+        waited.reason
+    );
+    assert_eq!(update_service_calls(&emulator), 0);
+
+    clock.set(claimed_at + lease_ms + 1);
+    let taken_over = other
+        .evaluate(&tick(claimed_at + lease_ms + 1), EvaluateOptions::default())
+        .await
+        .remove(0);
+    assert_eq!(
+        (
+            taken_over.action,
+            taken_over.new_desired,
+            taken_over.applied
+        ),
+        (Action::ScaleOut, Some(5), true),
+        "{}",
+        taken_over.reason
+    );
+    assert_eq!(update_service_calls(&emulator), 1);
     assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
 }

@@ -76,11 +76,9 @@ pub fn decision_line(record: &DecisionRecord, timestamp_ms: u64) -> Value {
             (
                 "ScalingActions",
                 "Count",
-                Some(if record.action.changes_count() {
-                    1.0
-                } else {
-                    0.0
-                }),
+                // Only what this worker applied: a proposal another worker
+                // carried out, or a dry run's, is not an action.
+                Some(if record.applied { 1.0 } else { 0.0 }),
             ),
             ("TickLagMs", "Milliseconds", Some(record.tick_lag_ms as f64)),
             (
@@ -157,6 +155,7 @@ mod tests {
             running: Some(4),
             new_desired: Some(6),
             action,
+            applied: action.changes_count(),
             reason: "because".into(),
             cooldown_remaining_s: 0,
             tick_due_ms: 1_000,
@@ -174,6 +173,13 @@ mod tests {
         assert_eq!(line["VisibleMessages"], 431.0);
         assert_eq!(line["ScalingActions"], 1.0);
         assert_eq!(line["Errors"], 0.0);
+        // A proposal this worker did not carry out (another worker's, a dry run's)
+        // is not an action.
+        let proposed_only = DecisionRecord {
+            applied: false,
+            ..record(Action::ScaleOut, Some(431))
+        };
+        assert_eq!(decision_line(&proposed_only, 5_000)["ScalingActions"], 0.0);
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], NAMESPACE);
         assert_eq!(directive["Dimensions"], json!([["Service"]]));

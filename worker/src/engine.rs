@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use fast_autoscaler_common::aws::AWS_ATTEMPT_TIMEOUT;
 use fast_autoscaler_common::{Clock, SystemClock, Tick};
 use fast_autoscaler_providers::{ProviderError, QueueMetrics};
 use futures::future::join_all;
@@ -134,6 +135,7 @@ impl Autoscaler {
                                 reason,
                                 cooldown_remaining_s: 0,
                                 emergency: false,
+                                applied: false,
                             };
                             DecisionRecord::new(service, context, decision, None, None)
                         })
@@ -273,12 +275,19 @@ impl Autoscaler {
             now_ms: now,
             tick_due_ms: due_ms,
             current,
+            lease_ms: self.lease_ms(),
         };
         let settled = flow::settle(policy, proposal, &stored, at);
         if context.dry_run {
             return dry_run(settled.decision);
         }
         self.carry_out(service, settled, &stored, current).await
+    }
+
+    /// How long this worker's claims are held: its tick deadline, plus one AWS
+    /// attempt that may still land after the deadline cancelled it.
+    fn lease_ms(&self) -> u64 {
+        (self.config.tick_deadline() + AWS_ATTEMPT_TIMEOUT).as_millis() as u64
     }
 
     async fn read_state(&self, service: &ServiceConfig, now_ms: u64) -> Result<Stored, Error> {
@@ -329,7 +338,7 @@ impl Autoscaler {
             _ => "unknown problem",
         };
         let outcome = match self.state.write(repaired, stored).await {
-            Ok(WriteOutcome::Written) => format!(
+            Ok(WriteOutcome::Written { .. }) => format!(
                 "the state ({problem}) was replaced; scale-in is possible after one cooldown ({}s)",
                 service.policy.scale_in_cooldown_s
             ),
@@ -359,20 +368,49 @@ impl Autoscaler {
             Ok(WriteOutcome::Conflict) => decision.withheld(
                 current,
                 Action::None,
-                "not applied: another worker changed this service's state first (conditional write lost), so this one does not act",
+                "stood down: another worker changed this service's state first (conditional write lost)",
             ),
-            Ok(WriteOutcome::Written) => {
+            Ok(WriteOutcome::Written { etag }) => {
                 let to = decision.new_desired;
                 match ecs::set_desired_count(&self.ecs, &service.cluster, &service.service, to).await {
-                    Ok(()) => decision,
-                    Err(e) => Decision::hold(
-                        current,
-                        format_args!(
-                            "{}; UpdateService failed after the state recorded the action: {e}",
-                            decision.reason
-                        ),
-                    ),
+                    Ok(()) => Decision {
+                        applied: true,
+                        ..decision
+                    },
+                    Err(e) => {
+                        let released = self.release(service, claim, etag).await;
+                        Decision::hold(
+                            current,
+                            format_args!(
+                                "{}; UpdateService failed after the state recorded the action: {e}; {released}",
+                                decision.reason
+                            ),
+                        )
+                    }
                 }
+            }
+        }
+    }
+
+    /// Releases this worker's claim after its UpdateService failed, so the next
+    /// tick redoes the change instead of waiting out the lease. Conditional on the
+    /// claim still being the stored object: if anything changed it, that stands.
+    async fn release(&self, service: &ServiceConfig, claim: &ServiceState, etag: String) -> String {
+        let released = claim.with_lease_released(self.clock.now_ms());
+        let ours = Stored::Found {
+            state: claim.clone(),
+            etag,
+        };
+        match self.state.write(&released, &ours).await {
+            Ok(WriteOutcome::Written { .. }) => {
+                "the claim was released, so the next tick redoes it".into()
+            }
+            Ok(WriteOutcome::Conflict) => {
+                "the state changed meanwhile; the claim was left as it is".into()
+            }
+            Err(e) => {
+                tracing::warn!(service = %service.id(), error = %e, "could not release a failed claim; it expires with its lease");
+                format!("releasing the claim failed ({e}); it expires with its lease")
             }
         }
     }

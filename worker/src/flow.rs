@@ -6,8 +6,9 @@
 //! 1. [`propose`]: the policy's recommendation from the reading, with the memory
 //!    kept in the state (when the state was read for it). Most ticks end here.
 //! 2. [`settle`]: only for a proposed change, or a policy that keeps history, the
-//!    state decides: a tick already evaluated stays, the cooldowns apply, and the
-//!    [`Effect`] says what to write before anything is done.
+//!    state decides: a tick already evaluated stays, another worker's claim in
+//!    progress makes this one stand down, the cooldowns apply, and the [`Effect`]
+//!    says what to write before anything is done.
 //!
 //! The I/O (reading the state, the conditional write, UpdateService) stays in the
 //! caller: the worker does it against S3 and ECS, the simulator in memory.
@@ -91,6 +92,9 @@ pub struct At<'a> {
     pub tick_due_ms: u64,
     /// desiredCount now.
     pub current: u32,
+    /// How long a claim written now is held: the claimant's tick deadline plus a
+    /// margin for a call still in flight (see [`crate::state`]).
+    pub lease_ms: u64,
 }
 
 /// Step 2, with the service's state.
@@ -102,10 +106,18 @@ pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: 
     if let Some(seen) = already_evaluated(stored, at.tick_due_ms) {
         return done(Decision::stay(at.current, seen));
     }
+    if let Some(claim) = stored.claim_in_progress(at.current, at.now_ms) {
+        let reason = format!(
+            "{}; {}",
+            proposal.decision.reason,
+            claim.in_progress_reason(at.now_ms)
+        );
+        return done(Decision::stay(at.current, reason));
+    }
     let decision = policy::apply_cooldown(
         policy,
         proposal.decision,
-        stored.history(at.current),
+        stored.history(at.current, at.now_ms),
         at.now_ms,
         at.current,
     );
@@ -134,6 +146,7 @@ pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: 
         at_ms: at.now_ms,
         tick_due_ms: at.tick_due_ms,
         reason: decision.reason.clone(),
+        lease_until_ms: Some(at.now_ms.saturating_add(at.lease_ms)),
     });
     claim.memory = proposal.memory;
     Settled {
@@ -148,5 +161,113 @@ fn already_evaluated(stored: &Stored, tick_due_ms: u64) -> Option<String> {
     stored
         .last_tick_due_ms()
         .filter(|seen| *seen >= tick_due_ms)
-        .map(|seen| format!("a tick due at {seen} ms was already evaluated for this service; this one is duplicate or late"))
+        .map(|seen| format!("stood down: a tick due at {seen} ms was already evaluated for this service; this one is duplicate or late"))
+}
+
+#[cfg(test)]
+mod tests {
+    use fast_autoscaler_providers::QueueMetrics;
+
+    use super::*;
+    use crate::config::{PolicyKind, PolicySettings};
+    use crate::policy::Action;
+
+    fn target() -> PolicySettings {
+        PolicySettings {
+            min_tasks: 1,
+            max_tasks: 50,
+            scale_out_cooldown_s: 0,
+            scale_in_cooldown_s: 0,
+            kind: PolicyKind::Target {
+                messages_per_task: 10.0,
+            },
+            ..PolicySettings::default()
+        }
+    }
+
+    fn at(now_ms: u64, current: u32) -> At<'static> {
+        At {
+            cluster: "c",
+            service: "s",
+            now_ms,
+            tick_due_ms: now_ms,
+            current,
+            lease_ms: 10_000,
+        }
+    }
+
+    /// The state after another worker claimed 2 → 5 at `at_ms`, holding it 10 s.
+    fn claimed(at_ms: u64) -> Stored {
+        let state = ServiceState::new("c", "s").with_action(ActionRecord {
+            action: Action::ScaleOut,
+            from: 2,
+            to: 5,
+            at_ms,
+            tick_due_ms: at_ms,
+            reason: "surge".into(),
+            lease_until_ms: Some(at_ms + 10_000),
+        });
+        Stored::Found {
+            state,
+            etag: "e".into(),
+        }
+    }
+
+    fn settle_at(stored: &Stored, now_ms: u64, current: u32) -> Settled {
+        let metrics = QueueMetrics {
+            visible: 50,
+            in_flight: 0,
+            delayed: 0,
+            dequeued_total: None,
+        };
+        let observed = Observation {
+            metrics: Ok(&metrics),
+            current,
+            running: current,
+            now_ms,
+        };
+        let policy = target();
+        let proposal = propose(&policy, &observed, None, now_ms);
+        settle(&policy, proposal, stored, at(now_ms, current))
+    }
+
+    #[test]
+    fn a_claim_in_progress_makes_another_worker_stand_down_and_say_why() {
+        let stored = claimed(100_000);
+        // 50 messages at 10 per task want 5; ECS still shows the claim's `from`.
+        let settled = settle_at(&stored, 103_000, 2);
+        assert_eq!(settled.effect, Effect::None);
+        assert_eq!(
+            (settled.decision.action, settled.decision.new_desired),
+            (Action::None, 2)
+        );
+        assert!(
+            settled.decision.reason.contains("stood down")
+                && settled.decision.reason.contains("2 → 5"),
+            "{}",
+            settled.decision.reason
+        );
+        // Once the lease has expired, the claim is taken over: the same count, with
+        // a lease of this worker's own.
+        let settled = settle_at(&stored, 110_000, 2);
+        assert_eq!(settled.decision.action, Action::ScaleOut);
+        assert_eq!(settled.decision.new_desired, 5);
+        let Effect::Claim(state) = settled.effect else {
+            panic!("a claim is written: {:?}", settled.effect)
+        };
+        let claim = state.last_action.expect("claimed");
+        assert_eq!(
+            (claim.from, claim.to, claim.lease_until_ms),
+            (2, 5, Some(120_000))
+        );
+        // ECS no longer shows the claim's `from` (it changed since): the claim is
+        // not in progress, and the policy decides as usual.
+        let settled = settle_at(&stored, 103_000, 4);
+        assert_eq!(
+            (settled.decision.action, settled.decision.new_desired),
+            (Action::ScaleOut, 5),
+            "{}",
+            settled.decision.reason
+        );
+    }
 }

@@ -26,6 +26,9 @@ pub struct DecisionRecord {
     /// desiredCount after the decision.
     pub new_desired: Option<u32>,
     pub action: Action,
+    /// This worker set the new count in ECS. A dry run, a stand-down or a failed
+    /// UpdateService is not an applied action, whatever was proposed.
+    pub applied: bool,
     pub reason: String,
     pub cooldown_remaining_s: u64,
     pub tick_due_ms: u64,
@@ -64,6 +67,7 @@ impl DecisionRecord {
             running: view.map(|v| v.running),
             new_desired: view.map(|_| decision.new_desired),
             action: decision.action,
+            applied: decision.applied,
             reason: decision.reason,
             cooldown_remaining_s: decision.cooldown_remaining_s,
             tick_due_ms: tick.tick.due_ms,

@@ -13,6 +13,15 @@
 //! UpdateService: the next tick sees the cooldown already recorded and re-derives
 //! the count from ECS, so it neither double-scales nor loses the cooldown.
 //!
+//! # Leases
+//!
+//! A claim ECS has not seen yet (desiredCount is still its `from`) is either in
+//! progress, its UpdateService on the way, or left by a worker that crashed. The
+//! claim carries a lease, the claimant's tick deadline plus a margin for a call
+//! still in flight: until it expires, other workers stand down and say so; after
+//! it, they take the claim over and redo it. A claimant whose UpdateService failed
+//! releases its lease at once, so the next tick redoes the change.
+//!
 //! The [`ServiceState`] type and its parser are pure; [`StateStore`] is the thin S3
 //! adapter around them.
 
@@ -63,6 +72,33 @@ pub struct ActionRecord {
     pub at_ms: u64,
     pub tick_due_ms: u64,
     pub reason: String,
+    /// Until when the claimant may still be applying it (see the module docs).
+    /// Claims written before leases existed have none and count as expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until_ms: Option<u64>,
+}
+
+/// An unapplied claim, as another worker sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unapplied<'a> {
+    /// Its claimant may still be applying it: stand down.
+    InProgress(&'a ActionRecord),
+    /// Its lease has expired: the claimant crashed or gave up; redo it.
+    Abandoned(&'a ActionRecord),
+}
+
+impl ActionRecord {
+    /// Why another worker stands down while this claim is in progress.
+    pub fn in_progress_reason(&self, now_ms: u64) -> String {
+        format!(
+            "stood down: another worker claimed {} {} → {} {} ms ago and holds it for {} ms more (its UpdateService may still be on the way)",
+            self.action,
+            self.from,
+            self.to,
+            now_ms.saturating_sub(self.at_ms),
+            self.lease_until_ms.unwrap_or(0).saturating_sub(now_ms),
+        )
+    }
 }
 
 impl ServiceState {
@@ -114,11 +150,26 @@ impl ServiceState {
     }
 
     /// The last claimed action, if ECS shows it was never applied (desiredCount is
-    /// still the count it started from).
-    pub fn unapplied_action(&self, current_desired: u32) -> Option<&ActionRecord> {
-        self.last_action
+    /// still the count it started from), and whether its lease still holds at `now_ms`.
+    pub fn unapplied_action(&self, current_desired: u32, now_ms: u64) -> Option<Unapplied<'_>> {
+        let claim = self
+            .last_action
             .as_ref()
-            .filter(|a| a.action.changes_count() && a.from != a.to && a.from == current_desired)
+            .filter(|a| a.action.changes_count() && a.from != a.to && a.from == current_desired)?;
+        Some(match claim.lease_until_ms {
+            Some(until) if until > now_ms => Unapplied::InProgress(claim),
+            _ => Unapplied::Abandoned(claim),
+        })
+    }
+
+    /// This state with its claim's lease released at `now_ms`: the claimant knows
+    /// its UpdateService failed, so the next tick need not wait to redo it.
+    pub fn with_lease_released(&self, now_ms: u64) -> Self {
+        let mut next = self.clone();
+        if let Some(claim) = next.last_action.as_mut() {
+            claim.lease_until_ms = Some(now_ms);
+        }
+        next
     }
 
     /// This state with an action recorded.
@@ -162,20 +213,34 @@ pub enum Stored {
 }
 
 impl Stored {
+    /// A claim another worker is applying right now, at `now_ms`, given the
+    /// service's desiredCount: while its lease holds, this worker stands down.
+    pub fn claim_in_progress(&self, current_desired: u32, now_ms: u64) -> Option<&ActionRecord> {
+        match self {
+            Stored::Found { state, .. } => match state.unapplied_action(current_desired, now_ms) {
+                Some(Unapplied::InProgress(claim)) => Some(claim),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The history the cooldown check needs, given the service's desiredCount now.
     ///
     /// A worker claims an action in the state before calling UpdateService. If it
     /// crashed (or UpdateService failed) in between, the state records an action
-    /// ECS never saw: desiredCount is still the action's `from`. That action's time
-    /// is then left out, so the next tick can make the decision again instead of
-    /// waiting a cooldown for a change that never happened. Counts are absolute, so
-    /// redoing it can never double-scale.
-    pub fn history(&self, current_desired: u32) -> History {
+    /// ECS never saw: desiredCount is still the action's `from`. Once the claim's
+    /// lease has expired, that action's time is left out, so the next tick can make
+    /// the decision again instead of waiting a cooldown for a change that never
+    /// happened. Counts are absolute, so redoing it can never double-scale.
+    pub fn history(&self, current_desired: u32, now_ms: u64) -> History {
         match self {
             Stored::Missing => History::Fresh,
             Stored::Found { state, .. } => {
                 let (mut last_out, mut last_in) = (state.last_scale_out_ms, state.last_scale_in_ms);
-                if let Some(claimed) = state.unapplied_action(current_desired) {
+                if let Some(Unapplied::Abandoned(claimed)) =
+                    state.unapplied_action(current_desired, now_ms)
+                {
                     match claimed.action {
                         Action::ScaleOut if last_out == Some(claimed.at_ms) => last_out = None,
                         Action::ScaleIn if last_in == Some(claimed.at_ms) => last_in = None,
@@ -219,7 +284,8 @@ impl Stored {
 /// Result of a conditional write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
-    Written,
+    /// Written; the object's new etag, for a later conditional write.
+    Written { etag: String },
     /// Another writer changed the object since it was read.
     Conflict,
 }
@@ -318,7 +384,9 @@ impl StateStore {
             Stored::Found { etag, .. } | Stored::Corrupt { etag, .. } => request.if_match(etag),
         };
         match request.send().await {
-            Ok(_) => Ok(WriteOutcome::Written),
+            Ok(answer) => Ok(WriteOutcome::Written {
+                etag: answer.e_tag().unwrap_or_default().to_string(),
+            }),
             // 412: the precondition failed; 409: a concurrent conditional write is in progress.
             // Either way another worker got there first.
             Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 409 | 412) => {
@@ -373,6 +441,7 @@ mod tests {
             at_ms: 1_000,
             tick_due_ms: 900,
             reason: "surge".into(),
+            lease_until_ms: None,
         });
         assert_eq!(state.scale_out_count, 1);
         assert_eq!(state.last_action_ms(), Some(1_000));
@@ -419,7 +488,7 @@ mod tests {
     }
 
     #[test]
-    fn a_claimed_action_ecs_never_saw_does_not_start_a_cooldown() {
+    fn a_claimed_action_ecs_never_saw_waits_for_its_lease_then_starts_no_cooldown() {
         let before = ServiceState {
             last_scale_in_ms: Some(1_000),
             ..ServiceState::new("c", "s")
@@ -431,26 +500,55 @@ mod tests {
             at_ms: 50_000,
             tick_due_ms: 49_000,
             reason: "surge".into(),
+            lease_until_ms: Some(60_000),
         });
         let stored = Stored::Found {
-            state: claimed,
+            state: claimed.clone(),
             etag: "e".into(),
         };
-        // ECS still at 4: the worker crashed before UpdateService; redo, no cooldown.
+        // ECS still at 4 within the lease: the claimant may be applying it.
+        let claim = stored.claim_in_progress(4, 55_000).expect("in progress");
+        let reason = claim.in_progress_reason(55_000);
+        assert!(
+            reason.starts_with("stood down")
+                && reason.contains("4 → 9")
+                && reason.contains("5000 ms ago")
+                && reason.contains("5000 ms more"),
+            "{reason}"
+        );
+        // After the lease: the worker crashed before UpdateService; redo, no cooldown.
+        assert_eq!(stored.claim_in_progress(4, 60_000), None);
         assert_eq!(
-            stored.history(4),
+            stored.history(4, 60_000),
             History::Known {
                 last_action_ms: Some(1_000),
                 last_scale_out_ms: None
             }
         );
-        // ECS at 9: the action landed and its cooldown runs.
+        // ECS at 9: the action landed and its cooldown runs, lease or not.
+        assert_eq!(stored.claim_in_progress(9, 55_000), None);
         assert_eq!(
-            stored.history(9),
+            stored.history(9, 55_000),
             History::Known {
                 last_action_ms: Some(50_000),
                 last_scale_out_ms: Some(50_000)
             }
         );
+        // A claim from before leases counts as expired.
+        let mut legacy = claimed.clone();
+        if let Some(claim) = legacy.last_action.as_mut() {
+            claim.lease_until_ms = None;
+        }
+        let legacy = Stored::Found {
+            state: legacy,
+            etag: "e".into(),
+        };
+        assert_eq!(legacy.claim_in_progress(4, 50_001), None);
+        // A released lease (the claimant saw its UpdateService fail) ends at once.
+        let released = Stored::Found {
+            state: claimed.with_lease_released(51_000),
+            etag: "e".into(),
+        };
+        assert_eq!(released.claim_in_progress(4, 51_000), None);
     }
 }

@@ -64,6 +64,7 @@ pub fn apply_cooldown(
             ),
             cooldown_remaining_s,
             emergency: false,
+            applied: false,
         },
         Action::ScaleIn if in_remaining_ms > 0 => Decision {
             action: Action::None,
@@ -74,6 +75,7 @@ pub fn apply_cooldown(
             ),
             cooldown_remaining_s,
             emergency: false,
+            applied: false,
         },
         Action::ScaleOut if out_remaining_ms > 0 && !proposed.emergency => Decision {
             action: Action::None,
@@ -86,6 +88,7 @@ pub fn apply_cooldown(
             ),
             cooldown_remaining_s,
             emergency: false,
+            applied: false,
         },
         _ => Decision {
             cooldown_remaining_s,

@@ -60,6 +60,10 @@ pub struct Decision {
     /// The emergency tier: this scale-out skips the scale-out cooldown.
     #[serde(skip)]
     pub emergency: bool,
+    /// This worker set the new desiredCount in ECS (its UpdateService succeeded).
+    /// Only such decisions count as scaling actions in the metrics.
+    #[serde(skip)]
+    pub applied: bool,
 }
 
 impl Decision {
@@ -71,6 +75,7 @@ impl Decision {
             reason: format!("{why}; holding at {current}"),
             cooldown_remaining_s: 0,
             emergency: false,
+            applied: false,
         }
     }
 
@@ -82,6 +87,7 @@ impl Decision {
             reason,
             cooldown_remaining_s: 0,
             emergency: false,
+            applied: false,
         }
     }
 
@@ -94,6 +100,7 @@ impl Decision {
             reason: format!("{}; {why}", self.reason),
             cooldown_remaining_s: self.cooldown_remaining_s,
             emergency: false,
+            applied: false,
         }
     }
 }

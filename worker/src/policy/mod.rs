@@ -101,6 +101,7 @@ pub fn recommend_with_memory(
         reason: format!("{}{outcome}", wanted.why),
         cooldown_remaining_s: 0,
         emergency: wanted.emergency && action == Action::ScaleOut,
+        applied: false,
     };
     let next = memory::after_reading(policy, memory, &reading, recommended);
     (decision, next)

@@ -1,0 +1,502 @@
+//! Concurrent workers take exactly the actions one worker takes over the same queue
+//! depths, against moto through the real SDK clients:
+//!
+//! - in one process, eight `Autoscaler`s evaluating the same tick, for 200 rounds;
+//! - as real processes, eight `fast-autoscaler run --once` at a time, each with a
+//!   tick of its own, while moto holds every UpdateService 400 ms.
+//!
+//! Each round the queue is set to a depth from one seeded sequence (surges, plateaus
+//! and drains), then every worker gets the same tick, as SQS's at-least-once
+//! delivery can hand a tick to several Lambda instances. The workers start a few
+//! milliseconds apart, so some read ECS after another one's UpdateService: without
+//! the claim in S3 they would step again from the new count, and the sequence of
+//! desired counts would differ from the single worker's. Cooldowns are 0 so that
+//! both runs are determined by the depths alone (cooldowns under faults are checked
+//! by the soak).
+
+use std::time::Duration;
+
+use fast_autoscaler::policy::Action;
+use fast_autoscaler::{Autoscaler, EvaluateOptions};
+use fast_autoscaler_tests::{config_from, emulator_or_skip, take_messages, tick_now, Emulator};
+use serde_json::{json, Value};
+
+const ROUNDS: usize = 200;
+const WORKERS: usize = 8;
+const BUCKET: &str = "concurrency-state";
+const SERVICES: [&str; 2] = ["step-workers", "target-workers"];
+
+/// Small seeded generator, so both runs (and every CI run) see the same depths.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+/// The queue depth of every round: phases of 25 rounds that alternately climb and
+/// drain, with noise, between 0 and 90 messages. Small numbers on purpose: moto
+/// takes tens of milliseconds per SendMessageBatch and more per ReceiveMessage,
+/// and the thresholds below are scaled to match.
+fn depths() -> Vec<u64> {
+    let mut rng = XorShift(0x00c0_ffee);
+    let mut depth: i64 = 0;
+    (0..ROUNDS)
+        .map(|round| {
+            let climbing = (round / 25) % 2 == 0;
+            let step = rng.next(10) as i64;
+            depth += if climbing { step - 3 } else { -step + 2 };
+            depth = depth.clamp(0, 90);
+            depth as u64
+        })
+        .collect()
+}
+
+/// Brings the queue to exactly `depth` visible messages.
+async fn set_depth(emulator: &Emulator, queue: &str, current: &mut u64, depth: u64) {
+    if depth > *current {
+        emulator
+            .send_messages(queue, (depth - *current) as usize)
+            .await;
+    }
+    let sqs = emulator.sqs();
+    while *current > depth {
+        let take = (*current - depth).min(10) as i32;
+        let taken = take_messages(&sqs, queue, take).await;
+        assert!(taken > 0, "the queue holds fewer than {current} messages");
+        *current -= taken as u64;
+    }
+    *current = depth;
+}
+
+/// Two services on one queue: the step rule (+1 task per 10 messages above 10,
+/// scale-in below 3, at most halving) and target tracking (5 messages per task),
+/// bounds 1..=20.
+fn document(cluster: &str, queue: &str) -> Value {
+    let common = json!({
+        "cluster": cluster,
+        "provider": {"type": "sqs", "queue_url": queue},
+        "min_tasks": 1, "max_tasks": 20,
+        "scale_in_cooldown": 0, "scale_out_cooldown": 0,
+    });
+    let mut step = common.clone();
+    step["service"] = json!(SERVICES[0]);
+    step["scaling_policy"] = json!("step");
+    step["scale_up_threshold"] = json!(10);
+    step["scale_down_threshold"] = json!(3);
+    step["tasks_per_message"] = json!(0.1);
+    step["max_scale_down_factor"] = json!(0.5);
+    let mut target = common;
+    target["service"] = json!(SERVICES[1]);
+    target["scaling_policy"] = json!("target");
+    target["target_messages_per_task"] = json!(5);
+    json!({"state_bucket": BUCKET, "services": [step, target]})
+}
+
+/// What one run did: the desired count of each service after every round, the
+/// actions reported, and the UpdateService calls the emulator served.
+#[derive(Debug, Default)]
+struct Run {
+    desired: Vec<[i32; 2]>,
+    actions: usize,
+    /// Rounds in which more than one worker reported acting on one service.
+    double_actions: usize,
+    /// Workers that stood down because another one had claimed the tick.
+    stood_down: usize,
+    update_service_calls: u64,
+}
+
+/// Both services' desired counts, in one DescribeServices call.
+async fn desired_counts(emulator: &Emulator, cluster: &str) -> [i32; 2] {
+    let answer = emulator
+        .ecs()
+        .describe_services()
+        .cluster(cluster)
+        .set_services(Some(SERVICES.iter().map(|s| s.to_string()).collect()))
+        .send()
+        .await
+        .expect("DescribeServices");
+    SERVICES.map(|name| {
+        answer
+            .services()
+            .iter()
+            .find(|s| s.service_name() == Some(name))
+            .map(|s| s.desired_count())
+            .unwrap_or_else(|| panic!("{name} described"))
+    })
+}
+
+async fn run(emulator: &Emulator, cluster: &str, workers: usize) -> Run {
+    let queue = emulator.create_queue(&format!("{cluster}-jobs")).await;
+    for service in SERVICES {
+        emulator.create_service(cluster, service, 1).await;
+    }
+    let doc = document(cluster, &queue);
+    let autoscalers: Vec<Autoscaler> = (0..workers)
+        .map(|_| Autoscaler::new(config_from(emulator, &doc), &emulator.aws))
+        .collect();
+    let mut stagger = XorShift(0x5ca1ab1e);
+    let mut result = Run::default();
+    let mut depth = 0;
+    emulator.reset_calls();
+    let started = std::time::Instant::now();
+    for (round, target) in depths().into_iter().enumerate() {
+        if round % 50 == 0 {
+            eprintln!(
+                "{cluster}: round {round} at {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        set_depth(emulator, &queue, &mut depth, target).await;
+        let tick = tick_now();
+        let delays: Vec<u64> = (0..workers).map(|_| stagger.next(25)).collect();
+        let evaluations = autoscalers.iter().zip(&delays).map(|(a, delay)| {
+            let tick = &tick;
+            async move {
+                tokio::time::sleep(Duration::from_millis(*delay)).await;
+                a.evaluate(tick, EvaluateOptions::default()).await
+            }
+        });
+        let all = futures::future::join_all(evaluations).await;
+        for (index, service) in SERVICES.iter().enumerate() {
+            let acted = all
+                .iter()
+                .filter(|records| records[index].action.changes_count())
+                .count();
+            result.actions += acted;
+            if acted > 1 {
+                result.double_actions += 1;
+                eprintln!("round {round}: {acted} workers acted on {service}");
+            }
+            result.stood_down += all
+                .iter()
+                .filter(|records| {
+                    records[index].action == Action::None
+                        && (records[index].reason.contains("already evaluated")
+                            || records[index].reason.contains("another worker"))
+                })
+                .count();
+        }
+        result.desired.push(desired_counts(emulator, cluster).await);
+    }
+    result.update_service_calls = emulator
+        .calls()
+        .get("ecs:UpdateService")
+        .copied()
+        .unwrap_or(0);
+    result
+}
+
+#[tokio::test]
+async fn eight_workers_take_exactly_the_actions_of_one() {
+    let emulator = emulator_or_skip!();
+    emulator.create_bucket(BUCKET).await;
+    let single = run(&emulator, "single", 1).await;
+    let eight = run(&emulator, "eight", WORKERS).await;
+
+    println!("{:<44} {:>8} {:>8}", "", "1 worker", "8 workers");
+    println!("{:<44} {:>8} {:>8}", "rounds", ROUNDS, ROUNDS);
+    println!(
+        "{:<44} {:>8} {:>8}",
+        "actions reported", single.actions, eight.actions
+    );
+    println!(
+        "{:<44} {:>8} {:>8}",
+        "UpdateService calls served", single.update_service_calls, eight.update_service_calls
+    );
+    println!(
+        "{:<44} {:>8} {:>8}",
+        "rounds where two workers acted on a service", single.double_actions, eight.double_actions
+    );
+    println!(
+        "{:<44} {:>8} {:>8}",
+        "workers that stood down (claim taken)", single.stood_down, eight.stood_down
+    );
+    let differing = single
+        .desired
+        .iter()
+        .zip(&eight.desired)
+        .filter(|(a, b)| a != b)
+        .count();
+    println!(
+        "{:<44} {:>8} {:>8}",
+        "rounds whose desired counts differ", 0, differing
+    );
+
+    assert!(
+        single.actions >= 20,
+        "the depth sequence must make the single worker act often ({} actions)",
+        single.actions
+    );
+    let first_difference = single
+        .desired
+        .iter()
+        .zip(&eight.desired)
+        .position(|(a, b)| a != b);
+    assert_eq!(
+        first_difference,
+        None,
+        "the desired counts [step, target] diverge at that round: one worker {:?}, eight {:?}",
+        first_difference.map(|r| single.desired[r]),
+        first_difference.map(|r| eight.desired[r]),
+    );
+    assert_eq!(eight.double_actions, 0);
+    assert_eq!(eight.actions, single.actions);
+    assert_eq!(eight.update_service_calls, single.update_service_calls);
+    assert!(
+        eight.stood_down > 0,
+        "some workers must have lost the race and stood down"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Real processes: `fast-autoscaler run --once`, eight at a time.
+// ---------------------------------------------------------------------------
+
+const PROCESS_ROUNDS: usize = 50;
+const PROCESSES: usize = 8;
+/// (cluster suffix, service, messages per task): four services in two clusters.
+const PROCESS_SERVICES: [(&str, &str, u64); 4] = [
+    ("alpha", "per-2", 2),
+    ("alpha", "per-3", 3),
+    ("beta", "per-5", 5),
+    ("beta", "per-7", 7),
+];
+/// How long moto holds each UpdateService before applying it: the window in which
+/// a claim is written but ECS does not show it yet.
+const SLOW_UPDATE_SERVICE_MS: u64 = 400;
+
+/// Four target-tracking services on one queue, with no cooldowns: each round's
+/// right count is ceil(depth / messages per task) whatever the timing, so the runs
+/// can be compared round by round, and a worker that takes another's claim for a
+/// crashed one shows as a second UpdateService.
+fn process_document(prefix: &str, queue: &str) -> Value {
+    let services: Vec<Value> = PROCESS_SERVICES
+        .iter()
+        .map(|(cluster, service, per_task)| {
+            json!({
+                "cluster": format!("{prefix}-{cluster}"), "service": service,
+                "provider": {"type": "sqs", "queue_url": queue},
+                "scaling_policy": "target", "target_messages_per_task": per_task,
+                "min_tasks": 1, "max_tasks": 60,
+                "scale_in_cooldown": 0, "scale_out_cooldown": 0,
+            })
+        })
+        .collect();
+    json!({"state_bucket": BUCKET, "services": services})
+}
+
+/// One process's decision line, as `run` prints it.
+#[derive(Debug, Clone)]
+struct Line {
+    service: String,
+    applied: bool,
+    reason: String,
+    current_desired: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct ProcessRun {
+    /// Each service's desired count after every round.
+    desired: Vec<[i32; 4]>,
+    applied: usize,
+    update_service_calls: u64,
+    /// Workers that stood down, each saying why in its reason.
+    stood_down: usize,
+    /// Of those, the ones that found another worker's claim in progress.
+    in_progress: usize,
+    /// Lines that did not act although their round's service changed, and say
+    /// neither that they stood down nor that the count was already right.
+    unexplained: Vec<String>,
+}
+
+async fn process_desired(emulator: &Emulator, prefix: &str) -> [i32; 4] {
+    let mut counts = [0; 4];
+    for (i, (cluster, service, _)) in PROCESS_SERVICES.iter().enumerate() {
+        counts[i] = emulator
+            .desired_count(&format!("{prefix}-{cluster}"), service)
+            .await;
+    }
+    counts
+}
+
+/// Starts `processes` CLI processes a few milliseconds apart (seeded), waits for
+/// all, and answers their decision lines.
+async fn run_processes(
+    env: &[(String, String)],
+    config: &std::path::Path,
+    processes: usize,
+    stagger: &mut XorShift,
+) -> Vec<Line> {
+    let mut offsets: Vec<u64> = (0..processes).map(|_| stagger.next(250)).collect();
+    offsets.sort_unstable();
+    let started = std::time::Instant::now();
+    let mut children = Vec::new();
+    for offset in offsets {
+        let wait = Duration::from_millis(offset).saturating_sub(started.elapsed());
+        tokio::time::sleep(wait).await;
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fast-autoscaler"))
+            .env_clear()
+            .envs(env.iter().cloned())
+            .arg("--config")
+            .arg(config)
+            .args(["run", "--once"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting fast-autoscaler");
+        children.push(child);
+    }
+    let mut lines = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().await.expect("fast-autoscaler ran");
+        assert!(
+            output.status.success(),
+            "fast-autoscaler run --once failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for text in String::from_utf8_lossy(&output.stdout).lines() {
+            let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            lines.push(Line {
+                service: v["service"].as_str().unwrap_or_default().to_string(),
+                applied: v["applied"].as_bool().unwrap_or(false),
+                reason: v["reason"].as_str().unwrap_or_default().to_string(),
+                current_desired: v["current_desired"].as_u64(),
+            });
+        }
+    }
+    lines
+}
+
+async fn process_rounds(emulator: &Emulator, prefix: &str, processes: usize) -> ProcessRun {
+    let queue = emulator.create_queue(&format!("{prefix}-jobs")).await;
+    for (cluster, service, _) in PROCESS_SERVICES {
+        emulator
+            .create_service(&format!("{prefix}-{cluster}"), service, 1)
+            .await;
+    }
+    let config = std::env::temp_dir().join(format!(
+        "fa-concurrency-{prefix}-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&config, process_document(prefix, &queue).to_string()).expect("config file");
+    let mut env = emulator.env();
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    emulator.delay_calls(&[("ecs:UpdateService", SLOW_UPDATE_SERVICE_MS)]);
+    emulator.reset_calls();
+
+    let mut result = ProcessRun::default();
+    let mut stagger = XorShift(0x0dd_ba11);
+    let mut depth = 0;
+    let mut before = process_desired(emulator, prefix).await;
+    for target in depths().into_iter().take(PROCESS_ROUNDS) {
+        set_depth(emulator, &queue, &mut depth, target).await;
+        let lines = run_processes(&env, &config, processes, &mut stagger).await;
+        let after = process_desired(emulator, prefix).await;
+        for (i, (cluster, service, _)) in PROCESS_SERVICES.iter().enumerate() {
+            let id = format!("{prefix}-{cluster}/{service}");
+            let of_service: Vec<&Line> = lines.iter().filter(|l| l.service == id).collect();
+            result.applied += of_service.iter().filter(|l| l.applied).count();
+            for line in of_service.iter().filter(|l| !l.applied) {
+                if line.reason.contains("stood down") {
+                    result.stood_down += 1;
+                    result.in_progress += usize::from(line.reason.contains("holds it for"));
+                } else if after[i] != before[i] && line.current_desired != Some(after[i] as u64) {
+                    result.unexplained.push(format!("{id}: {}", line.reason));
+                }
+            }
+        }
+        result.desired.push(after);
+        before = after;
+    }
+    emulator.delay_calls(&[]);
+    result.update_service_calls = emulator
+        .calls()
+        .get("ecs:UpdateService")
+        .copied()
+        .unwrap_or(0);
+    let _ = std::fs::remove_file(&config);
+    result
+}
+
+/// Eight `fast-autoscaler run --once` processes per round, each with its own tick
+/// (due when it starts), started up to 250 ms apart while every UpdateService takes
+/// 400 ms: workers read the state between another worker's claim and ECS showing
+/// it. They must stand down, saying so, rather than take the claim for a crashed
+/// worker's and apply it again.
+#[tokio::test]
+async fn eight_processes_apply_what_one_applies_and_say_why_they_stood_down() {
+    let emulator = emulator_or_skip!();
+    emulator.create_bucket(BUCKET).await;
+    let single = process_rounds(&emulator, "one", 1).await;
+    let eight = process_rounds(&emulator, "eight", PROCESSES).await;
+
+    println!("{:<48} {:>9} {:>11}", "", "1 process", "8 processes");
+    println!(
+        "{:<48} {:>9} {:>11}",
+        "rounds", PROCESS_ROUNDS, PROCESS_ROUNDS
+    );
+    for (label, a, b) in [
+        (
+            "actions applied",
+            single.applied as u64,
+            eight.applied as u64,
+        ),
+        (
+            "UpdateService calls served",
+            single.update_service_calls,
+            eight.update_service_calls,
+        ),
+        (
+            "stood down (reason given)",
+            single.stood_down as u64,
+            eight.stood_down as u64,
+        ),
+        (
+            "of which: another worker's claim in progress",
+            single.in_progress as u64,
+            eight.in_progress as u64,
+        ),
+        (
+            "did not act and did not say why",
+            single.unexplained.len() as u64,
+            eight.unexplained.len() as u64,
+        ),
+    ] {
+        println!("{label:<48} {a:>9} {b:>11}");
+    }
+
+    assert!(
+        single.applied >= 40,
+        "the depths must make the services change often ({} actions)",
+        single.applied
+    );
+    assert_eq!(
+        single.update_service_calls, single.applied as u64,
+        "one process: one UpdateService per applied action"
+    );
+    let first_difference = single
+        .desired
+        .iter()
+        .zip(&eight.desired)
+        .position(|(a, b)| a != b);
+    assert_eq!(
+        first_difference,
+        None,
+        "the desired counts diverge at that round: one process {:?}, eight {:?}",
+        first_difference.map(|r| single.desired[r]),
+        first_difference.map(|r| eight.desired[r]),
+    );
+    assert_eq!(eight.update_service_calls, single.update_service_calls);
+    assert_eq!(eight.applied, single.applied);
+    assert!(eight.unexplained.is_empty(), "{:#?}", eight.unexplained);
+    assert!(
+        eight.in_progress > 0,
+        "no worker met another's claim in progress: the window was not exercised"
+    );
+}

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_ecs::error::DisplayErrorContext;
-use futures::future::join_all;
 
 use crate::Error;
 
@@ -44,7 +43,8 @@ fn view_of(
     })
 }
 
-/// Describes `services` of one cluster, 10 per call, the calls running concurrently.
+/// Describes `services` of one cluster, 10 per call, the calls running concurrently
+/// (at most [`crate::engine::MAX_CALLS_IN_FLIGHT`] at once).
 /// Answers one result per requested name (or ARN): a service that ECS reports
 /// missing, or that a call failed for, gets an error naming it.
 pub async fn describe_services(
@@ -62,7 +62,7 @@ pub async fn describe_services(
         (chunk, answer)
     });
     let mut views = HashMap::new();
-    for (chunk, answer) in join_all(calls).await {
+    for (chunk, answer) in crate::engine::bounded(calls).await {
         match answer {
             Ok(answer) => {
                 for requested in chunk {

@@ -1,11 +1,5 @@
-//! `make bench`: scaling quality from the simulator, then the worker's tick latency
-//! and AWS calls per tick for 1, 10 and 100 services against the moto emulator on
-//! loopback.
-//!
-//! Scaling quality: every built-in trace through `simulate`'s strategies (the
-//! original step rule at 60 s is the baseline; the recommended policy at 10 s is
-//! the product), with the ratios the goals are stated in, then the simulator's own
-//! speed on 30 days of one-second trace.
+//! The worker's tick latency and AWS calls per tick for 1, 10 and 100 services
+//! against the moto emulator on loopback.
 //!
 //! Two scenarios per size, each through the real `Autoscaler::evaluate`:
 //! - quiet: every queue sits between the thresholds, so no action is considered;
@@ -19,19 +13,12 @@
 use std::time::Instant;
 
 use fast_autoscaler::{Autoscaler, EvaluateOptions};
-use fast_autoscaler_simulator::{self as simulator, Outcome, Trace, Workload};
 use fast_autoscaler_tests::{config_from, tick_now, Emulator};
 use serde_json::{json, Value};
 
-const SIZES: [(usize, usize, usize); 3] = [(1, 50, 20), (10, 30, 10), (100, 10, 5)];
+use crate::percentile;
 
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
-    if sorted_ms.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted_ms.len() as f64).ceil() as usize;
-    sorted_ms[rank.clamp(1, sorted_ms.len()) - 1]
-}
+const SIZES: [(usize, usize, usize); 3] = [(1, 50, 20), (10, 30, 10), (100, 10, 5)];
 
 struct Run {
     p50_ms: f64,
@@ -83,49 +70,7 @@ fn services(queues: &[String], scale_up_threshold: u64) -> Value {
     json!({"state_bucket": "bench-state", "services": list})
 }
 
-fn scaling_quality() {
-    let workload = Workload {
-        mu: 1.0,
-        startup_s: 45,
-        consumption_counter: false,
-    };
-    let policy = simulator::example_policy();
-    println!("Scaling quality (simulator; tasks process 1 msg/s and start after 45 s)\n");
-    let mut summary = Vec::new();
-    for name in simulator::BUILT_IN_TRACES {
-        let hours = if name == "diurnal" { 24 } else { 2 };
-        let Ok(trace) = Trace::built_in(name, hours * 3600) else {
-            continue;
-        };
-        let outcomes: Vec<Outcome> = simulator::example_strategies(workload, 10)
-            .iter()
-            .map(|s| simulator::run(&trace, workload, &policy, s))
-            .collect();
-        println!("trace {name} ({hours} h)");
-        print!("{}", simulator::comparison_table(&outcomes));
-        println!();
-        summary.extend(simulator::goal_results(name, &outcomes, "recommended 10s"));
-    }
-    println!("{}", simulator::goal_summary(&summary));
-
-    // The simulator's own speed: 30 days of one-second trace, four strategies.
-    let Ok(month) = Trace::built_in("bursty", 30 * 86_400) else {
-        return;
-    };
-    let started = Instant::now();
-    for strategy in simulator::standard_strategies(&policy, 10) {
-        simulator::run(&month, workload, &policy, &strategy);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "simulator: 30 days of 1-second trace × 4 strategies in {secs:.2} s (goal < 10 s, ratio {:.2})\n",
-        secs / 10.0
-    );
-}
-
-#[tokio::main]
-async fn main() {
-    scaling_quality();
+pub async fn latency_against_moto() {
     println!("Fast Autoscaler worker benchmark against moto on 127.0.0.1 (release build)\n");
     println!(
         "{:>8}  {:<8}  {:>5}  {:>8}  {:>8}  {:>10}  {:>10}  {:>6}  calls per tick by operation",

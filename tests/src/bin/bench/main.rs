@@ -1,0 +1,45 @@
+//! `make bench`: every performance figure, printed with its goal and ratio in one
+//! run (release build).
+//!
+//! 1. [`quality`]: scaling quality from the simulator on every built-in trace, and
+//!    the simulator's own speed;
+//! 2. [`scale`]: the worker's own cost per tick at 10 to 5,000 services against a
+//!    zero-latency stand-in, and how many services one worker decides within a
+//!    tick's deadline at AWS-like latency and rate limits;
+//! 3. [`moto`]: tick latency and AWS calls per tick against the moto emulator.
+
+mod moto;
+mod quality;
+mod scale;
+
+/// The `p`th percentile of sorted values (nearest rank).
+pub(crate) fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+    if sorted_ms.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted_ms.len() as f64).ceil() as usize;
+    sorted_ms[rank.clamp(1, sorted_ms.len()) - 1]
+}
+
+/// `bench` runs every part; `bench scale moto` only those named.
+#[tokio::main]
+async fn main() {
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    let run = |part: &str| wanted.is_empty() || wanted.iter().any(|w| w == part);
+    if let Some(unknown) = wanted
+        .iter()
+        .find(|w| !["quality", "scale", "moto"].contains(&w.as_str()))
+    {
+        eprintln!("bench: unknown part {unknown:?}; the parts are quality, scale and moto");
+        std::process::exit(2);
+    }
+    if run("quality") {
+        quality::scaling_quality();
+    }
+    if run("scale") {
+        scale::throughput().await;
+    }
+    if run("moto") {
+        moto::latency_against_moto().await;
+    }
+}

@@ -57,20 +57,7 @@ pub fn simulate(
         eprintln!("--mu must be a number of messages per second above 0 and --tick at least 1 (got --mu {} --tick {tick})", workload.mu);
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
-    let trace = if simulator::BUILT_IN_TRACES.contains(&trace_name) {
-        let default_hours = if trace_name == "diurnal" { 24.0 } else { 2.0 };
-        let hours = hours.unwrap_or(default_hours);
-        if !(hours.is_finite() && hours > 0.0 && hours <= 24.0 * 366.0) {
-            eprintln!("--hours {hours}: expected a number of hours above 0, at most a year");
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
-        Trace::built_in(trace_name, (hours * 3600.0) as usize).map_err(|e| e.to_string())
-    } else {
-        std::fs::read_to_string(trace_name)
-            .map_err(|e| format!("--trace {trace_name:?}: not a built-in trace ({}) and not a readable CSV file: {e}", simulator::BUILT_IN_TRACES.join(", ")))
-            .and_then(|text| Trace::from_csv(trace_name, &text).map_err(|e| e.to_string()))
-    };
-    let trace = match trace {
+    let trace = match Trace::load(trace_name, hours) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("{e}");
@@ -82,11 +69,13 @@ pub fn simulate(
     } else {
         simulator::standard_strategies(&policy, tick)
     };
+    let reference = strategies
+        .get(2)
+        .or(strategies.get(1))
+        .map(|s| s.label())
+        .unwrap_or_default();
     let started = std::time::Instant::now();
-    let outcomes: Vec<_> = strategies
-        .iter()
-        .map(|strategy| simulator::run(&trace, workload, &policy, strategy))
-        .collect();
+    let comparison = simulator::compare(&trace, workload, &policy, &strategies, &reference);
     let elapsed = started.elapsed();
     println!(
         "trace {} ({:.1} h, {:.0} messages), {policy_source}; tasks process {} msg/s and start after {} s",
@@ -96,14 +85,19 @@ pub fn simulate(
         workload.mu,
         workload.startup_s
     );
-    print!("{}", simulator::comparison_table(&outcomes));
+    print!("{}", simulator::comparison_table(&comparison));
+    println!("{}", simulator::frontier_line(&comparison));
+    println!();
+    print!("{}", simulator::elasticity_table(&comparison));
     println!(
-        "simulated {} strategies in {:.2} s",
-        outcomes.len(),
+        "simulated {} strategies and solved the oracle in {:.2} s",
+        comparison.outcomes.len(),
         elapsed.as_secs_f64()
     );
     if let Some(path) = svg.filter(|p| p.as_os_str() != "none") {
-        let chart = simulator::svg_chart(&trace, &outcomes);
+        let mut drawn = comparison.outcomes.clone();
+        drawn.extend(comparison.oracle.row.clone());
+        let chart = simulator::svg_chart(&trace, &drawn);
         if let Err(e) = std::fs::write(path, chart) {
             eprintln!("--svg {}: cannot write the chart: {e}", path.display());
             return ExitCode::from(EXIT_BAD_CONFIG);

@@ -177,16 +177,21 @@ fn the_default_simulation_compares_strategies_and_draws_them() {
         "original step 60s",
         "step 10s",
         "recommended 10s",
-        "aws target tracking",
+        "aws target tracking  ",
+        "aws target tracking 20s",
         "keda defaults",
+        "oracle (waits ≤",
     ];
     for strategy in strategies {
+        // Each in the comparison table, and again in the SPEC elasticity table.
         assert_eq!(
             stdout.lines().filter(|l| l.starts_with(strategy)).count(),
-            1,
+            2,
             "{strategy} in:\n{stdout}"
         );
     }
+    assert!(stdout.contains("oracle frontier"), "{stdout}");
+    assert!(stdout.contains("fastest possible"), "{stdout}");
     // The original's 60-second schedule is the baseline of the ratio columns.
     let baseline = stdout
         .lines()
@@ -215,10 +220,11 @@ fn the_default_simulation_compares_strategies_and_draws_them() {
         svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
         "{svg:.200}"
     );
-    // Two panels (backlog, tasks), one line per strategy in each, and a legend.
+    // Two panels (backlog, tasks), one line per strategy and the oracle in each,
+    // and a legend.
     assert_eq!(svg.matches("<polyline").count(), 2 * strategies.len());
     for strategy in strategies {
-        assert!(svg.contains(strategy), "legend lacks {strategy}");
+        assert!(svg.contains(strategy.trim_end()), "legend lacks {strategy}");
     }
 }
 
@@ -235,9 +241,63 @@ fn bad_simulation_inputs_exit_2_naming_the_flag() {
             &["simulate", "--svg", "/nonexistent-dir/chart.svg"][..],
             "--svg",
         ),
+        (
+            &["simulate", "--trace", "/nonexistent-dir/sent.json"][..],
+            "not a built-in trace",
+        ),
     ] {
         let (code, _, stderr) = cli(&[], args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+}
+
+/// A CloudWatch `GetMetricData` export is read as a trace directly, and a broken
+/// one is refused naming the field.
+#[test]
+fn simulate_reads_a_cloudwatch_export() {
+    let dir = std::env::temp_dir();
+    let good = dir.join(format!("fa-sent-{}.json", std::process::id()));
+    let minutes: Vec<String> = (0..60)
+        .map(|m| format!("\"2026-11-28T10:{m:02}:00Z\""))
+        .collect();
+    let values: Vec<String> = (0..60)
+        .map(|m| {
+            if (20..30).contains(&m) {
+                "1800".into()
+            } else {
+                "60".into()
+            }
+        })
+        .collect();
+    let export = format!(
+        r#"{{"MetricDataResults": [{{"Id": "sent", "Label": "NumberOfMessagesSent", "Timestamps": [{}], "Values": [{}], "StatusCode": "Complete"}}], "Messages": []}}"#,
+        minutes.join(", "),
+        values.join(", ")
+    );
+    std::fs::write(&good, export).expect("export written");
+    let path = good.to_string_lossy().to_string();
+    let (code, stdout, stderr) = cli(&[], &["simulate", "--trace", &path, "--svg", "none"]);
+    let _ = std::fs::remove_file(&good);
+    assert_eq!(code, 0, "{stderr}");
+    // 50 quiet minutes at 1/s and ten at 30/s: 21,000 messages over an hour.
+    assert!(
+        stdout.contains("NumberOfMessagesSent") && stdout.contains("(1.0 h, 21000 messages)"),
+        "{stdout}"
+    );
+
+    let bad = dir.join(format!("fa-bad-{}.json", std::process::id()));
+    std::fs::write(
+        &bad,
+        r#"{"MetricDataResults": [{"Id": "sent", "Timestamps": ["noon", "2026-11-28T10:01:00Z"], "Values": [1, 2]}]}"#,
+    )
+    .expect("export written");
+    let path = bad.to_string_lossy().to_string();
+    let (code, _, stderr) = cli(&[], &["simulate", "--trace", &path]);
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Timestamps[0]") && stderr.contains("noon"),
+        "{stderr}"
+    );
 }

@@ -13,6 +13,7 @@ use fast_autoscaler::providers::QueueMetrics;
 use fast_autoscaler::state::Stored;
 
 use crate::simulation::{Scaler, Seen};
+use crate::trace::Rng;
 
 /// The simulated service's cluster and name, for its state record.
 const CLUSTER: &str = "simulated";
@@ -22,6 +23,8 @@ pub(crate) struct FastAutoscaler<'a> {
     policy: &'a PolicySettings,
     tick_s: usize,
     stored: Stored,
+    /// For the in-flight snapshot of partly busy tasks.
+    rng: Rng,
 }
 
 impl<'a> FastAutoscaler<'a> {
@@ -30,6 +33,7 @@ impl<'a> FastAutoscaler<'a> {
             policy,
             tick_s: tick_s.max(1),
             stored: Stored::Missing,
+            rng: Rng(0x5EED_1234_ABCD_0001),
         }
     }
 
@@ -47,10 +51,14 @@ impl Scaler for FastAutoscaler<'_> {
     }
 
     fn decide(&mut self, seen: &Seen) -> Option<u32> {
-        // A busy task holds one message in flight, as SQS would report it.
+        // A busy task holds one message in flight, as SQS would report it. A task
+        // busy part of the second shows in a snapshot that share of the time, as
+        // ApproximateNumberOfMessagesNotVisible does.
+        let whole = seen.busy.floor();
+        let snapshot = whole + f64::from(u8::from(self.rng.next_f64() < seen.busy - whole));
         let metrics = QueueMetrics {
             visible: seen.backlog as u64,
-            in_flight: seen.busy.ceil() as u64,
+            in_flight: snapshot as u64,
             delayed: 0,
             dequeued_total: seen.dequeued,
         };

@@ -16,11 +16,14 @@
 //!
 //! # Layout
 //!
-//! - [`trace`]: built-in traces and CSV;
+//! - [`trace`]: built-in traces, random workloads and CSV;
+//! - [`cloudwatch`]: CloudWatch `GetMetricData` exports as traces;
 //! - [`workload`]: how the tasks behave;
 //! - [`strategy`]: what can be simulated, and the configurations `simulate` compares;
 //! - [`autoscaler`]: Fast Autoscaler through the worker's flow;
 //! - [`baselines`]: AWS target tracking and KEDA;
+//! - [`oracle`]: the physical limit, an exact LP over the whole trace;
+//! - [`elasticity`]: the SPEC Research Group's elasticity metrics;
 //! - [`simulation`]: the event loop and its figures;
 //! - [`report`]: the comparison table and the goal summary;
 //! - [`chart`]: the SVG chart.
@@ -28,6 +31,10 @@
 pub mod autoscaler;
 pub mod baselines;
 pub mod chart;
+pub mod cloudwatch;
+pub mod comparison;
+pub mod elasticity;
+pub mod oracle;
 pub mod report;
 pub mod simulation;
 pub mod strategy;
@@ -35,7 +42,11 @@ pub mod trace;
 pub mod workload;
 
 pub use chart::svg_chart;
-pub use report::{comparison_table, goal_results, goal_summary, GoalResult, GOALS};
+pub use comparison::{compare, Comparison, OracleView, FRONTIER_WAITS};
+pub use report::{
+    comparison_table, elasticity_table, frontier_line, goal_results, goal_summary, GoalResult,
+    GOALS,
+};
 pub use simulation::{run, Outcome};
 pub use strategy::{
     example_policy, example_strategies, fast, recommended_policy, standard_strategies,
@@ -68,4 +79,27 @@ pub enum Error {
 
     #[error("{file}: at least two rows of timestamp,arrivals are needed")]
     TooShort { file: String },
+
+    #[error("--trace {path:?}: not a built-in trace ({known}) and not a readable file: {reason}")]
+    UnreadableTrace {
+        path: String,
+        known: String,
+        reason: String,
+    },
+
+    #[error("--hours {hours}: expected a number of hours above 0, at most a year")]
+    BadHours { hours: f64 },
+
+    #[error("{file}: {field}: {problem}")]
+    BadCloudWatch {
+        file: String,
+        field: String,
+        problem: String,
+    },
+
+    #[error("no schedule within max_tasks and the start-up delay keeps every wait within {max_wait_s} s")]
+    OracleInfeasible { max_wait_s: usize },
+
+    #[error("the oracle's LP could not be solved: {0}")]
+    Oracle(String),
 }

@@ -3,7 +3,7 @@
 use fast_autoscaler::config::{PolicyKind, PolicySettings};
 
 use crate::autoscaler::FastAutoscaler;
-use crate::baselines::{Keda, TargetTracking};
+use crate::baselines::{Keda, TargetTracking, TargetTrackingMetrics};
 use crate::simulation::Scaler;
 use crate::workload::Workload;
 
@@ -16,10 +16,11 @@ pub enum Strategy {
         tick_s: usize,
         policy: Box<PolicySettings>,
     },
-    /// AWS target tracking on backlog per task, from one-minute datapoints: scale
-    /// out after 3 of 3 datapoints above target, in after 15 of 15 below, with
-    /// 300-second cooldowns.
-    TargetTracking { target_per_task: f64 },
+    /// AWS target tracking on backlog per task (see [`crate::baselines`]).
+    TargetTracking {
+        target_per_task: f64,
+        metrics: TargetTrackingMetrics,
+    },
     /// KEDA's defaults: polling every 30 s, HPA desired = ceil(backlog / target),
     /// scale-in to the highest recommendation of the last 300 s.
     Keda { target_per_task: f64 },
@@ -29,7 +30,13 @@ impl Strategy {
     pub fn label(&self) -> String {
         match self {
             Strategy::FastAutoscaler { name, tick_s, .. } => format!("{name} {tick_s}s"),
-            Strategy::TargetTracking { .. } => "aws target tracking".into(),
+            Strategy::TargetTracking { metrics, .. } => {
+                if metrics.period_s == 60 {
+                    "aws target tracking".into()
+                } else {
+                    format!("aws target tracking {}s", metrics.period_s)
+                }
+            }
             Strategy::Keda { .. } => "keda defaults".into(),
         }
     }
@@ -42,9 +49,10 @@ impl Strategy {
                 policy: own,
                 ..
             } => Box::new(FastAutoscaler::new(own, *tick_s)),
-            &Strategy::TargetTracking { target_per_task } => {
-                Box::new(TargetTracking::new(policy, target_per_task))
-            }
+            &Strategy::TargetTracking {
+                target_per_task,
+                metrics,
+            } => Box::new(TargetTracking::new(policy, target_per_task, metrics)),
             &Strategy::Keda { target_per_task } => Box::new(Keda::new(policy, target_per_task)),
         }
     }
@@ -88,21 +96,32 @@ pub fn example_policy() -> PolicySettings {
     }
 }
 
-/// The example policy's bounds with this product's additions, as the README
-/// recommends them: the predictive mode (told the workload's throughput and
-/// start-up delay, draining within 60 s), an emergency tier at 500 messages, and a
-/// 120-second scale-in stabilization window, which takes over from a long scale-in
-/// cooldown (60 s here instead of 120 s).
+/// The recommended configuration, derived from the one thing every workload has
+/// in common, the task start-up delay S, and not from any trace:
+///
+/// - the predictive rule, told the tasks' throughput and S;
+/// - `target_drain_seconds = S`: a task ordered for a backlog works at least as
+///   long as it took to start, so its start-up is at most half its cost;
+/// - `scale_in_stabilization = S`, with no scale-in cooldown: an idle task is kept
+///   for as long as restarting it would cost, then released (the ski-rental rule,
+///   never more than twice the cost of knowing the future);
+/// - no scale-out cooldown and no emergency tier: the rule counts the tasks
+///   already starting, so a tick never orders the same tasks twice, and it sizes
+///   every order by what can still help once started.
+///
+/// The bounds are the example policy's.
 pub fn recommended_policy(workload: Workload) -> PolicySettings {
+    let startup_s = workload.startup_s as u64;
     PolicySettings {
         kind: PolicyKind::Predictive {
             task_throughput: workload.mu,
-            task_startup_s: workload.startup_s as u64,
-            target_drain_s: 60,
+            task_startup_s: startup_s,
+            target_drain_s: startup_s.max(1),
         },
-        emergency_backlog: Some(500),
-        scale_in_stabilization_s: 120,
-        scale_in_cooldown_s: 60,
+        emergency_backlog: None,
+        scale_in_stabilization_s: startup_s,
+        scale_in_cooldown_s: 0,
+        scale_out_cooldown_s: 0,
         ..example_policy()
     }
 }
@@ -126,6 +145,11 @@ pub fn standard_strategies(policy: &PolicySettings, fast_tick_s: usize) -> Vec<S
         fast("fast-autoscaler", fast_tick_s, policy),
         Strategy::TargetTracking {
             target_per_task: target,
+            metrics: TargetTrackingMetrics::ONE_MINUTE,
+        },
+        Strategy::TargetTracking {
+            target_per_task: target,
+            metrics: TargetTrackingMetrics::TWENTY_SECONDS,
         },
         Strategy::Keda {
             target_per_task: target,
@@ -145,6 +169,11 @@ pub fn example_strategies(workload: Workload, fast_tick_s: usize) -> Vec<Strateg
         fast("recommended", fast_tick_s, &recommended_policy(workload)),
         Strategy::TargetTracking {
             target_per_task: target,
+            metrics: TargetTrackingMetrics::ONE_MINUTE,
+        },
+        Strategy::TargetTracking {
+            target_per_task: target,
+            metrics: TargetTrackingMetrics::TWENTY_SECONDS,
         },
         Strategy::Keda {
             target_per_task: target,

@@ -8,6 +8,10 @@ use super::memory::{Memory, Sample};
 /// The window the arrival rate is estimated over.
 pub const RATE_WINDOW_MS: u64 = 60_000;
 
+/// The short window of the sustained arrival rate (see [`sustained_rate`]): about
+/// the last tick or two.
+pub const RECENT_WINDOW_MS: u64 = 15_000;
+
 /// Busy task-seconds a measured throughput needs before it replaces the configured
 /// one: a few tasks for several ticks, so one slow message does not skew it.
 pub const MIN_MEASURED_TASK_SECONDS: f64 = 60.0;
@@ -22,11 +26,11 @@ pub fn busy_tasks(metrics: &QueueMetrics, running: u32) -> u32 {
     }
 }
 
-/// The oldest sample inside the rate window (and at least a second old).
-fn window_start(samples: &[Sample], now_ms: u64) -> Option<&Sample> {
+/// The oldest sample inside a window of `window_ms` (and at least a second old).
+fn window_start(samples: &[Sample], now_ms: u64, window_ms: u64) -> Option<&Sample> {
     samples
         .iter()
-        .find(|s| s.at_ms + RATE_WINDOW_MS >= now_ms && s.at_ms + 1000 <= now_ms)
+        .find(|s| s.at_ms + window_ms >= now_ms && s.at_ms + 1000 <= now_ms)
 }
 
 /// The arrival rate (messages/s) over the rate window: the backlog's growth plus
@@ -41,7 +45,57 @@ pub fn arrival_rate(
     task_throughput: f64,
     now_ms: u64,
 ) -> Option<f64> {
-    let oldest = window_start(samples, now_ms)?;
+    arrival_rate_over(
+        RATE_WINDOW_MS,
+        samples,
+        total,
+        busy,
+        dequeued,
+        task_throughput,
+        now_ms,
+    )
+}
+
+/// The sustained arrival rate: the lower of the last minute's rate and the last
+/// few seconds' (about one tick). It is what a scale-out plans with. Tasks ordered
+/// now help only after their start-up; a burst that has already ended is served
+/// from the backlog it left, and planning for it to go on would pay start-ups for
+/// tasks that find an empty queue. Erring low costs one tick: if the surge goes
+/// on, the next tick sees both rates high and orders the rest. Erring high costs a
+/// start-up per task, which no tick can undo.
+pub fn sustained_rate(
+    samples: &[Sample],
+    total: u64,
+    busy: u32,
+    dequeued: Option<u64>,
+    task_throughput: f64,
+    now_ms: u64,
+) -> Option<f64> {
+    let minute = arrival_rate(samples, total, busy, dequeued, task_throughput, now_ms)?;
+    let recent = arrival_rate_over(
+        RECENT_WINDOW_MS,
+        samples,
+        total,
+        busy,
+        dequeued,
+        task_throughput,
+        now_ms,
+    )
+    .unwrap_or(minute);
+    Some(minute.min(recent))
+}
+
+/// The arrival rate over a window of `window_ms` (see [`arrival_rate`]).
+fn arrival_rate_over(
+    window_ms: u64,
+    samples: &[Sample],
+    total: u64,
+    busy: u32,
+    dequeued: Option<u64>,
+    task_throughput: f64,
+    now_ms: u64,
+) -> Option<f64> {
+    let oldest = window_start(samples, now_ms, window_ms)?;
     let dt = (now_ms - oldest.at_ms) as f64 / 1000.0;
     let growth = (total as f64 - oldest.backlog as f64) / dt;
     let worked = match (oldest.dequeued, dequeued) {

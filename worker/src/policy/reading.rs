@@ -37,6 +37,11 @@ pub(crate) fn tasks_ceil(x: f64) -> u64 {
     x.ceil() as u64
 }
 
+/// Float to task count, to the nearest (NaN becomes 0, infinity saturates).
+pub(crate) fn tasks_round(x: f64) -> u64 {
+    x.round() as u64
+}
+
 /// A good reading and what follows from it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Reading<'a> {

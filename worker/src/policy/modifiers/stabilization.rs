@@ -1,8 +1,14 @@
 //! Scale-in stabilization, as KEDA and the HPA do it: scale in only to the highest
 //! recommendation of the last `scale_in_stabilization` seconds, so a dip between
 //! bursts does not stop tasks that the next burst needs again.
+//!
+//! With the predictive rule it holds running tasks only. That rule counts pending
+//! tasks in its recommendation already, and a pending task beyond it would start
+//! into a drained queue: cancelling it saves the rest of its start-up, while a
+//! running task kept idle is what the window is for (ski rental: an idle task is
+//! worth keeping for as long as restarting it would cost).
 
-use crate::config::PolicySettings;
+use crate::config::{PolicyKind, PolicySettings};
 use crate::policy::memory::Memory;
 use crate::policy::reading::Reading;
 use crate::policy::rules::Wanted;
@@ -27,7 +33,12 @@ pub(crate) fn apply(
         .map(|s| s.recommended)
         .max()
         .unwrap_or(recommended);
-    let stabilized = highest.clamp(recommended, current);
+    let ceiling = if matches!(policy.kind, PolicyKind::Predictive { .. }) {
+        reading.running.clamp(recommended, current)
+    } else {
+        current
+    };
+    let stabilized = highest.clamp(recommended, ceiling);
     if stabilized != recommended {
         wanted.why.push_str(&format!(
             "; stabilized to {stabilized}, the highest recommendation of the last {}s",

@@ -10,12 +10,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use fast_autoscaler::providers::{ProviderContext, QueueMetrics};
 use fast_autoscaler::{load_aws_config, Autoscaler, AutoscalerConfig};
+use fast_autoscaler_simulator::tune::Choice;
 use fast_autoscaler_simulator::Workload;
 use lambda_runtime::tracing;
 
 mod decide;
 mod run;
 mod simulate;
+mod tune;
 
 /// Exit status for a configuration that does not validate.
 pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
@@ -72,38 +74,111 @@ enum Command {
     /// Validate the configuration and print it, secrets redacted.
     CheckConfig,
     /// Simulate a queue, its workers and several scaling strategies; print a comparison
-    /// and write an SVG chart.
+    /// against the oracle (the physical limit) and write an SVG chart.
     ///
     /// Uses the first configured service's policy when a configuration is given
     /// (environment or --config), at 60 s and at --tick. Otherwise it compares the
     /// original's step rule (min 1, max 200, +1 task per 100 messages above 100,
     /// scale in below 10, cooldowns 120 s) at 60 s and at --tick with the recommended
-    /// policy (predictive, emergency tier, scale-in stabilization) at --tick. AWS
-    /// target tracking and KEDA's defaults are emulated in both cases.
+    /// settings at --tick. AWS target tracking (one-minute and 20-second metrics) and
+    /// KEDA's defaults are emulated in both cases.
     Simulate {
-        /// A built-in trace (spike, ramp, diurnal, bursty, drain) or a CSV file of timestamp,arrivals.
-        #[arg(long, default_value = "spike")]
-        trace: String,
-        /// Length of a built-in trace in hours (default: 2, or 24 for diurnal).
-        #[arg(long)]
-        hours: Option<f64>,
-        /// Messages one task processes per second.
-        #[arg(long, default_value_t = 1.0)]
-        mu: f64,
-        /// Seconds from requesting a task to it working (45 is typical for Fargate).
-        #[arg(long, default_value_t = 45)]
-        startup: usize,
-        /// Fast Autoscaler's tick interval in seconds.
-        #[arg(long, default_value_t = 10)]
-        tick: usize,
+        #[command(flatten)]
+        workload: WorkloadArgs,
         /// Where to write the SVG chart of backlog and tasks over time ("none": no chart).
         #[arg(long, value_name = "FILE", default_value = "simulation.svg")]
         svg: PathBuf,
-        /// Simulate a queue that reports consumed messages (ActiveMQ, RabbitMQ; SQS
-        /// does not), so the predictive policy measures the tasks' throughput.
-        #[arg(long)]
-        consumption_counter: bool,
     },
+    /// Search the predictive rule's settings on a workload (a built-in trace, a CSV or
+    /// a CloudWatch GetMetricData export); print the Pareto frontier of p99 wait
+    /// against task-hours beside the oracle's, write its SVG, and print the
+    /// configuration of a chosen point (by default the fastest costing no more than
+    /// the policy at the original's 60 s schedule).
+    Tune {
+        #[command(flatten)]
+        workload: WorkloadArgs,
+        /// Choose the cheapest setting whose p99 wait is at most this many seconds.
+        #[arg(long, value_name = "SECONDS", conflicts_with = "budget")]
+        max_p99: Option<f64>,
+        /// Choose the fastest setting costing at most this many task-hours.
+        #[arg(long, value_name = "TASK_HOURS")]
+        budget: Option<f64>,
+        /// Where to write the SVG chart of the frontier ("none": no chart).
+        #[arg(long, value_name = "FILE", default_value = "tune.svg")]
+        svg: PathBuf,
+    },
+}
+
+/// The workload `simulate` and `tune` run on.
+#[derive(clap::Args)]
+struct WorkloadArgs {
+    /// A built-in trace (spike, ramp, diurnal, bursty, drain, batch, flash, noisy), a
+    /// CSV file of timestamp,arrivals, or a CloudWatch GetMetricData JSON export.
+    #[arg(long, default_value = "spike")]
+    trace: String,
+    /// Length of a built-in trace in hours (default: 2, or 24 for diurnal).
+    #[arg(long)]
+    hours: Option<f64>,
+    /// Messages one task processes per second.
+    #[arg(long, default_value_t = 1.0)]
+    mu: f64,
+    /// Seconds from requesting a task to it working (45 is typical for Fargate).
+    #[arg(long, default_value_t = 45)]
+    startup: usize,
+    /// Fast Autoscaler's tick interval in seconds.
+    #[arg(long, default_value_t = 10)]
+    tick: usize,
+    /// Simulate a queue that reports consumed messages (ActiveMQ, RabbitMQ; SQS
+    /// does not), so the predictive policy measures the tasks' throughput.
+    #[arg(long)]
+    consumption_counter: bool,
+}
+
+impl WorkloadArgs {
+    fn workload(&self) -> Workload {
+        Workload {
+            mu: self.mu,
+            startup_s: self.startup,
+            consumption_counter: self.consumption_counter,
+        }
+    }
+}
+
+/// The commands that need no AWS configuration, run before it is loaded.
+fn offline(cli: &Cli) -> Option<ExitCode> {
+    let config = cli.config.as_deref();
+    match &cli.command {
+        Command::Simulate { workload: w, svg } => Some(simulate::simulate(
+            config,
+            &w.trace,
+            w.hours,
+            w.workload(),
+            w.tick,
+            Some(svg.as_path()),
+        )),
+        Command::Tune {
+            workload: w,
+            max_p99,
+            budget,
+            svg,
+        } => {
+            let choice = match (max_p99, budget) {
+                (Some(s), _) => Some(Choice::MaxP99(*s)),
+                (_, Some(h)) => Some(Choice::Budget(*h)),
+                _ => None,
+            };
+            Some(tune::tune(tune::TuneArgs {
+                config,
+                trace: &w.trace,
+                hours: w.hours,
+                workload: w.workload(),
+                tick: w.tick,
+                choice,
+                svg: Some(svg.as_path()),
+            }))
+        }
+        _ => None,
+    }
 }
 
 #[tokio::main]
@@ -111,28 +186,8 @@ async fn main() -> ExitCode {
     // Logs go to stderr so stdout carries only the JSON answers.
     tracing::init_default_subscriber_with_writer(std::io::stderr);
     let cli = Cli::parse();
-    if let Command::Simulate {
-        trace,
-        hours,
-        mu,
-        startup,
-        tick,
-        svg,
-        consumption_counter,
-    } = &cli.command
-    {
-        return simulate::simulate(
-            cli.config.as_deref(),
-            trace,
-            *hours,
-            Workload {
-                mu: *mu,
-                startup_s: *startup,
-                consumption_counter: *consumption_counter,
-            },
-            *tick,
-            Some(svg.as_path()),
-        );
+    if let Some(code) = offline(&cli) {
+        return code;
     }
     let aws = load_aws_config().await;
     let (config, source) = match AutoscalerConfig::load(
@@ -175,7 +230,9 @@ async fn main() -> ExitCode {
         Command::Run { once, dry_run } => {
             run::run(Autoscaler::new(config, &aws), once, dry_run).await
         }
-        Command::Simulate { .. } => unreachable!("handled before loading AWS configuration"),
+        Command::Simulate { .. } | Command::Tune { .. } => {
+            unreachable!("handled before loading AWS configuration")
+        }
     }
 }
 

@@ -13,7 +13,9 @@ use crate::EXIT_BAD_CONFIG;
 
 /// The policy of the first configured service, or the built-in one when there is
 /// no configuration at all (a configuration that is given but invalid is an error).
-fn simulation_policy(config_path: Option<&Path>) -> Result<(PolicySettings, String), String> {
+pub(crate) fn simulation_policy(
+    config_path: Option<&Path>,
+) -> Result<(PolicySettings, String), String> {
     let env = |k: &str| std::env::var(k).ok();
     let configured = config_path.is_some()
         || ["AUTOSCALER_CONFIG", "AUTOSCALER_CONFIG_FILE", "ECS_CLUSTER"]
@@ -53,8 +55,8 @@ pub fn simulate(
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    if !(workload.mu.is_finite() && workload.mu > 0.0) || tick == 0 {
-        eprintln!("--mu must be a number of messages per second above 0 and --tick at least 1 (got --mu {} --tick {tick})", workload.mu);
+    if let Err(e) = check_workload(workload, tick) {
+        eprintln!("{e}");
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
     let trace = match Trace::load(trace_name, hours) {
@@ -105,4 +107,15 @@ pub fn simulate(
         println!("chart: {}", path.display());
     }
     ExitCode::SUCCESS
+}
+
+/// The simulated tasks and tick, checked: what would be valid when they are not.
+pub(crate) fn check_workload(workload: Workload, tick: usize) -> Result<(), String> {
+    if !(workload.mu.is_finite() && workload.mu > 0.0) || tick == 0 {
+        return Err(format!(
+            "--mu must be a number of messages per second above 0 and --tick at least 1 (got --mu {} --tick {tick})",
+            workload.mu
+        ));
+    }
+    Ok(())
 }

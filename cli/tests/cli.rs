@@ -301,3 +301,69 @@ fn simulate_reads_a_cloudwatch_export() {
         "{stderr}"
     );
 }
+
+/// `tune` searches settings on a workload, prints the frontier beside the oracle's,
+/// draws it, and prints a configuration the worker accepts.
+#[test]
+fn tune_prints_a_frontier_a_chart_and_a_configuration_the_worker_accepts() {
+    let chart = std::env::temp_dir().join(format!("fa-tune-{}.svg", std::process::id()));
+    let chart_arg = chart.to_string_lossy().to_string();
+    let args = [
+        "tune",
+        "--trace",
+        "bursty",
+        "--hours",
+        "1",
+        "--max-p99",
+        "120",
+        "--svg",
+        &chart_arg,
+    ];
+    let (code, stdout, stderr) = cli(&[], &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Pareto frontier"), "{stdout}");
+    assert!(stdout.contains("oracle"), "{stdout}");
+    assert!(stdout.contains("chosen (--max-p99 120"), "{stdout}");
+    let chosen: Value = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("the chosen configuration as JSON");
+    assert_eq!(chosen["scaling_policy"], "predictive");
+    let svg = std::fs::read_to_string(&chart).expect("the chart is written");
+    let _ = std::fs::remove_file(&chart);
+    assert!(
+        svg.contains("Pareto frontier") && svg.contains("<circle"),
+        "{svg:.300}"
+    );
+
+    // The chosen settings pass the worker's own validation.
+    let document = json!({
+        "state_bucket": "tuned-state",
+        "defaults": chosen,
+        "services": [{"cluster": "c", "service": "s",
+            "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"}}],
+    });
+    let env = vec![
+        ("AUTOSCALER_CONFIG".to_string(), document.to_string()),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ];
+    let (code, _, stderr) = cli(&env, &["check-config"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // A goal nothing meets says so; contradictory choices are refused.
+    let (code, stdout, _) = cli(
+        &[],
+        &[
+            "tune", "--trace", "bursty", "--hours", "1", "--budget", "0", "--svg", "none",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.contains("no setting meets"), "{stdout}");
+    let (code, _, stderr) = cli(&[], &["tune", "--max-p99", "60", "--budget", "10"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--budget"), "{stderr}");
+    let (code, _, stderr) = cli(&[], &["tune", "--max-p99=-5"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--max-p99 -5"), "{stderr}");
+}

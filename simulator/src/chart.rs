@@ -1,7 +1,8 @@
 //! SVG charts. Hand-written SVG: a few polylines need no plotting library.
 //!
 //! - [`svg_chart`]: backlog (top) and task count (bottom) over time, one line per
-//!   strategy.
+//!   strategy;
+//! - [`scatter_svg`]: p99 wait against cost, for `tune`'s frontier.
 
 use std::fmt::Write;
 
@@ -164,6 +165,77 @@ pub fn svg_chart(trace: &Trace, outcomes: &[Outcome]) -> String {
         );
         let y = axis_y + 20.0 + 18.0 * n as f64;
         layout.legend(&mut svg, y, COLOURS[n % COLOURS.len()], &text);
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// One series of a scatter chart: its points (x, y), colour, legend, and whether
+/// to join them with a line.
+pub struct Series<'a> {
+    pub points: Vec<(f64, f64)>,
+    pub colour: &'a str,
+    pub label: String,
+    pub line: bool,
+}
+
+/// A scatter chart of p99 wait (y) against task-hours (x): every tuned setting,
+/// the frontier, the oracle's frontier and the baseline, with a legend.
+pub fn scatter_svg(title: &str, series: &[Series<'_>]) -> String {
+    let layout = Layout {
+        width: 900.0,
+        panel: 440.0,
+        left: 70.0,
+        top: 40.0,
+        gap: 0.0,
+    };
+    let all = series.iter().flat_map(|s| s.points.iter());
+    let (mut max_x, mut max_y) = (1e-9_f64, 1e-9_f64);
+    for &(x, y) in all {
+        max_x = max_x.max(x);
+        max_y = max_y.max(y);
+    }
+    let (max_x, max_y) = (max_x * 1.05, max_y * 1.05);
+    let height = layout.top + layout.panel + 50.0 + 18.0 * series.len() as f64;
+    let mut svg = String::new();
+    open(&mut svg, &layout, height, title);
+    layout.frame(&mut svg, 0, "p99 wait (s)", max_y);
+    let (left, plot_w, y0) = (layout.left, layout.plot_width(), layout.top + layout.panel);
+    let at = |(x, y): (f64, f64)| {
+        (
+            left + plot_w * x / max_x,
+            layout.top + layout.panel - layout.panel * y / max_y,
+        )
+    };
+    for s in series {
+        if s.line {
+            layout.line(
+                &mut svg,
+                0,
+                s.colour,
+                s.points.iter().copied(),
+                (max_x, max_y),
+            );
+        }
+        for &p in &s.points {
+            let (cx, cy) = at(p);
+            let _ = writeln!(
+                svg,
+                r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="3.5" fill="{}"/>"#,
+                s.colour
+            );
+        }
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{left}" y="{}">0</text><text x="{}" y="{}" text-anchor="end">{max_x:.1} task-hours</text>"#,
+        y0 + 16.0,
+        left + plot_w,
+        y0 + 16.0
+    );
+    for (n, s) in series.iter().enumerate() {
+        let y = y0 + 40.0 + 18.0 * n as f64;
+        layout.legend(&mut svg, y, s.colour, &s.label);
     }
     svg.push_str("</svg>\n");
     svg

@@ -26,7 +26,8 @@
 //! - [`elasticity`]: the SPEC Research Group's elasticity metrics;
 //! - [`simulation`]: the event loop and its figures;
 //! - [`report`]: the comparison table and the goal summary;
-//! - [`chart`]: the SVG chart.
+//! - [`tune`]: settings searched on a workload, and their Pareto frontier;
+//! - [`chart`]: the SVG charts.
 
 pub mod autoscaler;
 pub mod baselines;
@@ -39,6 +40,7 @@ pub mod report;
 pub mod simulation;
 pub mod strategy;
 pub mod trace;
+pub mod tune;
 pub mod workload;
 
 pub use chart::svg_chart;

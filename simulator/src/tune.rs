@@ -56,7 +56,11 @@ pub fn candidates(startup_s: u64) -> Vec<Candidate> {
 }
 
 /// The predictive policy of `candidate`, with `base`'s bounds.
-pub fn policy_of(base: &PolicySettings, workload: Workload, candidate: Candidate) -> PolicySettings {
+pub fn policy_of(
+    base: &PolicySettings,
+    workload: Workload,
+    candidate: Candidate,
+) -> PolicySettings {
     PolicySettings {
         kind: PolicyKind::Predictive {
             task_throughput: workload.mu,

@@ -1,0 +1,258 @@
+//! `fast-autoscaler tune`: the predictive rule's settings searched on the user's
+//! own workload, the Pareto frontier of p99 wait against cost beside the oracle's,
+//! an SVG of it, and the configuration of a chosen point.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use fast_autoscaler_simulator::chart::{scatter_svg, Series};
+use fast_autoscaler_simulator::oracle::{self, OracleProblem};
+use fast_autoscaler_simulator::tune::{self, Choice};
+use fast_autoscaler_simulator::{self as simulator, Trace, Workload, FRONTIER_WAITS};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::simulate::simulation_policy;
+use crate::EXIT_BAD_CONFIG;
+
+/// What `tune` was asked.
+pub struct TuneArgs<'a> {
+    pub config: Option<&'a Path>,
+    pub trace: &'a str,
+    pub hours: Option<f64>,
+    pub workload: Workload,
+    pub tick: usize,
+    pub choice: Option<Choice>,
+    pub svg: Option<&'a Path>,
+}
+
+/// Traces longer than a day run the oracle on one-minute blocks: a looser lower
+/// bound, in the data's own resolution, solved in seconds.
+const COARSE_AFTER_S: usize = 86_400;
+
+pub fn tune(args: TuneArgs<'_>) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("{message}");
+        ExitCode::from(EXIT_BAD_CONFIG)
+    };
+    let (base, source) = match simulation_policy(args.config) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = crate::simulate::check_workload(args.workload, args.tick) {
+        return fail(e);
+    }
+    match args.choice {
+        Some(Choice::MaxP99(s)) if !(s.is_finite() && s >= 0.0) => {
+            return fail(format!(
+                "--max-p99 {s}: expected a number of seconds, 0 or more"
+            ))
+        }
+        Some(Choice::Budget(h)) if !(h.is_finite() && h >= 0.0) => {
+            return fail(format!(
+                "--budget {h}: expected a number of task-hours, 0 or more"
+            ))
+        }
+        _ => {}
+    }
+    let trace = match Trace::load(args.trace, args.hours) {
+        Ok(t) => t,
+        Err(e) => return fail(e.to_string()),
+    };
+    let workload = args.workload;
+    let started = std::time::Instant::now();
+    let candidates = tune::candidates(workload.startup_s as u64);
+    let bar = ProgressBar::new(candidates.len() as u64 + 1).with_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("settings simulated");
+    let points = tune::evaluate(&trace, workload, &base, args.tick, &candidates, &|| {
+        bar.inc(1)
+    });
+    bar.set_message("oracle");
+    let step_s = if trace.arrivals.len() > COARSE_AFTER_S {
+        60
+    } else {
+        1
+    };
+    let problem = OracleProblem {
+        trace: &trace,
+        workload,
+        max_tasks: base.max_tasks,
+        initial_tasks: base.min_tasks,
+        step_s,
+    };
+    let frontier_of_oracle = oracle::frontier(&problem, &FRONTIER_WAITS);
+    // What runs today: the configured policy (or the original's step rule) at the
+    // original's one-minute schedule.
+    let original = simulator::run(
+        &trace,
+        workload,
+        &base,
+        &simulator::fast("today", 60, &base),
+    );
+    bar.inc(1);
+    bar.finish_and_clear();
+    let frontier = tune::pareto(&points);
+    print_report(
+        &trace,
+        &args,
+        &source,
+        &points,
+        &frontier,
+        &frontier_of_oracle,
+        &original,
+        step_s,
+    );
+    let choice = args
+        .choice
+        .unwrap_or(Choice::Budget(original.task_seconds / 3600.0));
+    match tune::choose(&points, &frontier, choice) {
+        Some(i) => {
+            let p = &points[i];
+            println!(
+                "\nchosen ({}): p99 {:.0} s, {:.1} task-hours",
+                describe(choice),
+                p.p99_wait_s,
+                p.task_seconds / 3600.0
+            );
+            println!("{}", tune::policy_json(&p.policy));
+        }
+        None => println!(
+            "\nno setting meets {}: see the frontier above",
+            describe(choice)
+        ),
+    }
+    println!("tuned in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(path) = args.svg.filter(|p| p.as_os_str() != "none") {
+        let svg = chart(&trace, &points, &frontier, &frontier_of_oracle, &original);
+        if let Err(e) = std::fs::write(path, svg) {
+            return fail(format!(
+                "--svg {}: cannot write the chart: {e}",
+                path.display()
+            ));
+        }
+        println!("chart: {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
+fn describe(choice: Choice) -> String {
+    match choice {
+        Choice::MaxP99(s) => format!("--max-p99 {s}: the cheapest with p99 ≤ {s} s"),
+        Choice::Budget(h) => format!("budget {h:.1} task-hours: the fastest within it"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_report(
+    trace: &Trace,
+    args: &TuneArgs<'_>,
+    source: &str,
+    points: &[tune::TunePoint],
+    frontier: &[usize],
+    oracle: &[(usize, Option<f64>)],
+    original: &simulator::Outcome,
+    step_s: usize,
+) {
+    println!(
+        "tune: {} settings of the predictive rule ({source}'s bounds) on {} ({:.1} days, {:.0} messages); \
+         tasks process {} msg/s and start after {} s; ticks every {} s",
+        points.len(),
+        trace.name,
+        trace.arrivals.len() as f64 / 86_400.0,
+        trace.arrivals.iter().sum::<f64>() + trace.initial_backlog,
+        args.workload.mu,
+        args.workload.startup_s,
+        args.tick
+    );
+    println!(
+        "{source} at the original's 60 s schedule: p99 {:.0} s, {:.1} task-hours",
+        original.p99_wait_s,
+        original.task_seconds / 3600.0
+    );
+    let blocks = if step_s > 1 {
+        format!(" (on {step_s}-second blocks: a lower bound)")
+    } else {
+        String::new()
+    };
+    let oracle_points: Vec<String> = oracle
+        .iter()
+        .map(|(w, c)| c.map_or(format!("{w}s -"), |c| format!("{w}s {:.1}", c / 3600.0)))
+        .collect();
+    println!(
+        "oracle{blocks}, task-hours keeping every wait within W: {}",
+        oracle_points.join(" · ")
+    );
+    println!("\nPareto frontier (no other setting is both cheaper and faster):");
+    println!(
+        "{:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>12}",
+        "drain s", "stab s", "out cd s", "p99 s", "task-h", "actions", "vs oracle"
+    );
+    for &i in frontier {
+        let p = &points[i];
+        let at_p99 = oracle
+            .iter()
+            .filter(|(w, _)| (*w as f64) <= p.p99_wait_s)
+            .filter_map(|(_, c)| *c)
+            .fold(f64::INFINITY, f64::min);
+        let versus = if at_p99.is_finite() && at_p99 > 0.0 {
+            format!("{:.2}", p.task_seconds / at_p99)
+        } else {
+            "-".into()
+        };
+        println!(
+            "{:>8} {:>8} {:>8} {:>7.0} {:>8.1} {:>8} {:>12}",
+            p.candidate.target_drain_s,
+            p.candidate.stabilization_s,
+            p.candidate.scale_out_cooldown_s,
+            p.p99_wait_s,
+            p.task_seconds / 3600.0,
+            p.actions,
+            versus
+        );
+    }
+}
+
+fn chart(
+    trace: &Trace,
+    points: &[tune::TunePoint],
+    frontier: &[usize],
+    oracle: &[(usize, Option<f64>)],
+    original: &simulator::Outcome,
+) -> String {
+    let xy = |p: &tune::TunePoint| (p.task_seconds / 3600.0, p.p99_wait_s);
+    let series = [
+        Series {
+            points: points.iter().map(xy).collect(),
+            colour: "#bbbbbb",
+            label: "every setting tried".into(),
+            line: false,
+        },
+        Series {
+            points: frontier.iter().map(|&i| xy(&points[i])).collect(),
+            colour: "#1f77b4",
+            label: "Pareto frontier".into(),
+            line: true,
+        },
+        Series {
+            points: oracle
+                .iter()
+                .filter_map(|(w, c)| c.map(|c| (c / 3600.0, *w as f64)))
+                .collect(),
+            colour: "#2ca02c",
+            label: "oracle (the physical limit: every wait within W)".into(),
+            line: true,
+        },
+        Series {
+            points: vec![(original.task_seconds / 3600.0, original.p99_wait_s)],
+            colour: "#d62728",
+            label: "today: the policy at the original's 60 s schedule".into(),
+            line: false,
+        },
+    ];
+    scatter_svg(
+        &format!("Tuning on {}: p99 wait against cost", trace.name),
+        &series,
+    )
+}

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use fast_autoscaler::config::PolicySettings;
 use fast_autoscaler_simulator::chart::{scatter_svg, Series};
 use fast_autoscaler_simulator::oracle::{self, OracleProblem};
 use fast_autoscaler_simulator::tune::{self, Choice};
@@ -29,44 +30,80 @@ pub struct TuneArgs<'a> {
 /// bound, in the data's own resolution, solved in seconds.
 const COARSE_AFTER_S: usize = 86_400;
 
+/// What a search found.
+struct Tuned {
+    trace: Trace,
+    points: Vec<tune::TunePoint>,
+    /// Indices into `points`, cheapest first.
+    frontier: Vec<usize>,
+    oracle: Vec<(usize, Option<f64>)>,
+    /// Seconds per oracle block (1: exact).
+    step_s: usize,
+    /// What runs today: the policy at the original's one-minute schedule.
+    today: simulator::Outcome,
+}
+
 pub fn tune(args: TuneArgs<'_>) -> ExitCode {
     let fail = |message: String| {
         eprintln!("{message}");
         ExitCode::from(EXIT_BAD_CONFIG)
     };
-    let (base, source) = match simulation_policy(args.config) {
-        Ok(p) => p,
+    let (base, source, trace) = match checked(&args) {
+        Ok(checked) => checked,
         Err(e) => return fail(e),
     };
-    if let Err(e) = crate::simulate::check_workload(args.workload, args.tick) {
-        return fail(e);
+    let started = std::time::Instant::now();
+    let tuned = search(trace, &args, &base);
+    print_report(&tuned, &args, &source);
+    let choice = args
+        .choice
+        .unwrap_or(Choice::Budget(tuned.today.task_seconds / 3600.0));
+    print_choice(&tuned, choice);
+    println!("tuned in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(path) = args.svg.filter(|p| p.as_os_str() != "none") {
+        if let Err(e) = std::fs::write(path, chart(&tuned)) {
+            return fail(format!(
+                "--svg {}: cannot write the chart: {e}",
+                path.display()
+            ));
+        }
+        println!("chart: {}", path.display());
     }
+    ExitCode::SUCCESS
+}
+
+/// The base policy, its source and the trace, or what is wrong with the input.
+fn checked(args: &TuneArgs<'_>) -> Result<(PolicySettings, String, Trace), String> {
+    let (base, source) = simulation_policy(args.config)?;
+    crate::simulate::check_workload(args.workload, args.tick)?;
     match args.choice {
         Some(Choice::MaxP99(s)) if !(s.is_finite() && s >= 0.0) => {
-            return fail(format!(
+            return Err(format!(
                 "--max-p99 {s}: expected a number of seconds, 0 or more"
             ))
         }
         Some(Choice::Budget(h)) if !(h.is_finite() && h >= 0.0) => {
-            return fail(format!(
+            return Err(format!(
                 "--budget {h}: expected a number of task-hours, 0 or more"
             ))
         }
         _ => {}
     }
-    let trace = match Trace::load(args.trace, args.hours) {
-        Ok(t) => t,
-        Err(e) => return fail(e.to_string()),
-    };
+    let trace = Trace::load(args.trace, args.hours).map_err(|e| e.to_string())?;
+    Ok((base, source, trace))
+}
+
+/// Every setting simulated, the oracle solved and today's policy run, with a
+/// progress bar on a terminal.
+fn search(trace: Trace, args: &TuneArgs<'_>, base: &PolicySettings) -> Tuned {
     let workload = args.workload;
-    let started = std::time::Instant::now();
     let candidates = tune::candidates(workload.startup_s as u64);
     let bar = ProgressBar::new(candidates.len() as u64 + 1).with_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("settings simulated");
-    let points = tune::evaluate(&trace, workload, &base, args.tick, &candidates, &|| {
+    let points = tune::evaluate(&trace, workload, base, args.tick, &candidates, &|| {
         bar.inc(1)
     });
     bar.set_message("oracle");
@@ -82,34 +119,24 @@ pub fn tune(args: TuneArgs<'_>) -> ExitCode {
         initial_tasks: base.min_tasks,
         step_s,
     };
-    let frontier_of_oracle = oracle::frontier(&problem, &FRONTIER_WAITS);
-    // What runs today: the configured policy (or the original's step rule) at the
-    // original's one-minute schedule.
-    let original = simulator::run(
-        &trace,
-        workload,
-        &base,
-        &simulator::fast("today", 60, &base),
-    );
+    let oracle = oracle::frontier(&problem, &FRONTIER_WAITS);
+    let today = simulator::run(&trace, workload, base, &simulator::fast("today", 60, base));
     bar.inc(1);
     bar.finish_and_clear();
-    let frontier = tune::pareto(&points);
-    print_report(
-        &trace,
-        &args,
-        &source,
-        &points,
-        &frontier,
-        &frontier_of_oracle,
-        &original,
+    Tuned {
+        frontier: tune::pareto(&points),
+        trace,
+        points,
+        oracle,
         step_s,
-    );
-    let choice = args
-        .choice
-        .unwrap_or(Choice::Budget(original.task_seconds / 3600.0));
-    match tune::choose(&points, &frontier, choice) {
+        today,
+    }
+}
+
+fn print_choice(tuned: &Tuned, choice: Choice) {
+    match tune::choose(&tuned.points, &tuned.frontier, choice) {
         Some(i) => {
-            let p = &points[i];
+            let p = &tuned.points[i];
             println!(
                 "\nchosen ({}): p99 {:.0} s, {:.1} task-hours",
                 describe(choice),
@@ -123,18 +150,6 @@ pub fn tune(args: TuneArgs<'_>) -> ExitCode {
             describe(choice)
         ),
     }
-    println!("tuned in {:.1} s", started.elapsed().as_secs_f64());
-    if let Some(path) = args.svg.filter(|p| p.as_os_str() != "none") {
-        let svg = chart(&trace, &points, &frontier, &frontier_of_oracle, &original);
-        if let Err(e) = std::fs::write(path, svg) {
-            return fail(format!(
-                "--svg {}: cannot write the chart: {e}",
-                path.display()
-            ));
-        }
-        println!("chart: {}", path.display());
-    }
-    ExitCode::SUCCESS
 }
 
 fn describe(choice: Choice) -> String {
@@ -144,17 +159,16 @@ fn describe(choice: Choice) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn print_report(
-    trace: &Trace,
-    args: &TuneArgs<'_>,
-    source: &str,
-    points: &[tune::TunePoint],
-    frontier: &[usize],
-    oracle: &[(usize, Option<f64>)],
-    original: &simulator::Outcome,
-    step_s: usize,
-) {
+fn print_report(tuned: &Tuned, args: &TuneArgs<'_>, source: &str) {
+    let Tuned {
+        trace,
+        points,
+        frontier,
+        oracle,
+        step_s,
+        today: original,
+    } = tuned;
+    let step_s = *step_s;
     println!(
         "tune: {} settings of the predictive rule ({source}'s bounds) on {} ({:.1} days, {:.0} messages); \
          tasks process {} msg/s and start after {} s; ticks every {} s",
@@ -184,12 +198,17 @@ fn print_report(
         "oracle{blocks}, task-hours keeping every wait within W: {}",
         oracle_points.join(" · ")
     );
+    print_frontier(points, frontier, oracle);
+}
+
+/// The frontier's settings, one a line, each against the oracle.
+fn print_frontier(points: &[tune::TunePoint], frontier: &[usize], oracle: &[(usize, Option<f64>)]) {
     println!("\nPareto frontier (no other setting is both cheaper and faster):");
     println!(
         "{:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>12}",
         "drain s", "stab s", "out cd s", "p99 s", "task-h", "actions", "vs oracle"
     );
-    for &i in frontier {
+    for &i in frontier.iter() {
         let p = &points[i];
         let at_p99 = oracle
             .iter()
@@ -214,13 +233,15 @@ fn print_report(
     }
 }
 
-fn chart(
-    trace: &Trace,
-    points: &[tune::TunePoint],
-    frontier: &[usize],
-    oracle: &[(usize, Option<f64>)],
-    original: &simulator::Outcome,
-) -> String {
+fn chart(tuned: &Tuned) -> String {
+    let Tuned {
+        trace,
+        points,
+        frontier,
+        oracle,
+        today: original,
+        ..
+    } = tuned;
     let xy = |p: &tune::TunePoint| (p.task_seconds / 3600.0, p.p99_wait_s);
     let series = [
         Series {

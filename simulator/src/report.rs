@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::comparison::Comparison;
+use crate::comparison::{Comparison, OracleView};
 use crate::simulation::Outcome;
 
 fn ratio(a: f64, b: f64) -> String {
@@ -53,23 +53,9 @@ pub fn comparison_table(comparison: &Comparison) -> String {
                 )
             },
         );
-        let (vs_cost, vs_p99) = match index {
-            Some(i) => (
-                oracle
-                    .cost_at_p99
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .map_or("-".into(), |c| ratio(o.task_seconds, c)),
-                oracle
-                    .wait_at_cost
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .map_or("-".into(), |w| format!("{w:.0} s")),
-            ),
-            None => (String::new(), String::new()),
-        };
+        let (vs_cost, vs_p99) = index.map_or((String::new(), String::new()), |i| {
+            against_oracle(oracle, i, o)
+        });
         let _ = writeln!(
             out,
             "{:<26} {:>5.0} {:>5.0} {:>5.0} {:>5.0} {:>7.0} {:>7.1} {:>7} | {:<20} {:>5} {:>5} {:>5} | {:>14} {:>13}",
@@ -90,6 +76,17 @@ pub fn comparison_table(comparison: &Comparison) -> String {
         );
     }
     out
+}
+
+/// The two "vs oracle" cells of strategy `i`: its cost over the oracle's at its
+/// p99, and the wait bound the oracle meets for its cost.
+fn against_oracle(oracle: &OracleView, i: usize, o: &Outcome) -> (String, String) {
+    let cost = oracle.cost_at_p99.get(i).copied().flatten();
+    let wait = oracle.wait_at_cost.get(i).copied().flatten();
+    (
+        cost.map_or("-".into(), |c| ratio(o.task_seconds, c)),
+        wait.map_or("-".into(), |w| format!("{w:.0} s")),
+    )
 }
 
 /// The oracle's frontier on one line: its task-hours for each wait bound.

@@ -135,14 +135,11 @@ pub fn fast(name: &str, tick_s: usize, policy: &PolicySettings) -> Strategy {
     }
 }
 
-/// The strategies compared for a configured policy: the policy at the original's
-/// 60-second schedule (the baseline, first), the same at `fast_tick_s`, and the two
-/// emulated baselines.
-pub fn standard_strategies(policy: &PolicySettings, fast_tick_s: usize) -> Vec<Strategy> {
+/// The emulated baselines for a policy: AWS target tracking with one-minute and
+/// with 20-second metrics, and KEDA's defaults, all on the policy's backlog per task.
+pub fn baseline_strategies(policy: &PolicySettings) -> Vec<Strategy> {
     let target = target_per_task(policy);
     vec![
-        fast("fast-autoscaler", 60, policy),
-        fast("fast-autoscaler", fast_tick_s, policy),
         Strategy::TargetTracking {
             target_per_task: target,
             metrics: TargetTrackingMetrics::ONE_MINUTE,
@@ -157,26 +154,28 @@ pub fn standard_strategies(policy: &PolicySettings, fast_tick_s: usize) -> Vec<S
     ]
 }
 
+/// The strategies compared for a configured policy: the policy at the original's
+/// 60-second schedule (the baseline, first), the same at `fast_tick_s`, and the
+/// emulated baselines.
+pub fn standard_strategies(policy: &PolicySettings, fast_tick_s: usize) -> Vec<Strategy> {
+    let mut strategies = vec![
+        fast("fast-autoscaler", 60, policy),
+        fast("fast-autoscaler", fast_tick_s, policy),
+    ];
+    strategies.extend(baseline_strategies(policy));
+    strategies
+}
+
 /// The strategies of the default run: the original (its step rule at 60 s, the
 /// baseline, first), the same rule at `fast_tick_s`, the recommended policy at
-/// `fast_tick_s`, and the two emulated baselines.
+/// `fast_tick_s`, and the emulated baselines.
 pub fn example_strategies(workload: Workload, fast_tick_s: usize) -> Vec<Strategy> {
     let original = example_policy();
-    let target = target_per_task(&original);
-    vec![
+    let mut strategies = vec![
         fast("original step", 60, &original),
         fast("step", fast_tick_s, &original),
         fast("recommended", fast_tick_s, &recommended_policy(workload)),
-        Strategy::TargetTracking {
-            target_per_task: target,
-            metrics: TargetTrackingMetrics::ONE_MINUTE,
-        },
-        Strategy::TargetTracking {
-            target_per_task: target,
-            metrics: TargetTrackingMetrics::TWENTY_SECONDS,
-        },
-        Strategy::Keda {
-            target_per_task: target,
-        },
-    ]
+    ];
+    strategies.extend(baseline_strategies(&original));
+    strategies
 }

@@ -39,7 +39,8 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# The Serverless Framework v3 (pinned in package.json / package-lock.json), locally.
+# osls, the open-source continuation of the Serverless Framework v3 (pinned in
+# package.json / package-lock.json), locally.
 node: $(NODE_STAMP)
 
 $(NODE_STAMP): package.json package-lock.json

@@ -10,7 +10,7 @@ use fast_autoscaler::state::Stored;
 use fast_autoscaler::{AutoscalerConfig, ConfigSource};
 use serde_json::json;
 
-use crate::{print_json, EXIT_BAD_CONFIG};
+use crate::{find_service, print_json};
 
 pub fn decide(
     config: &AutoscalerConfig,
@@ -20,21 +20,9 @@ pub fn decide(
     desired: u32,
     running: Option<u32>,
 ) -> ExitCode {
-    let service = match wanted {
-        None => config.services.first(),
-        Some(name) => config
-            .services
-            .iter()
-            .find(|s| s.service == name || s.id() == name),
-    };
-    let Some(service) = service else {
-        let known: Vec<String> = config.services.iter().map(|s| s.id()).collect();
-        eprintln!(
-            "--service {:?}: no such service in the {source:?} configuration; configured: {}",
-            wanted.unwrap_or(""),
-            known.join(", ")
-        );
-        return ExitCode::from(EXIT_BAD_CONFIG);
+    let service = match find_service(config, source, wanted) {
+        Ok(service) => service,
+        Err(code) => return code,
     };
     // A first tick: no samples, no state; the running count is only reported.
     let observed = Observation {

@@ -8,13 +8,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fast_autoscaler::config::ServiceConfig;
 use fast_autoscaler::providers::{ProviderContext, QueueMetrics};
-use fast_autoscaler::{load_aws_config, Autoscaler, AutoscalerConfig};
+use fast_autoscaler::{load_aws_config, Autoscaler, AutoscalerConfig, ConfigSource};
 use fast_autoscaler_simulator::tune::Choice;
 use fast_autoscaler_simulator::Workload;
 use lambda_runtime::tracing;
 
 mod decide;
+mod pause;
 mod run;
 mod simulate;
 mod tune;
@@ -73,6 +75,26 @@ enum Command {
     },
     /// Validate the configuration and print it, secrets redacted.
     CheckConfig,
+    /// Pause a service's autoscaling: the worker holds its count (or sets --at) from
+    /// its next tick until the pause expires or `resume`. Every decision says so.
+    Pause {
+        /// The configured service (`service` or `cluster/service`).
+        service: String,
+        /// How long, e.g. 30m, 2h, 1h30m (at most 7 days); then it resumes by itself.
+        #[arg(long = "for", value_name = "DURATION", default_value = "1h")]
+        duration: String,
+        /// Hold desiredCount at this count instead of where it is.
+        #[arg(long, value_name = "TASKS")]
+        at: Option<u32>,
+        /// Why, for the decision log (who paused is taken from $USER).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// End a service's pause now; the worker decides again from its next tick.
+    Resume {
+        /// The configured service (`service` or `cluster/service`).
+        service: String,
+    },
     /// Simulate a queue, its workers and several scaling strategies; print a comparison
     /// against the oracle (the physical limit) and write an SVG chart.
     ///
@@ -226,6 +248,27 @@ async fn main() -> ExitCode {
             desired,
             running,
         ),
+        Command::Pause {
+            service,
+            duration,
+            at,
+            reason,
+        } => match find_service(&config, source, Some(&service)) {
+            Ok(service) => {
+                let args = pause::PauseArgs {
+                    service,
+                    duration: &duration,
+                    at,
+                    reason: reason.as_deref(),
+                };
+                pause::pause(&config, &aws, args).await
+            }
+            Err(code) => code,
+        },
+        Command::Resume { service } => match find_service(&config, source, Some(&service)) {
+            Ok(service) => pause::resume(&config, &aws, service).await,
+            Err(code) => code,
+        },
         Command::Metrics => run::metrics(&config).await,
         Command::Run { once, dry_run } => {
             run::run(Autoscaler::new(config, &aws), once, dry_run).await
@@ -234,6 +277,31 @@ async fn main() -> ExitCode {
             unreachable!("handled before loading AWS configuration")
         }
     }
+}
+
+/// The configured service named `wanted` (`service` or `cluster/service`; the
+/// first when `None`), or the exit after an error listing the configured ones.
+pub(crate) fn find_service<'a>(
+    config: &'a AutoscalerConfig,
+    source: ConfigSource,
+    wanted: Option<&str>,
+) -> Result<&'a ServiceConfig, ExitCode> {
+    let found = match wanted {
+        None => config.services.first(),
+        Some(name) => config
+            .services
+            .iter()
+            .find(|s| s.service == name || s.id() == name),
+    };
+    found.ok_or_else(|| {
+        let known: Vec<String> = config.services.iter().map(|s| s.id()).collect();
+        eprintln!(
+            "service {:?}: no such service in the {source:?} configuration; configured: {}",
+            wanted.unwrap_or(""),
+            known.join(", ")
+        );
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
 }
 
 pub(crate) fn print_json(value: &serde_json::Value) {

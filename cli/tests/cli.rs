@@ -167,6 +167,117 @@ async fn cli_metrics_check_config_and_run() {
         .is_some());
 }
 
+#[tokio::test]
+async fn pause_holds_a_service_sets_a_count_expires_and_resume_ends_it() {
+    let emulator = emulator_or_skip!();
+    let queue = emulator.create_queue("pause-jobs").await;
+    emulator.create_service("cli-cluster", "workers", 3).await;
+    emulator.create_bucket("cli-state").await;
+    emulator.send_messages(&queue, 250).await;
+    let env = single_service_env(&emulator, &queue);
+    let run_once = || {
+        let (code, stdout, stderr) = cli(&env, &["run", "--once"]);
+        assert_eq!(code, 0, "{stderr}");
+        json_lines(&stdout).remove(0)
+    };
+
+    // Bad input names the argument and what is valid; nothing is written.
+    for (args, expected) in [
+        (&["pause", "nosuch"][..], "configured: cli-cluster/workers"),
+        (
+            &["pause", "workers", "--for", "soon"][..],
+            "--for \"soon\": expected a duration such as 30m, 2h",
+        ),
+        (&["pause", "workers", "--for", "9d"][..], "at most 7 days"),
+        (
+            &["pause", "workers", "--at", "500"][..],
+            "--at 500: above cli-cluster/workers's max_tasks 100",
+        ),
+    ] {
+        let (code, _, stderr) = cli(&env, args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    assert!(emulator
+        .state_object("cli-state", "autoscaling-state/cli-cluster/workers")
+        .await
+        .is_none());
+
+    // Paused: 250 messages want 5 tasks, the count stays at 3, and the reason says
+    // why and what the policy wanted.
+    let (code, stdout, stderr) = cli(
+        &env,
+        &["pause", "workers", "--for", "2h", "--reason", "deploy"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let paused = &json_lines(&stdout)[0];
+    assert_eq!(
+        (paused["service"].clone(), paused["paused"].clone()),
+        (json!("cli-cluster/workers"), json!(true))
+    );
+    assert!(
+        paused["note"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(": deploy"),
+        "{paused}"
+    );
+    let decision = run_once();
+    assert_eq!(
+        (
+            decision["action"].clone(),
+            decision["new_desired"].clone(),
+            decision["paused"].clone()
+        ),
+        (json!("none"), json!(3), json!(true)),
+        "{decision}"
+    );
+    let reason = decision["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("paused until") && reason.contains("would scale_out to 5"),
+        "{reason}"
+    );
+    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 3);
+
+    // Paused at a count: the worker sets it, as a claimed action.
+    let (code, _, stderr) = cli(
+        &env,
+        &["pause", "cli-cluster/workers", "--at", "2", "--for", "30m"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let decision = run_once();
+    assert_eq!(
+        (decision["action"].clone(), decision["applied"].clone()),
+        (json!("scale_in"), json!(true)),
+        "{decision}"
+    );
+    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 2);
+
+    // Resumed: the policy decides again.
+    let (code, stdout, stderr) = cli(&env, &["resume", "workers"]);
+    assert_eq!(
+        (code, json_lines(&stdout)[0]["paused"].clone()),
+        (0, json!(false)),
+        "{stderr}"
+    );
+    let decision = run_once();
+    assert_eq!(
+        (decision["action"].clone(), decision["paused"].clone()),
+        (json!("scale_out"), json!(false)),
+        "{decision}"
+    );
+    let resumed = emulator.desired_count("cli-cluster", "workers").await;
+    assert!(resumed > 2, "{decision}");
+
+    // A pause ends by itself when it expires.
+    let (code, _, stderr) = cli(&env, &["pause", "workers", "--for", "1s"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(run_once()["paused"], json!(true));
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let decision = run_once();
+    assert_eq!(decision["paused"], json!(false), "{decision}");
+}
+
 #[test]
 fn the_default_simulation_compares_strategies_and_draws_them() {
     let chart = std::env::temp_dir().join(format!("fa-simulation-{}.svg", std::process::id()));

@@ -1,10 +1,15 @@
-//! The deployment, checked offline: `serverless package` on dummy zips, cfn-lint and
-//! checkov on the generated CloudFormation template, assertions on what the
-//! template grants, and the real cargo-lambda zips that `make test` builds.
+//! The deployment, checked offline: `serverless package` (osls) on dummy zips,
+//! outside a VPC and in one, cfn-lint and checkov on the generated CloudFormation
+//! template, assertions on what the template grants, the dashboard against the
+//! metrics the worker emits, bad parameters, and the real cargo-lambda zips that
+//! `make test` builds.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use fast_autoscaler::policy::Action;
+use fast_autoscaler::{emf, DecisionRecord};
 use fast_autoscaler_tests::{missing, venv_bin, workspace_root};
 use serde_json::Value;
 
@@ -21,20 +26,37 @@ fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Packages the service with dummy zips; answers the generated template's path.
-fn package() -> Option<PathBuf> {
+/// The stage parameters of the default deployment: one SQS service, every
+/// optional permission on, outside any VPC.
+fn default_params() -> Vec<String> {
+    [
+        "ecsClusterName=prod".to_string(),
+        "ecsServiceName=workers".into(),
+        "sqsQueueUrl=https://sqs.eu-west-1.amazonaws.com/123456789012/jobs".into(),
+        format!("monitoredQueueArns={QUEUE_ARN}"),
+        format!("ecsServiceArns={SERVICE_ARN}"),
+        format!("secretArns={SECRET_ARN}"),
+        format!("amqBrokerArns={BROKER_ARN}"),
+        "amqCloudwatchFallback=true".into(),
+    ]
+    .into()
+}
+
+/// Runs `serverless package` (osls, from package.json) on dummy zips with `params`;
+/// answers its output directory and whether it succeeded, with what it printed.
+fn run_package(name: &str, params: &[String]) -> Option<(PathBuf, bool, String)> {
     let serverless = workspace_root().join("node_modules/.bin/serverless");
     if !serverless.exists() {
         return missing(
-            "the Serverless Framework",
-            "run `make test` (it runs `npm ci`, which installs serverless@3 from package.json)",
+            "osls (the Serverless Framework v3's open-source continuation)",
+            "run `make test` (it runs `npm ci`, which installs osls from package.json)",
         );
     }
     let python = venv_bin("python");
     if !python.exists() {
         return missing("the project venv", "run `make venv`");
     }
-    let artifacts = scratch_dir("artifacts");
+    let artifacts = scratch_dir(&format!("{name}-artifacts"));
     for function in ["scheduler", "worker"] {
         let dir = artifacts.join(function);
         std::fs::create_dir_all(&dir).expect("artifact directory");
@@ -46,7 +68,7 @@ fn package() -> Option<PathBuf> {
             .expect("zipping the dummy bootstrap");
         assert!(status.success());
     }
-    let out = scratch_dir("package");
+    let out = scratch_dir(&format!("{name}-package"));
     let output = Command::new(&serverless)
         .args([
             "package",
@@ -58,40 +80,54 @@ fn package() -> Option<PathBuf> {
         ])
         .arg(&out)
         .arg(format!("--param=artifactDir={}", artifacts.display()))
-        .args([
-            "--param=architecture=x86_64",
-            "--param=ecsClusterName=prod",
-            "--param=ecsServiceName=workers",
-            "--param=sqsQueueUrl=https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
-        ])
-        .arg(format!("--param=monitoredQueueArns={QUEUE_ARN}"))
-        .arg(format!("--param=ecsServiceArns={SERVICE_ARN}"))
-        .arg(format!("--param=secretArns={SECRET_ARN}"))
-        .arg(format!("--param=amqBrokerArns={BROKER_ARN}"))
-        .arg("--param=amqCloudwatchFallback=true")
+        .arg("--param=architecture=x86_64")
+        .args(params.iter().map(|p| format!("--param={p}")))
         .current_dir(workspace_root())
         .env("SLS_TELEMETRY_DISABLED", "1")
         .env("SLS_NOTIFICATIONS_MODE", "off")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .expect("running serverless package");
-    assert!(
-        output.status.success(),
-        "serverless package failed:\n{}\n{}",
+    let printed = format!(
+        "{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    Some((out, output.status.success(), printed))
+}
+
+/// Packages the service; answers the generated template's path.
+fn package(name: &str, params: &[String]) -> Option<PathBuf> {
+    let (out, ok, printed) = run_package(name, params)?;
+    assert!(ok, "serverless package failed:\n{printed}");
     Some(out.join("cloudformation-template-update-stack.json"))
+}
+
+/// cfn-lint, with one documented exception: W3005 flags the DependsOn that the
+/// Serverless Framework itself adds to each function.
+fn cfn_lint_is_clean(template: &Path) {
+    let lint = Command::new(venv_bin("cfn-lint"))
+        .args(["--ignore-checks", "W3005", "--"])
+        .arg(template)
+        .output()
+        .expect("running cfn-lint");
+    assert!(
+        lint.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
 }
 
 /// checkov's CloudFormation checks, offline: no failed check, and every skipped one
 /// carries its justification (the `comment` of its `Metadata.checkov.skip` entry in
 /// serverless.yml).
-fn checkov_finds_nothing_unjustified(template: &Path) {
+/// Answers the suppressed checks as `(check id, resource)`.
+fn checkov_finds_nothing_unjustified(template: &Path) -> Vec<(String, String)> {
     let checkov = venv_bin("checkov");
     if !checkov.exists() {
         missing::<()>("checkov", "run `make venv` (requirements-dev.txt pins it)");
-        return;
+        return Vec::new();
     }
     let output = Command::new(&checkov)
         .args([
@@ -165,6 +201,15 @@ fn checkov_finds_nothing_unjustified(template: &Path) {
         report["summary"]["passed"],
         skipped.len()
     );
+    skipped
+        .iter()
+        .map(|c| {
+            (
+                c["check_id"].as_str().unwrap_or_default().to_string(),
+                c["resource"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 fn load(path: &Path) -> Value {
@@ -220,25 +265,19 @@ fn statement<'a>(all: &'a [(String, Value)], role: &str, sid: &str) -> &'a Value
 
 #[test]
 fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
-    let Some(template_path) = package() else {
+    let Some(template_path) = package("default", &default_params()) else {
         return;
     };
-
-    // cfn-lint, with one documented exception: W3005 flags the DependsOn that the
-    // Serverless Framework itself adds to each function.
-    let lint = Command::new(venv_bin("cfn-lint"))
-        .args(["--ignore-checks", "W3005", "--"])
-        .arg(&template_path)
-        .output()
-        .expect("running cfn-lint");
+    cfn_lint_is_clean(&template_path);
+    let skipped = checkov_finds_nothing_unjustified(&template_path);
+    // Outside a VPC, the worker's CKV_AWS_117 is a documented choice.
     assert!(
-        lint.status.success(),
-        "cfn-lint:\n{}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
+        skipped.contains(&(
+            "CKV_AWS_117".into(),
+            "AWS::Lambda::Function.WorkerLambdaFunction".into()
+        )),
+        "{skipped:?}"
     );
-
-    checkov_finds_nothing_unjustified(&template_path);
 
     let template = load(&template_path);
     let resources = &template["Resources"];
@@ -424,6 +463,281 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
         resources["NoTickEvaluatedAlarm"]["Properties"]["TreatMissingData"],
         "breaching"
     );
+    let paused = &resources["PausedTooLongAlarm"]["Properties"];
+    // A stage parameter: CloudFormation takes the number as text.
+    assert_eq!(
+        (
+            paused["MetricName"].as_str(),
+            paused["EvaluationPeriods"].to_string().trim_matches('"')
+        ),
+        (Some("PausedServices"), "4"),
+        "{paused}"
+    );
+    assert!(emitted_metrics().contains("PausedServices"));
+
+    // Single-service mode: no document; the dashboard has the one service's row.
+    assert_eq!(worker["Environment"]["Variables"]["AUTOSCALER_CONFIG"], "");
+    let rows = dashboard_services(&template);
+    assert_eq!(rows, ["prod/workers"]);
+    // Outside a VPC: no network configuration, no endpoint, no EC2 permission
+    // that could take effect (their conditions are false).
+    assert_eq!(template["Parameters"]["VpcSubnetIds"]["Default"], "");
+}
+
+/// The name of every metric the worker's log lines declare, from the worker's own
+/// line builders (worker/src/emf.rs) on a decision with every field present.
+fn emitted_metrics() -> BTreeSet<String> {
+    let record = DecisionRecord {
+        service: "prod/workers".into(),
+        provider: "sqs",
+        visible: Some(1),
+        in_flight: Some(1),
+        delayed: Some(0),
+        current_desired: Some(1),
+        running: Some(1),
+        new_desired: Some(1),
+        action: Action::None,
+        applied: false,
+        paused: true,
+        reason: String::new(),
+        cooldown_remaining_s: 0,
+        tick_due_ms: 0,
+        tick_lag_ms: 0,
+        duration_ms: 0,
+        dry_run: false,
+    };
+    let summary = emf::TickSummary {
+        evaluated_lag_ms: Some(1),
+        ..emf::TickSummary::default()
+    };
+    [emf::decision_line(&record, 0), emf::tick_line(0, &summary)]
+        .iter()
+        .flat_map(|line| {
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|m| m["Name"].as_str().map(String::from))
+        .collect()
+}
+
+/// Checks the dashboard's body: every metric it draws is one the worker emits, in
+/// its namespace, in the stack's region; answers the services it has rows for.
+fn dashboard_services(template: &Value) -> Vec<String> {
+    let body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+        .as_str()
+        .expect("the dashboard body is a string");
+    let body: Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    let emitted = emitted_metrics();
+    let mut drawn = BTreeSet::new();
+    let mut services = Vec::new();
+    for widget in body["widgets"].as_array().expect("widgets") {
+        if widget["type"] != "metric" {
+            continue;
+        }
+        assert_eq!(widget["properties"]["region"], "eu-west-1", "{widget}");
+        for line in widget["properties"]["metrics"].as_array().expect("metrics") {
+            let line = line.as_array().expect("a metric line");
+            assert_eq!(line[0], emf::NAMESPACE, "{widget}");
+            let name = line[1].as_str().expect("a metric name");
+            assert!(
+                emitted.contains(name),
+                "the dashboard draws {name}, which the worker never emits (it emits {emitted:?})"
+            );
+            drawn.insert(name.to_string());
+            if line.len() > 3 && line[2] == "Service" {
+                let service = line[3].as_str().expect("a service").to_string();
+                if !services.contains(&service) {
+                    services.push(service);
+                }
+            }
+        }
+    }
+    // Backlog against tasks, actions, holds, pauses, lag and the heartbeat.
+    for wanted in [
+        "VisibleMessages",
+        "InFlightMessages",
+        "NewDesiredCount",
+        "RunningCount",
+        "ScalingActions",
+        "Errors",
+        "Paused",
+        "TickLagMs",
+        "TicksEvaluated",
+    ] {
+        assert!(drawn.contains(wanted), "the dashboard lacks {wanted}");
+    }
+    services
+}
+
+#[test]
+fn vpc_mode_attaches_the_worker_creates_its_endpoints_and_reads_the_config_file() {
+    let mut params = default_params();
+    params.extend(
+        [
+            "autoscalerConfigFile=autoscaler.example.json",
+            "vpcId=vpc-0abc1234",
+            "vpcSubnetIds=subnet-0aaa1111,subnet-0bbb2222",
+            "vpcSecurityGroupIds=sg-0ccc3333",
+            "vpcEndpoints=true",
+            "vpcRouteTableIds=rtb-0ddd4444",
+        ]
+        .map(String::from),
+    );
+    let Some(template_path) = package("vpc", &params) else {
+        return;
+    };
+    cfn_lint_is_clean(&template_path);
+    let skipped = checkov_finds_nothing_unjustified(&template_path);
+    // In a VPC, CKV_AWS_117 passes: nothing about it is suppressed.
+    assert!(
+        !skipped.iter().any(|(id, resource)| id == "CKV_AWS_117" && resource.ends_with("WorkerLambdaFunction")),
+        "{skipped:?}"
+    );
+    let template = load(&template_path);
+    let resources = &template["Resources"];
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["VpcSubnetIds"]["Default"],
+        "subnet-0aaa1111,subnet-0bbb2222"
+    );
+    assert_eq!(parameters["VpcSecurityGroupIds"]["Default"], "sg-0ccc3333");
+    assert_eq!(parameters["VpcEndpoints"]["Default"], "true");
+
+    // The worker is attached; the scheduler stays outside.
+    let worker = &resources["WorkerLambdaFunction"]["Properties"];
+    let vpc = &worker["VpcConfig"]["Fn::If"];
+    assert_eq!(vpc[0], "InVpc", "{worker}");
+    assert_eq!(
+        vpc[1]["SubnetIds"],
+        serde_json::json!({"Ref": "VpcSubnetIds"})
+    );
+    assert_eq!(
+        vpc[1]["SecurityGroupIds"],
+        serde_json::json!({"Ref": "VpcSecurityGroupIds"})
+    );
+    assert!(resources["SchedulerLambdaFunction"]["Properties"]
+        .get("VpcConfig")
+        .is_none());
+
+    // Its network permissions: describing (no resource-level permissions exist),
+    // and changing interfaces only in its own VPC.
+    let all = statements(&template);
+    let describe = statement(&all, "WorkerRole", "DescribeVpcNetwork");
+    assert_eq!(
+        actions_of(describe),
+        ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    );
+    let attach = statement(&all, "WorkerRole", "AttachToOwnVpc");
+    assert!(actions_of(attach).contains(&"ec2:CreateNetworkInterface".to_string()));
+    assert!(
+        attach["Condition"]["ArnEquals"]["ec2:Vpc"]
+            .to_string()
+            .contains("vpc/${VpcId}"),
+        "{attach}"
+    );
+
+    // The endpoints the worker calls, each under its condition, and the S3 gateway.
+    let endpoint = |name: &str| {
+        let r = &resources[name];
+        assert_eq!(r["Type"], "AWS::EC2::VPCEndpoint", "{name}");
+        (
+            r["Condition"].as_str().unwrap_or_default().to_string(),
+            r["Properties"]["ServiceName"].to_string(),
+        )
+    };
+    for (name, condition, service) in [
+        ("SqsEndpoint", "CreatesVpcEndpoints", ".sqs"),
+        ("EcsEndpoint", "CreatesVpcEndpoints", ".ecs"),
+        (
+            "SecretsManagerVpcEndpoint",
+            "SecretsManagerEndpoint",
+            ".secretsmanager",
+        ),
+        ("AmazonMqVpcEndpoint", "AmazonMqEndpoint", ".mq"),
+        ("CloudwatchVpcEndpoint", "CloudwatchEndpoint", ".monitoring"),
+        ("S3GatewayEndpoint", "CreatesVpcEndpoints", ".s3"),
+    ] {
+        let (found_condition, found_service) = endpoint(name);
+        assert_eq!(found_condition, condition, "{name}");
+        assert!(found_service.contains(service), "{name}: {found_service}");
+    }
+    assert_eq!(
+        resources["S3GatewayEndpoint"]["Properties"]["VpcEndpointType"],
+        "Gateway"
+    );
+    let ingress = &resources["VpcEndpointSecurityGroup"]["Properties"]["SecurityGroupIngress"][0];
+    assert_eq!(
+        (ingress["FromPort"].as_u64(), ingress["ToPort"].as_u64()),
+        (Some(443), Some(443))
+    );
+
+    // The configuration document from the repository's file, compacted, and a
+    // dashboard row per configured service.
+    let file =
+        std::fs::read_to_string(workspace_root().join("autoscaler.example.json")).expect("example");
+    let document: Value = serde_json::from_str(&file).expect("example JSON");
+    let deployed = worker["Environment"]["Variables"]["AUTOSCALER_CONFIG"]
+        .as_str()
+        .expect("a string");
+    assert_eq!(
+        serde_json::from_str::<Value>(deployed).expect("JSON"),
+        document
+    );
+    assert!(!deployed.contains('\n'));
+    assert_eq!(
+        dashboard_services(&template),
+        ["prod/image-workers", "prod/mailer"]
+    );
+}
+
+#[test]
+fn bad_deployment_parameters_stop_packaging_naming_the_parameter() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["vpcSubnetIds=subnet-0aaa1111", "vpcId=vpc-0abc1234"],
+            "vpcSecurityGroupIds is empty",
+        ),
+        (
+            &["vpcSubnetIds=subnet-0aaa1111", "vpcSecurityGroupIds=sg-1"],
+            "vpcId",
+        ),
+        (
+            &[
+                "vpcSubnetIds=0aaa1111",
+                "vpcSecurityGroupIds=sg-1",
+                "vpcId=vpc-1",
+            ],
+            "vpcSubnetIds: \"0aaa1111\" is not an ID starting with \"subnet-\"",
+        ),
+        (
+            &["vpcSecurityGroupIds=sg-1"],
+            "vpcSecurityGroupIds set without vpcSubnetIds",
+        ),
+        (
+            &["autoscalerConfigFile=no-such-file.json"],
+            "autoscalerConfigFile no-such-file.json: cannot read",
+        ),
+        (
+            &[
+                "autoscalerConfigFile=autoscaler.example.json",
+                "autoscalerConfig={}",
+            ],
+            "autoscalerConfigFile and autoscalerConfig are both set",
+        ),
+    ];
+    for (i, (params, expected)) in cases.iter().enumerate() {
+        let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+        let Some((_, ok, printed)) = run_package(&format!("bad-{i}"), &params) else {
+            return;
+        };
+        assert!(!ok, "{params:?} was packaged:\n{printed}");
+        assert!(
+            printed.contains(expected),
+            "{params:?}: expected {expected:?} in:\n{printed}"
+        );
+    }
 }
 
 #[test]

@@ -2,7 +2,9 @@
 
 use fast_autoscaler::policy::Action;
 use fast_autoscaler::state::{ServiceState, StateStore};
-use fast_autoscaler::{Autoscaler, DecisionRecord, EvaluateOptions};
+use std::sync::Arc;
+
+use fast_autoscaler::{Autoscaler, Clock, DecisionRecord, EvaluateOptions, ManualClock, Tick};
 use fast_autoscaler_tests::{config_from, emulator_or_skip, tick_now, Emulator};
 use serde_json::{json, Value};
 
@@ -368,7 +370,8 @@ async fn services_are_independent_and_steady_state_reads_no_state() {
 }
 
 #[tokio::test]
-async fn a_quiet_tick_costs_one_provider_call_per_service_and_one_describe_per_ten_services() {
+async fn a_quiet_tick_costs_one_provider_call_and_one_state_read_per_service_and_one_describe_per_ten(
+) {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, 3).await;
     emulator.send_messages(&queue, 50).await;
@@ -395,10 +398,63 @@ async fn a_quiet_tick_costs_one_provider_call_per_service_and_one_describe_per_t
     let expected: std::collections::BTreeMap<String, u64> = [
         ("sqs:GetQueueAttributes".to_string(), 12),
         ("ecs:DescribeServices".to_string(), 2),
+        // The pause check; nothing is written.
+        ("s3:GetObject".to_string(), 12),
     ]
     .into();
     assert_eq!(
         calls, expected,
-        "12 services in one cluster: 12 provider calls, ceil(12/10) = 2 DescribeServices, no S3"
+        "12 services in one cluster: 12 provider calls, ceil(12/10) = 2 DescribeServices, 12 state reads, no write"
+    );
+}
+
+#[tokio::test]
+async fn scheduled_bounds_hold_inside_their_window_in_its_time_zone_only() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 2).await;
+    let mut doc = document(&queue, 0);
+    // Business hours in New York raise the floor to 6; at night the service's own
+    // bounds (1..=10) apply again.
+    doc["services"][0]["scheduled_bounds"] = json!([
+        {"days": "mon-fri", "from": "09:00", "to": "17:00", "timezone": "America/New_York", "min_tasks": 6}
+    ]);
+    // Monday 2026-11-30 15:00 UTC is 10:00 in New York (UTC-5).
+    let inside = 1_796_050_800_000;
+    let clock = Arc::new(ManualClock::at(inside));
+    let autoscaler =
+        Autoscaler::new(config_from(&emulator, &doc), &emulator.aws).with_clock(clock.clone());
+    let decide = || async {
+        let tick = Tick::new(clock.now_ms(), 10, 0);
+        autoscaler
+            .evaluate(&tick, EvaluateOptions::default())
+            .await
+            .remove(0)
+    };
+    let raised = decide().await;
+    assert_eq!(
+        (raised.action, raised.new_desired, raised.applied),
+        (Action::ScaleOut, Some(6), true),
+        "{}",
+        raised.reason
+    );
+    assert!(
+        raised
+            .reason
+            .contains("scheduled bounds 6..=10 (mon-fri 09:00–17:00 America/New_York)"),
+        "{}",
+        raised.reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
+
+    // 23:00 in New York (04:00 UTC Tuesday): the window has closed, and the idle
+    // service goes back down towards its own minimum of 1.
+    clock.set(inside + 13 * 3_600_000);
+    let lowered = decide().await;
+    assert_eq!(lowered.action, Action::ScaleIn, "{}", lowered.reason);
+    assert!(lowered.new_desired < Some(6));
+    assert!(
+        !lowered.reason.contains("scheduled bounds"),
+        "{}",
+        lowered.reason
     );
 }

@@ -72,6 +72,7 @@ pub fn decision_line(record: &DecisionRecord, timestamp_ms: u64) -> Value {
             ("VisibleMessages", "Count", count(record.visible)),
             ("InFlightMessages", "Count", count(record.in_flight)),
             ("DesiredCount", "Count", tasks(record.current_desired)),
+            ("RunningCount", "Count", tasks(record.running)),
             ("NewDesiredCount", "Count", tasks(record.new_desired)),
             (
                 "ScalingActions",
@@ -81,6 +82,11 @@ pub fn decision_line(record: &DecisionRecord, timestamp_ms: u64) -> Value {
                 Some(if record.applied { 1.0 } else { 0.0 }),
             ),
             ("TickLagMs", "Milliseconds", Some(record.tick_lag_ms as f64)),
+            (
+                "Paused",
+                "Count",
+                Some(if record.paused { 1.0 } else { 0.0 }),
+            ),
             (
                 "Errors",
                 "Count",
@@ -95,20 +101,30 @@ pub fn decision_line(record: &DecisionRecord, timestamp_ms: u64) -> Value {
     )
 }
 
+/// What one invocation did with its batch of ticks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TickSummary {
+    /// How late the evaluated tick started; `None` when no tick was evaluated.
+    pub evaluated_lag_ms: Option<i64>,
+    pub received: usize,
+    /// Malformed, stale and superseded ticks.
+    pub dropped: usize,
+    /// Decisions that were `hold`.
+    pub held: usize,
+    /// Services whose autoscaling an operator paused.
+    pub paused: usize,
+}
+
 /// One line per invocation: what happened to the batch of ticks. Its
-/// dimensionless `TicksEvaluated` metric feeds the "no tick evaluated" alarm, and
-/// `HeldDecisions` (this tick's `hold` decisions) the errors alarm.
-pub fn tick_line(
-    timestamp_ms: u64,
-    evaluated_lag_ms: Option<i64>,
-    received: usize,
-    dropped: usize,
-    held: usize,
-) -> Value {
+/// dimensionless `TicksEvaluated` metric feeds the "no tick evaluated" alarm,
+/// `HeldDecisions` (this tick's `hold` decisions) the errors alarm, and
+/// `PausedServices` the forgotten-pause alarm.
+pub fn tick_line(timestamp_ms: u64, summary: &TickSummary) -> Value {
     let mut fields = Map::new();
     fields.insert("level".into(), json!("INFO"));
     fields.insert("message".into(), json!("tick"));
-    fields.insert("received".into(), json!(received));
+    fields.insert("received".into(), json!(summary.received));
+    let evaluated = summary.evaluated_lag_ms.is_some();
     emf_line(
         timestamp_ms,
         &[],
@@ -116,14 +132,20 @@ pub fn tick_line(
             (
                 "TicksEvaluated",
                 "Count",
-                Some(if evaluated_lag_ms.is_some() { 1.0 } else { 0.0 }),
+                Some(if evaluated { 1.0 } else { 0.0 }),
             ),
-            ("TicksDropped", "Count", Some(dropped as f64)),
-            ("HeldDecisions", "Count", Some(held as f64)),
+            ("TicksDropped", "Count", Some(summary.dropped as f64)),
+            ("HeldDecisions", "Count", Some(summary.held as f64)),
+            // Only from evaluated ticks: an idle invocation knows no pause.
+            (
+                "PausedServices",
+                "Count",
+                evaluated.then_some(summary.paused as f64),
+            ),
             (
                 "EvaluatedTickLagMs",
                 "Milliseconds",
-                evaluated_lag_ms.map(|l| l as f64),
+                summary.evaluated_lag_ms.map(|l| l as f64),
             ),
         ],
         fields,
@@ -156,6 +178,7 @@ mod tests {
             new_desired: Some(6),
             action,
             applied: action.changes_count(),
+            paused: false,
             reason: "because".into(),
             cooldown_remaining_s: 0,
             tick_due_ms: 1_000,
@@ -209,8 +232,16 @@ mod tests {
 
     #[test]
     fn tick_lines_carry_the_heartbeat_metric() {
-        let line = tick_line(5_000, Some(120), 3, 2, 1);
+        let summary = TickSummary {
+            evaluated_lag_ms: Some(120),
+            received: 3,
+            dropped: 2,
+            held: 1,
+            paused: 1,
+        };
+        let line = tick_line(5_000, &summary);
         assert_eq!(line["HeldDecisions"], 1.0);
+        assert_eq!(line["PausedServices"], 1.0);
         assert_eq!(
             (line["TicksEvaluated"].clone(), line["TicksDropped"].clone()),
             (json!(1.0), json!(2.0))
@@ -219,8 +250,16 @@ mod tests {
             line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([[]])
         );
-        let idle = tick_line(5_000, None, 1, 1, 0);
+        let idle = tick_line(
+            5_000,
+            &TickSummary {
+                received: 1,
+                dropped: 1,
+                ..TickSummary::default()
+            },
+        );
         assert_eq!(idle["TicksEvaluated"], 0.0);
         assert!(idle.get("EvaluatedTickLagMs").is_none());
+        assert!(idle.get("PausedServices").is_none());
     }
 }

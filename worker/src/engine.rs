@@ -1,12 +1,14 @@
 //! One tick's evaluation of every configured service: the I/O around the pure
 //! [`crate::flow`].
 //!
-//! Per tick, every provider is read and every cluster described at once: one
-//! provider call per service and `ceil(N/10)` DescribeServices calls per cluster.
-//! The pure policy then proposes a count. Only a proposed change reads the S3
-//! state (cooldown, claim) and calls UpdateService, so a quiet system costs no S3
-//! traffic. Services are evaluated concurrently and one service's failure only
-//! turns that service's decision into `hold`.
+//! Per tick, every provider, every cluster and every service's S3 state are read
+//! at once: one provider call and one GetObject per service, and `ceil(N/10)`
+//! DescribeServices calls per cluster. The state is read on every tick because
+//! an operator's pause must hold from the next tick on (and policies with history
+//! keep their samples there); reading it beside the queue costs no latency. The
+//! pure flow then decides; only a change writes the state (the claim) and calls
+//! UpdateService. Services are evaluated concurrently and one service's failure
+//! only turns that service's decision into `hold`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,8 +51,15 @@ pub struct EvaluateOptions {
     pub dry_run: bool,
 }
 
-/// What was read for a service this tick.
+/// What was read for each cluster's services this tick.
 type Described = HashMap<String, Result<ServiceView, Error>>;
+
+/// Everything read for one service this tick.
+struct Read {
+    reading: Result<QueueMetrics, ProviderError>,
+    view: Result<ServiceView, Error>,
+    stored: Result<Stored, Error>,
+}
 
 /// The worker's long-lived part: configuration and AWS clients, built once per cold start.
 #[derive(Debug)]
@@ -67,16 +76,7 @@ pub struct Autoscaler {
 impl Autoscaler {
     /// Builds the clients from the shared AWS configuration.
     pub fn new(config: AutoscalerConfig, aws: &aws_config::SdkConfig) -> Self {
-        let mut s3 = aws_sdk_s3::config::Builder::from(aws);
-        if aws.endpoint_url().is_some() {
-            // Local emulators and S3-compatible stores answer on one host, not on
-            // `<bucket>.<host>`.
-            s3 = s3.force_path_style(true);
-        }
-        let state = StateStore::new(
-            aws_sdk_s3::Client::from_conf(s3.build()),
-            config.state_bucket.clone(),
-        );
+        let state = StateStore::from_sdk_config(aws, config.state_bucket.clone());
         Autoscaler {
             ecs: aws_sdk_ecs::Client::new(aws),
             state,
@@ -118,14 +118,14 @@ impl Autoscaler {
                 deadline_after.as_millis()
             )
         };
-        let (readings, mut described) = self.read_all(deadline, &missed).await;
+        let (readings, mut described, states) = self.read_all(deadline, &missed).await;
         let context = &context;
         let evaluations = self
             .config
             .services
             .iter()
-            .zip(readings)
-            .map(|(service, reading)| {
+            .zip(readings.into_iter().zip(states))
+            .map(|(service, (reading, stored))| {
                 let view = described
                     .get_mut(service.cluster.as_str())
                     .and_then(|v| v.remove(&service.service))
@@ -138,7 +138,8 @@ impl Autoscaler {
                     });
                 let missed = &missed;
                 async move {
-                    let evaluation = self.evaluate_service(service, reading, view, context);
+                    let evaluation =
+                        self.evaluate_service(service, Read { reading, view, stored }, context);
                     tokio::time::timeout_at(deadline, evaluation)
                         .await
                         .unwrap_or_else(|_| {
@@ -153,6 +154,7 @@ impl Autoscaler {
                                 cooldown_remaining_s: 0,
                                 emergency: false,
                                 applied: false,
+                                paused: false,
                             };
                             DecisionRecord::new(service, context, decision, None, None)
                         })
@@ -169,6 +171,7 @@ impl Autoscaler {
     ) -> (
         Vec<Result<QueueMetrics, ProviderError>>,
         HashMap<String, Described>,
+        Vec<Result<Stored, Error>>,
     ) {
         let metrics = bounded(self.config.services.iter().map(|s| async move {
             tokio::time::timeout_at(deadline, s.provider.metrics())
@@ -194,17 +197,33 @@ impl Autoscaler {
                     (cluster.clone(), described)
                 }),
         );
-        let (metrics, views) = tokio::join!(metrics, views);
-        (metrics, views.into_iter().collect())
+        let now_ms = self.clock.now_ms();
+        let states = bounded(self.config.services.iter().map(|s| async move {
+            tokio::time::timeout_at(deadline, self.read_state(s, now_ms))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::State {
+                        bucket: self.config.state_bucket.clone(),
+                        key: StateStore::key(&s.cluster, &s.service),
+                        message: missed("reading the state"),
+                    })
+                })
+        }));
+        let (metrics, views, states) = tokio::join!(metrics, views, states);
+        (metrics, views.into_iter().collect(), states)
     }
 
     async fn evaluate_service(
         &self,
         service: &ServiceConfig,
-        reading: Result<QueueMetrics, ProviderError>,
-        view: Result<ServiceView, Error>,
+        read: Read,
         context: &TickContext,
     ) -> DecisionRecord {
+        let Read {
+            reading,
+            view,
+            stored,
+        } = read;
         let metrics = reading.as_ref().ok();
         match view {
             Err(e) => {
@@ -212,7 +231,7 @@ impl Autoscaler {
                 DecisionRecord::new(service, context, decision, metrics, None)
             }
             Ok(view) => {
-                let decision = self.decide(service, &reading, &view, context).await;
+                let decision = self.decide(service, &reading, &view, stored, context).await;
                 DecisionRecord::new(service, context, decision, metrics, Some(&view))
             }
         }
@@ -224,6 +243,7 @@ impl Autoscaler {
         service: &ServiceConfig,
         reading: &Result<QueueMetrics, ProviderError>,
         view: &ServiceView,
+        stored: Result<Stored, Error>,
         context: &TickContext,
     ) -> Decision {
         if view.status != "ACTIVE" {
@@ -241,34 +261,36 @@ impl Autoscaler {
             running: view.running,
             now_ms: self.clock.now_ms(),
         };
-        self.run_flow(service, &observed, context).await
+        self.run_flow(service, &observed, stored, context).await
     }
 
-    /// The pure flow, with the state read only when the flow needs it: a policy with
-    /// history reads it on every tick, the others only when they propose a change,
-    /// so a quiet system costs no S3 traffic.
+    /// The pure flow on the state read this tick. A failed read holds a policy
+    /// with history; the others decide without it, and read it again only when
+    /// they propose a change.
     async fn run_flow(
         &self,
         service: &ServiceConfig,
         observed: &Observation<'_>,
+        stored: Result<Stored, Error>,
         context: &TickContext,
     ) -> Decision {
         let (policy, current, now) = (&service.policy, observed.current, observed.now_ms);
         let due_ms = context.tick.due_ms;
-        let mut stored = None;
-        if policy.needs_memory() {
-            match self.read_state(service, now).await {
-                Ok(found) => stored = Some(found),
-                Err(e) => {
-                    return Decision::hold(
-                        current,
-                        format_args!(
-                            "cannot read the scaling state this policy's history lives in: {e}"
-                        ),
-                    )
-                }
+        let stored = match stored {
+            Ok(found) => Some(found),
+            Err(e) if policy.needs_memory() => {
+                return Decision::hold(
+                    current,
+                    format_args!(
+                        "cannot read the scaling state this policy's history lives in: {e}"
+                    ),
+                )
             }
-        }
+            Err(e) => {
+                tracing::warn!(service = %service.id(), error = %e, "cannot read the scaling state; deciding without it (a pause set meanwhile is not seen)");
+                None
+            }
+        };
         let proposal = flow::propose(policy, observed, stored.as_ref(), due_ms);
         if !proposal.needs_state() {
             return proposal.decision;

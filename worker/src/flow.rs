@@ -14,6 +14,7 @@
 //! caller: the worker does it against S3 and ECS, the simulator in memory.
 
 use crate::config::PolicySettings;
+use crate::pause::Pause;
 use crate::policy::{self, Decision, Memory, Observation};
 use crate::state::{ActionRecord, ServiceState, Stored};
 
@@ -44,14 +45,22 @@ pub fn propose(
     tick_due_ms: u64,
 ) -> Proposal {
     let memory = stored.map(Stored::memory).unwrap_or_default();
+    let now_ms = observed.now_ms;
+    let pause = stored.and_then(|s| s.active_pause(now_ms));
     if let Some(seen) = stored.and_then(|s| already_evaluated(s, tick_due_ms)) {
         return Proposal {
-            decision: Decision::stay(observed.current, seen),
+            decision: noted(pause, Decision::stay(observed.current, seen), now_ms),
             memory,
             needs_state: false,
         };
     }
     let (decision, memory) = policy::recommend_with_memory(policy, observed, &memory);
+    // A pause overrides the policy (and its cooldowns), but the policy still runs:
+    // its proposal goes in the reason and its memory keeps learning.
+    let decision = match pause {
+        Some(pause) => pause.apply(decision, observed.current, now_ms),
+        None => decision,
+    };
     Proposal {
         needs_state: decision.action.changes_count() || policy.needs_memory(),
         decision,
@@ -103,8 +112,9 @@ pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: 
         decision,
         effect: Effect::None,
     };
+    let pause = stored.active_pause(at.now_ms);
     if let Some(seen) = already_evaluated(stored, at.tick_due_ms) {
-        return done(Decision::stay(at.current, seen));
+        return done(noted(pause, Decision::stay(at.current, seen), at.now_ms));
     }
     if let Some(claim) = stored.claim_in_progress(at.current, at.now_ms) {
         let reason = format!(
@@ -112,15 +122,23 @@ pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: 
             proposal.decision.reason,
             claim.in_progress_reason(at.now_ms)
         );
-        return done(Decision::stay(at.current, reason));
+        let paused = proposal.decision.paused;
+        return done(Decision {
+            paused,
+            ..Decision::stay(at.current, reason)
+        });
     }
-    let decision = policy::apply_cooldown(
-        policy,
-        proposal.decision,
-        stored.history(at.current, at.now_ms),
-        at.now_ms,
-        at.current,
-    );
+    let decision = if proposal.decision.paused {
+        proposal.decision
+    } else {
+        policy::apply_cooldown(
+            policy,
+            proposal.decision,
+            stored.history(at.current, at.now_ms),
+            at.now_ms,
+            at.current,
+        )
+    };
     let mut next = stored.base(at.cluster, at.service);
     if !decision.action.changes_count() {
         let effect = if matches!(stored, Stored::Corrupt { .. }) {
@@ -152,6 +170,14 @@ pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: 
     Settled {
         decision,
         effect: Effect::Claim(claim),
+    }
+}
+
+/// `decision`, marked and explained as paused when a pause holds.
+fn noted(pause: Option<&Pause>, decision: Decision, now_ms: u64) -> Decision {
+    match pause {
+        Some(pause) => pause.annotate(decision, now_ms),
+        None => decision,
     }
 }
 
@@ -227,7 +253,7 @@ mod tests {
             now_ms,
         };
         let policy = target();
-        let proposal = propose(&policy, &observed, None, now_ms);
+        let proposal = propose(&policy, &observed, Some(stored), now_ms);
         settle(&policy, proposal, stored, at(now_ms, current))
     }
 
@@ -269,5 +295,57 @@ mod tests {
             "{}",
             settled.decision.reason
         );
+    }
+
+    /// The state of a service an operator paused at 100 s for an hour.
+    fn paused(at: Option<u32>) -> Stored {
+        let mut state = ServiceState::new("c", "s");
+        state.last_scale_in_ms = Some(99_000);
+        state.pause = Some(Pause {
+            since_ms: 100_000,
+            until_ms: 3_700_000,
+            at,
+            note: "by ops".into(),
+        });
+        Stored::Found {
+            state,
+            etag: "e".into(),
+        }
+    }
+
+    #[test]
+    fn a_pause_overrides_the_policy_and_its_cooldowns_until_it_expires() {
+        // 50 messages at 10 per task want 5; paused, the count stays at 2 and the
+        // reason says so, with what the policy wanted.
+        let settled = settle_at(&paused(None), 200_000, 2);
+        let decision = &settled.decision;
+        assert_eq!((decision.action, decision.new_desired), (Action::None, 2));
+        assert!(decision.paused);
+        assert!(
+            decision.reason.starts_with("paused until")
+                && decision.reason.contains("would scale_out to 5"),
+            "{}",
+            decision.reason
+        );
+        // Paused at 1: a scale-in, claimed like any action.
+        let settled = settle_at(&paused(Some(1)), 200_000, 2);
+        assert_eq!(
+            (settled.decision.action, settled.decision.new_desired),
+            (Action::ScaleIn, 1)
+        );
+        let Effect::Claim(state) = settled.effect else {
+            panic!(
+                "a pause at a count is claimed like any action: {:?}",
+                settled.effect
+            )
+        };
+        assert!(state.pause.is_some(), "the claim keeps the pause");
+        // Expired: the policy decides again.
+        let settled = settle_at(&paused(None), 3_700_000, 2);
+        assert_eq!(
+            (settled.decision.action, settled.decision.new_desired),
+            (Action::ScaleOut, 5)
+        );
+        assert!(!settled.decision.paused);
     }
 }

@@ -123,13 +123,18 @@ pub async fn handle_tick_event(
         .iter()
         .map(|d| emf::decision_line(d, now))
         .collect();
-    let held = outcome
-        .decisions
-        .iter()
-        .filter(|d| d.action == Action::Hold)
-        .count();
-    let dropped = outcome.malformed + outcome.stale + outcome.superseded;
-    lines.push(emf::tick_line(now, lag_ms, outcome.received, dropped, held));
+    let decisions = &outcome.decisions;
+    let summary = emf::TickSummary {
+        evaluated_lag_ms: lag_ms,
+        received: outcome.received,
+        dropped: outcome.malformed + outcome.stale + outcome.superseded,
+        held: decisions
+            .iter()
+            .filter(|d| d.action == Action::Hold)
+            .count(),
+        paused: decisions.iter().filter(|d| d.paused).count(),
+    };
+    lines.push(emf::tick_line(now, &summary));
     emf::emit(&lines);
     Ok(outcome)
 }

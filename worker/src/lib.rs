@@ -12,6 +12,8 @@
 //!   every problem with its field, value and what is valid.
 //! - [`ecs`] and [`state`] are the AWS adapters; queue metrics come from providers
 //!   found by name in the `fast-autoscaler-providers` registry.
+//! - [`pause`] is an operator's pause of one service, kept in its state, and
+//!   [`operator`] sets and clears it with the same conditional writes as a claim.
 //! - [`engine`] does one tick's I/O around the flow, and [`handler`] turns an SQS
 //!   batch of ticks into at most one evaluation, logged by [`emf`] as one line per
 //!   service ([`record`]) that CloudWatch also reads as metrics.
@@ -25,6 +27,8 @@ pub mod emf;
 pub mod engine;
 pub mod flow;
 pub mod handler;
+pub mod operator;
+pub mod pause;
 pub mod policy;
 pub mod record;
 pub mod state;

@@ -29,6 +29,8 @@ pub struct DecisionRecord {
     /// This worker set the new count in ECS. A dry run, a stand-down or a failed
     /// UpdateService is not an applied action, whatever was proposed.
     pub applied: bool,
+    /// An operator's pause decided this (`fast-autoscaler pause`).
+    pub paused: bool,
     pub reason: String,
     pub cooldown_remaining_s: u64,
     pub tick_due_ms: u64,
@@ -68,6 +70,7 @@ impl DecisionRecord {
             new_desired: view.map(|_| decision.new_desired),
             action: decision.action,
             applied: decision.applied,
+            paused: decision.paused,
             reason: decision.reason,
             cooldown_remaining_s: decision.cooldown_remaining_s,
             tick_due_ms: tick.tick.due_ms,

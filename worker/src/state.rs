@@ -29,6 +29,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
+use crate::pause::Pause;
 use crate::policy::{Action, History, Memory};
 use crate::Error;
 
@@ -61,6 +62,9 @@ pub struct ServiceState {
     /// What history-keeping policies remember between ticks.
     #[serde(default)]
     pub memory: Memory,
+    /// An operator's pause (see [`crate::pause`]); an expired one is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Pause>,
 }
 
 /// The last scaling action claimed for a service.
@@ -256,6 +260,14 @@ impl Stored {
         }
     }
 
+    /// The operator's pause, if one holds at `now_ms`.
+    pub fn active_pause(&self, now_ms: u64) -> Option<&Pause> {
+        match self {
+            Stored::Found { state, .. } => state.pause.as_ref().filter(|p| p.is_active(now_ms)),
+            _ => None,
+        }
+    }
+
     /// The policy memory kept in the state (empty when missing or corrupt).
     pub fn memory(&self) -> Memory {
         match self {
@@ -312,6 +324,21 @@ impl StateStore {
             s3,
             bucket: bucket.into(),
         }
+    }
+
+    /// The store on `bucket`, with an S3 client from the shared AWS configuration.
+    pub fn from_sdk_config(aws: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
+        let mut s3 = aws_sdk_s3::config::Builder::from(aws);
+        if aws.endpoint_url().is_some() {
+            // Local emulators and S3-compatible stores answer on one host, not on
+            // `<bucket>.<host>`.
+            s3 = s3.force_path_style(true);
+        }
+        Self::new(aws_sdk_s3::Client::from_conf(s3.build()), bucket)
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
     }
 
     /// `autoscaling-state/{cluster}/{service}`, by short names.

@@ -67,6 +67,7 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
                         tasks: tasks.clamp(min, max),
                         after_failures,
                     }),
+                    scheduled_bounds: Vec::new(),
                 }
             },
         )

@@ -43,9 +43,10 @@ pub(super) const FALLBACK_AFTER_FAILURES: Key =
 pub(super) const TASK_THROUGHPUT: Key = key("TASK_THROUGHPUT", "task_throughput");
 pub(super) const TASK_STARTUP_SECONDS: Key = key("TASK_STARTUP_SECONDS", "task_startup_seconds");
 pub(super) const TARGET_DRAIN_SECONDS: Key = key("TARGET_DRAIN_SECONDS", "target_drain_seconds");
+pub(super) const SCHEDULED_BOUNDS: Key = key("SCHEDULED_BOUNDS", "scheduled_bounds");
 
 /// Policy keys a service object (or `defaults`) may hold.
-pub(super) const POLICY_KEYS: [Key; 22] = [
+pub(super) const POLICY_KEYS: [Key; 23] = [
     MIN_TASKS,
     MAX_TASKS,
     SCALE_UP_THRESHOLD,
@@ -68,6 +69,7 @@ pub(super) const POLICY_KEYS: [Key; 22] = [
     TASK_THROUGHPUT,
     TASK_STARTUP_SECONDS,
     TARGET_DRAIN_SECONDS,
+    SCHEDULED_BOUNDS,
 ];
 
 /// The largest task count accepted; ECS caps a service far below this.

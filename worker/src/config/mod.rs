@@ -15,6 +15,7 @@
 //! - [`env`] and [`document`]: the two sources;
 //! - `reader` and `keys`: the field readers and validation, and every field's names;
 //! - `provider`: the provider lookup and its settings;
+//! - `schedule`: the scheduled bounds' windows;
 //! - [`error`]: the problems, each naming its field.
 
 pub mod document;
@@ -23,6 +24,7 @@ pub mod error;
 mod keys;
 mod provider;
 mod reader;
+mod schedule;
 pub mod schema;
 #[cfg(test)]
 mod tests;

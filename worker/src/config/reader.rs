@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::error::ConfigIssue;
 use super::keys::*;
+use super::schedule::{self, OwnBounds};
 use super::schema::{Fallback, PolicyKind, PolicySettings};
+use crate::policy::schedule::BoundsWindow;
 
 /// A raw field value: text from the environment, or a JSON value from the document.
 pub(super) enum Raw {
@@ -223,6 +225,10 @@ impl Reader<'_> {
         let activation_backlog = self.whole(ACTIVATION_BACKLOG, 0, 0, u64::MAX);
         let scale_to_zero_after_s = self.scale_to_zero(min_tasks);
         let fallback = self.fallback(min_tasks, max_tasks);
+        let scheduled_bounds = self.scheduled_bounds(OwnBounds {
+            min: min_tasks,
+            max: max_tasks,
+        });
         Some(PolicySettings {
             min_tasks: u32::try_from(min_tasks?).ok()?,
             max_tasks: u32::try_from(max_tasks?).ok()?,
@@ -237,7 +243,27 @@ impl Reader<'_> {
             activation_backlog: activation_backlog?,
             scale_to_zero_after_s: scale_to_zero_after_s?,
             fallback: fallback?,
+            scheduled_bounds: scheduled_bounds?,
         })
+    }
+
+    /// `SCHEDULED_BOUNDS`: windows of the week with their own bounds (see
+    /// [`super::schedule`]); the environment variable holds the same JSON array.
+    fn scheduled_bounds(&mut self, own: OwnBounds) -> Option<Vec<BoundsWindow>> {
+        let Some((raw, field)) = self.source.get(SCHEDULED_BOUNDS) else {
+            return Some(Vec::new());
+        };
+        let value = match &raw {
+            Raw::Json(value) => value.clone(),
+            Raw::Text(text) => match serde_json::from_str(text) {
+                Ok(value) => value,
+                Err(e) => {
+                    self.bad(field, raw.shown(), format!("a JSON array of windows ({e})"));
+                    return None;
+                }
+            },
+        };
+        schedule::windows(&value, &field, own, self.issues)
     }
 
     /// `SCALING_POLICY` and the chosen rule's settings.

@@ -7,6 +7,8 @@ use fast_autoscaler_providers::QueueMetricsProvider;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::policy::schedule::BoundsWindow;
+
 /// A validated autoscaler configuration.
 #[derive(Debug, Clone)]
 pub struct AutoscalerConfig {
@@ -73,6 +75,10 @@ pub struct PolicySettings {
     pub scale_to_zero_after_s: Option<u64>,
     /// A task count to raise the service to after consecutive metric failures.
     pub fallback: Option<Fallback>,
+    /// Windows of the week that replace `min_tasks` and `max_tasks` while they
+    /// hold; the first that holds wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scheduled_bounds: Vec<BoundsWindow>,
 }
 
 /// KEDA-style fallback: after `after_failures` consecutive failed metric readings,
@@ -105,6 +111,7 @@ impl Default for PolicySettings {
             activation_backlog: 0,
             scale_to_zero_after_s: None,
             fallback: None,
+            scheduled_bounds: Vec::new(),
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn apply_cooldown(
             cooldown_remaining_s,
             emergency: false,
             applied: false,
+            paused: false,
         },
         Action::ScaleIn if in_remaining_ms > 0 => Decision {
             action: Action::None,
@@ -76,6 +77,7 @@ pub fn apply_cooldown(
             cooldown_remaining_s,
             emergency: false,
             applied: false,
+            paused: false,
         },
         Action::ScaleOut if out_remaining_ms > 0 && !proposed.emergency => Decision {
             action: Action::None,
@@ -89,6 +91,7 @@ pub fn apply_cooldown(
             cooldown_remaining_s,
             emergency: false,
             applied: false,
+            paused: false,
         },
         _ => Decision {
             cooldown_remaining_s,

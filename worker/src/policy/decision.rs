@@ -64,6 +64,9 @@ pub struct Decision {
     /// Only such decisions count as scaling actions in the metrics.
     #[serde(skip)]
     pub applied: bool,
+    /// An operator's pause decided this (see [`crate::pause`]).
+    #[serde(skip)]
+    pub paused: bool,
 }
 
 impl Decision {
@@ -76,6 +79,7 @@ impl Decision {
             cooldown_remaining_s: 0,
             emergency: false,
             applied: false,
+            paused: false,
         }
     }
 
@@ -88,6 +92,7 @@ impl Decision {
             cooldown_remaining_s: 0,
             emergency: false,
             applied: false,
+            paused: false,
         }
     }
 
@@ -101,6 +106,7 @@ impl Decision {
             cooldown_remaining_s: self.cooldown_remaining_s,
             emergency: false,
             applied: false,
+            paused: false,
         }
     }
 }

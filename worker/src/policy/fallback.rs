@@ -29,6 +29,7 @@ pub(crate) fn on_failed_reading(
                 cooldown_remaining_s: 0,
                 emergency: false,
                 applied: false,
+                paused: false,
             }
         }
         _ => Decision::hold(current, format_args!("metrics unavailable ({why})")),

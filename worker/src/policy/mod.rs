@@ -9,7 +9,7 @@
 //!    [`apply_cooldown`] decides whether the change may happen now.
 //!
 //! The worker, the simulator and the CLI all run these two steps through
-//! [`crate::decide`], so there is one policy and one decision flow.
+//! [`crate::flow`], so there is one policy and one decision flow.
 //!
 //! # Layout
 //!
@@ -19,7 +19,8 @@
 //! - [`modifiers`]: what adjusts the base rule's count, in their order;
 //! - [`fallback`]: what a failed reading does;
 //! - [`memory`]: what history-keeping policies carry from tick to tick;
-//! - [`cooldown`]: whether a proposed change may happen now.
+//! - [`cooldown`]: whether a proposed change may happen now;
+//! - [`schedule`]: the scheduled bounds that replace min and max at times of the week.
 //!
 //! Safety rules live here, where they can be tested exhaustively: a failed metrics
 //! reading is `hold` (or, if configured, a fallback that only ever raises the
@@ -33,6 +34,7 @@ pub mod modifiers;
 pub mod rates;
 pub mod reading;
 pub mod rules;
+pub mod schedule;
 #[cfg(test)]
 pub(crate) mod test_support;
 
@@ -70,8 +72,22 @@ pub fn recommend(
 ///
 /// A failed reading goes to the [`fallback`]. Otherwise the base rule's count goes
 /// through the modifiers in order: the emergency tier, activation and scale to
-/// zero, the step limits, the bounds, and scale-in stabilization.
+/// zero, the step limits, the bounds, and scale-in stabilization. The bounds are
+/// those of the scheduled window that holds now, if one does.
 pub fn recommend_with_memory(
+    policy: &PolicySettings,
+    observed: &Observation<'_>,
+    memory: &Memory,
+) -> (Decision, Memory) {
+    let (policy, scheduled) = schedule::at_time(policy, observed);
+    let (mut decision, next) = recommend_within_bounds(&policy, observed, memory);
+    if let Some(note) = scheduled {
+        decision.reason = format!("{} [{note}]", decision.reason);
+    }
+    (decision, next)
+}
+
+fn recommend_within_bounds(
     policy: &PolicySettings,
     observed: &Observation<'_>,
     memory: &Memory,
@@ -102,6 +118,7 @@ pub fn recommend_with_memory(
         cooldown_remaining_s: 0,
         emergency: wanted.emergency && action == Action::ScaleOut,
         applied: false,
+        paused: false,
     };
     let next = memory::after_reading(policy, memory, &reading, recommended);
     (decision, next)

@@ -98,10 +98,10 @@ pub async fn latency_against_moto() {
             &emulator.aws,
         );
         let scaling = Autoscaler::new(config_from(&emulator, &services(&queues, 0)), &emulator.aws);
-        // Steady state: one provider call per service and ceil(N/10) DescribeServices.
-        // Scaling: plus GetObject, PutObject and UpdateService per service.
+        // Steady state: one provider call and one state read (GetObject) per service
+        // and ceil(N/10) DescribeServices. Scaling: plus PutObject and UpdateService.
         for (name, autoscaler, ticks, expected) in [
-            ("quiet", &quiet, quiet_ticks, n + describes),
+            ("quiet", &quiet, quiet_ticks, 2 * n + describes),
             ("scaling", &scaling, scaling_ticks, 4 * n + describes),
         ] {
             let run = measure(&emulator, autoscaler, ticks).await;
@@ -115,5 +115,5 @@ pub async fn latency_against_moto() {
             );
         }
     }
-    println!("\nexpected = N GetQueueAttributes + ceil(N/10) DescribeServices (+ 3N when every service scales)");
+    println!("\nexpected = N GetQueueAttributes + N GetObject + ceil(N/10) DescribeServices (+ 2N when every service scales)");
 }

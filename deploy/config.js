@@ -1,0 +1,88 @@
+// The worker's configuration, as the deployment passes it: the multi-service JSON
+// document read from the file named by the stage parameter `autoscalerConfigFile`
+// (a path relative to the repository), else the `autoscalerConfig` parameter's text,
+// else nothing (single-service mode, from the other stage parameters).
+//
+// serverless.yml uses it as `${file(./deploy/config.js):document}`; dashboard.js
+// uses `services()` to draw one row per configured service.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+// Lambda allows 4 KB for all of a function's environment variables together; the
+// other variables take about 600 bytes.
+const MAX_DOCUMENT_BYTES = 3400;
+
+async function param(resolveVariable, name) {
+  const value = await resolveVariable(`param:${name}, ""`);
+  return typeof value === 'string' ? value.trim() : String(value ?? '');
+}
+
+// The document as an object, with where it came from; null in single-service mode.
+async function load(resolveVariable) {
+  const file = await param(resolveVariable, 'autoscalerConfigFile');
+  const inline = await param(resolveVariable, 'autoscalerConfig');
+  if (file && inline) {
+    throw new Error(
+      'stage parameters autoscalerConfigFile and autoscalerConfig are both set: ' +
+        'set one of them (the file is the usual way; the parameter is for generated documents)'
+    );
+  }
+  if (!file && !inline) return null;
+  let text = inline;
+  let origin = 'stage parameter autoscalerConfig';
+  if (file) {
+    const full = path.resolve(__dirname, '..', file);
+    origin = `autoscalerConfigFile ${file}`;
+    try {
+      text = fs.readFileSync(full, 'utf8');
+    } catch (e) {
+      throw new Error(`${origin}: cannot read ${full} (${e.code || e.message}); give a path relative to the repository, e.g. autoscaler.json`);
+    }
+  }
+  let document;
+  try {
+    document = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${origin}: not valid JSON (${e.message}); check it with \`fast-autoscaler --config FILE check-config\``);
+  }
+  if (document === null || typeof document !== 'object' || !Array.isArray(document.services)) {
+    throw new Error(`${origin}: must be a JSON object with a "services" array (see README "Several services")`);
+  }
+  return { document, origin };
+}
+
+// The compact document for the worker's AUTOSCALER_CONFIG, or "" in single-service mode.
+async function document({ resolveVariable }) {
+  const loaded = await load(resolveVariable);
+  if (!loaded) return '';
+  const compact = JSON.stringify(loaded.document);
+  const bytes = Buffer.byteLength(compact, 'utf8');
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw new Error(
+      `${loaded.origin}: ${bytes} bytes once compacted, above the ${MAX_DOCUMENT_BYTES} that fit in ` +
+        "Lambda's 4 KB of environment variables; move shared keys into \"defaults\""
+    );
+  }
+  return compact;
+}
+
+// `cluster/service` of every configured service, as the worker's `Service`
+// metric dimension names it.
+async function services(resolveVariable) {
+  const loaded = await load(resolveVariable);
+  if (!loaded) {
+    const cluster = await param(resolveVariable, 'ecsClusterName');
+    const service = await param(resolveVariable, 'ecsServiceName');
+    return cluster && service ? [`${cluster}/${service}`] : [];
+  }
+  return loaded.document.services.map((s, i) => {
+    if (!s || typeof s.cluster !== 'string' || typeof s.service !== 'string') {
+      throw new Error(`${loaded.origin}: services[${i}] needs "cluster" and "service" strings`);
+    }
+    return `${s.cluster}/${s.service}`;
+  });
+}
+
+module.exports = { document, services };

@@ -1,0 +1,45 @@
+//! An operator's changes to a service's state: pause and resume.
+//!
+//! They go through the claim protocol's conditional writes (see [`crate::state`]):
+//! read the object and its ETag, change only the pause, write it back on that
+//! ETag, and start again if a worker wrote in between. So a pause is never lost
+//! to a concurrent claim, and never erases one.
+
+use crate::pause::Pause;
+use crate::state::{ServiceState, StateStore, Stored, WriteOutcome};
+use crate::Error;
+
+/// How often a write lost to concurrent workers is retried before giving up.
+const ATTEMPTS: usize = 10;
+
+/// Sets (`Some`) or clears (`None`) the pause of `cluster/service`; answers the
+/// state as written.
+pub async fn set_pause(
+    store: &StateStore,
+    cluster: &str,
+    service: &str,
+    pause: Option<Pause>,
+    now_ms: u64,
+) -> Result<ServiceState, Error> {
+    for _ in 0..ATTEMPTS {
+        let stored = store.read(cluster, service, now_ms).await?;
+        let mut next = match &stored {
+            Stored::Found { state, .. } => state.clone(),
+            Stored::Missing => ServiceState::new(cluster, service),
+            // The worker's own repair: scale-in waits one cooldown after it.
+            Stored::Corrupt { .. } => ServiceState::repaired(cluster, service, now_ms, 0),
+        };
+        next.pause = pause.clone();
+        match store.write(&next, &stored).await? {
+            WriteOutcome::Written { .. } => return Ok(next),
+            WriteOutcome::Conflict => continue,
+        }
+    }
+    Err(Error::State {
+        bucket: store.bucket().to_string(),
+        key: StateStore::key(cluster, service),
+        message: format!(
+            "{ATTEMPTS} conditional writes in a row lost to concurrent writers; try again"
+        ),
+    })
+}

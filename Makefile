@@ -72,7 +72,8 @@ lint:
 	# An SQS-only worker links no other provider.
 	$(CARGO) check --locked -p fast-autoscaler-worker --no-default-features --features sqs
 
-# Provisions a local emulator and shows a service scaling out and back in, tick by tick.
+# One surge, the original step rule and the recommended policy side by side, against
+# a local emulator; the decision lines go to target/demo/decisions.jsonl.
 demo: venv
 	$(CARGO) run --locked --quiet -p fast-autoscaler-tests --bin demo
 

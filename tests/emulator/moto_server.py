@@ -17,6 +17,11 @@ If-None-Match) atomically, but moto checks and then writes without a lock, so tw
 concurrent conditional writes could both win. A lock around PutObject restores
 S3's documented behaviour, which the autoscaler's claim protocol relies on.
 
+Tasks that start: moto reports every task of a service as running the moment
+desiredCount changes. `PUT /__running` with {"region": …, "cluster": …,
+"service": …, "running": n} sets a service's runningCount (the rest of
+desiredCount pending), so a demo or test can model tasks that take time to start.
+
 Amazon MQ broker ids look like b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9, and the
 autoscaler validates that shape; moto's are six hex digits, so the launcher gives
 its brokers ids of the real shape.
@@ -71,6 +76,18 @@ def _broker_with_an_aws_id(self, *args, **kwargs):
 
 
 Broker.__init__ = _broker_with_an_aws_id
+
+
+def set_running(request):
+    """Sets one ECS service's running count; answers the service's counts as JSON."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ecs.models import ecs_backends
+
+    backend = ecs_backends[request.get("account", DEFAULT_ACCOUNT_ID)][request["region"]]
+    service = backend.services[f"{request['cluster']}:{request['service']}"]
+    service.running_count = max(0, min(int(request["running"]), service.desired_count))
+    service.pending_count = service.desired_count - service.running_count
+    return json.dumps({"desired": service.desired_count, "running": service.running_count}).encode()
 
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -173,6 +190,9 @@ class CallCounter:
                     self.counts.clear()
                 body = json.dumps(dict(self.counts)).encode()
             return self.json(start_response, body)
+        if environ.get("PATH_INFO") == "/__running":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            return self.json(start_response, set_running(json.loads(environ["wsgi.input"].read(length))))
         if environ.get("PATH_INFO") == "/__delays":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             delays = json.loads(environ["wsgi.input"].read(length) or b"{}")

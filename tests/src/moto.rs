@@ -97,6 +97,20 @@ impl Emulator {
         self.emulator_api("PUT", "/__delays", &body);
     }
 
+    /// Sets an ECS service's runningCount (the rest of its desiredCount pending):
+    /// moto would otherwise report every task running the moment it is asked for.
+    pub fn set_running(&self, cluster: &str, service: &str, running: u32) {
+        let body = serde_json::json!({
+            "region": REGION, "cluster": cluster, "service": service, "running": running,
+        })
+        .to_string();
+        let answer = self.emulator_api("PUT", "/__running", &body);
+        assert!(
+            answer.contains("\"running\""),
+            "PUT /__running answered {answer}"
+        );
+    }
+
     /// One plain HTTP/1.0 request to one of the launcher's own endpoints.
     fn emulator_api(&self, method: &str, path: &str, body: &str) -> String {
         use std::io::{Read, Write};

@@ -3,7 +3,8 @@
 // (a path relative to the repository), else the `autoscalerConfig` parameter's text,
 // else nothing (single-service mode, from the other stage parameters).
 //
-// serverless.yml uses it as `${file(./deploy/config.js):document}`; dashboard.js
+// serverless.yml uses it as `${file(./deploy/config.js):document}`, and
+// `listsQueues` for the one permission a queue name prefix needs; dashboard.js
 // uses `services()` to draw one row per configured service.
 'use strict';
 
@@ -85,4 +86,16 @@ async function services(resolveVariable) {
   });
 }
 
-module.exports = { document, services };
+// "true" when some provider lists queues by name prefix (an SQS
+// queue_name_prefix): only then may the worker call sqs:ListQueues.
+async function listsQueues({ resolveVariable }) {
+  const loaded = await load(resolveVariable);
+  if (!loaded) return 'false';
+  const uses = (provider) => Boolean(provider && provider.type === 'sqs' && provider.queue_name_prefix);
+  const any = loaded.document.services.some(
+    (s) => uses(s && s.provider) || (Array.isArray(s && s.providers) && s.providers.some(uses))
+  );
+  return any ? 'true' : 'false';
+}
+
+module.exports = { document, services, listsQueues };

@@ -283,8 +283,12 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
     let resources = &template["Resources"];
     let all = statements(&template);
 
-    // No wildcard resource on the services the autoscaler touches.
+    // No wildcard resource on the services the autoscaler touches, but for
+    // ListQueues, which has no resource-level permissions (and only with a prefix).
     for (role, s) in &all {
+        if actions_of(s) == ["sqs:ListQueues"] {
+            continue;
+        }
         let guarded = actions_of(s).iter().any(|a| {
             ["ecs:", "s3:", "sqs:", "secretsmanager:", "mq:"]
                 .iter()
@@ -475,6 +479,7 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
     );
     assert!(emitted_metrics().contains("PausedServices"));
 
+    assert_eq!(template["Parameters"]["ListsQueues"]["Default"], "false");
     // Single-service mode: no document; the dashboard has the one service's row.
     assert_eq!(worker["Environment"]["Variables"]["AUTOSCALER_CONFIG"], "");
     let rows = dashboard_services(&template);
@@ -770,4 +775,25 @@ fn cargo_lambda_built_both_function_zips() {
         assert!(size > 100_000, "{} is only {size} bytes", zip.display());
         println!("{function}: {} ({size} bytes)", zip.display());
     }
+}
+
+#[test]
+fn a_queue_name_prefix_grants_listing_queues_and_nothing_more() {
+    let file = scratch_dir("prefix-config").join("autoscaler.json");
+    let document = serde_json::json!({"services": [{"cluster": "prod", "service": "orders",
+        "providers": [{"type": "sqs", "queue_name_prefix": "orders-"}]}]});
+    std::fs::write(&file, document.to_string()).expect("the configuration file");
+    let mut params = default_params();
+    params.push(format!("autoscalerConfigFile={}", file.display()));
+    let Some(template_path) = package("prefix", &params) else {
+        return;
+    };
+    cfn_lint_is_clean(&template_path);
+    let template = load(&template_path);
+    assert_eq!(template["Parameters"]["ListsQueues"]["Default"], "true");
+    let all = statements(&template);
+    let list = statement(&all, "WorkerRole", "ListQueuesByPrefix");
+    assert_eq!(actions_of(list), ["sqs:ListQueues"]);
+    assert_eq!(list["Resource"], "*");
+    assert_eq!(dashboard_services(&template), ["prod/orders"]);
 }

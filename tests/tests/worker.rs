@@ -4,6 +4,8 @@ use fast_autoscaler::policy::Action;
 use fast_autoscaler::state::{ServiceState, StateStore};
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use fast_autoscaler::{Autoscaler, Clock, DecisionRecord, EvaluateOptions, ManualClock, Tick};
 use fast_autoscaler_tests::{config_from, emulator_or_skip, tick_now, Emulator};
 use serde_json::{json, Value};
@@ -456,5 +458,104 @@ async fn scheduled_bounds_hold_inside_their_window_in_its_time_zone_only() {
         !lowered.reason.contains("scheduled bounds"),
         "{}",
         lowered.reason
+    );
+}
+
+#[tokio::test]
+async fn several_queues_read_as_one_by_prefix_sum_or_max_and_a_failing_one_holds() {
+    let emulator = emulator_or_skip!();
+    emulator.create_service(CLUSTER, SERVICE, 5).await;
+    emulator.create_bucket(BUCKET).await;
+    let eu = emulator.create_queue("orders-eu").await;
+    let us = emulator.create_queue("orders-us").await;
+    let other = emulator.create_queue("other").await;
+    emulator.send_messages(&eu, 150).await;
+    emulator.send_messages(&us, 250).await;
+    emulator.send_messages(&other, 999).await;
+    let read = |providers: Value| {
+        let mut doc = document(&eu, 0);
+        let service = doc["services"][0].as_object_mut().expect("a service");
+        service.remove("provider");
+        service.extend(providers.as_object().expect("keys").clone());
+        config_from(&emulator, &doc)
+    };
+
+    // Every queue named orders-*, summed; not the other one.
+    let by_prefix = read(json!({"provider": {"type": "sqs", "queue_name_prefix": "orders-"}}));
+    let reading = by_prefix.services[0]
+        .provider
+        .metrics()
+        .await
+        .expect("a reading");
+    assert_eq!(reading.visible, 400);
+    // Two providers, the busiest one.
+    let busiest = read(json!({"combine": "max", "providers": [
+        {"type": "sqs", "queue_url": eu}, {"type": "sqs", "queue_url": us}]}));
+    let reading = busiest.services[0]
+        .provider
+        .metrics()
+        .await
+        .expect("a reading");
+    assert_eq!(reading.visible, 250);
+
+    // One queue of three fails: the whole reading fails, and the service, which
+    // the empty queues alone would scale in, holds at 5.
+    emulator.purge(&eu).await;
+    emulator.purge(&us).await;
+    let missing = eu.replace("orders-eu", "orders-gone");
+    let partial = read(json!({"providers": [
+        {"type": "sqs", "queue_url": eu}, {"type": "sqs", "queue_url": missing}, {"type": "sqs", "queue_url": us}]}));
+    let autoscaler = Autoscaler::new(partial, &emulator.aws);
+    let held = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (held.action, held.new_desired),
+        (Action::Hold, Some(5)),
+        "{}",
+        held.reason
+    );
+    assert!(
+        held.reason.contains("orders-gone") && held.reason.contains("partial reading"),
+        "{}",
+        held.reason
+    );
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+}
+
+#[tokio::test]
+async fn a_prefix_lists_every_page_of_queues_once() {
+    let emulator = emulator_or_skip!();
+    // ListQueues answers at most 1,000 queues a page.
+    let names: Vec<String> = (0..1_003).map(|i| format!("page-{i:04}")).collect();
+    let urls: Vec<String> = futures::stream::iter(names.iter().map(|n| emulator.create_queue(n)))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let last = urls
+        .iter()
+        .find(|u| u.ends_with("page-1002"))
+        .expect("the last queue");
+    emulator.send_messages(last, 7).await;
+    let mut doc = document(last, 0);
+    doc["services"][0]["provider"] = json!({"type": "sqs", "queue_name_prefix": "page-"});
+    let config = config_from(&emulator, &doc);
+    emulator.reset_calls();
+    for _ in 0..2 {
+        let reading = config.services[0]
+            .provider
+            .metrics()
+            .await
+            .expect("a reading");
+        assert_eq!(reading.visible, 7, "the queue on the second page is read");
+    }
+    let calls = emulator.calls();
+    assert_eq!(
+        calls.get("sqs:ListQueues"),
+        Some(&2),
+        "two pages, listed once: {calls:?}"
+    );
+    assert_eq!(
+        calls.get("sqs:GetQueueAttributes"),
+        Some(&2_006),
+        "{calls:?}"
     );
 }

@@ -20,9 +20,15 @@
 //! or, for single-service deployments, from environment variables through the
 //! registration's [`ProviderRegistration::settings_from_env`].
 //!
+//! A service that consumes several queues lists several providers; [`combine`]
+//! reads them as one, by sum or by the busiest queue, and fails the reading when
+//! any queue fails.
+//!
 //! A provider's only job at run time is [`QueueMetricsProvider::metrics`]: one reading
 //! of visible, in-flight and delayed message counts. Every failure is a
 //! [`ProviderError`]; the policy turns any error into `hold`, never a scale-down.
+
+pub mod combine;
 
 use std::fmt;
 use std::sync::Arc;

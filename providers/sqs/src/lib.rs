@@ -1,30 +1,54 @@
 //! Amazon SQS provider (`QUEUE_TYPE=sqs`).
 //!
-//! One `GetQueueAttributes` call per reading, asking for exactly the three
-//! approximate counts. SQS documents these as eventually consistent (about a
-//! minute for the "approximate" family in the worst case), which is still far
+//! One `GetQueueAttributes` call per queue and reading, asking for exactly the
+//! three approximate counts. SQS documents these as eventually consistent (about
+//! a minute for the "approximate" family in the worst case), which is still far
 //! fresher than the CloudWatch metrics that alarm-based scaling waits for.
 //!
-//! Settings: `{"type": "sqs", "queue_url": "https://sqs.<region>.amazonaws.com/<account>/<name>"}`,
+//! Settings, one queue: `{"type": "sqs", "queue_url": "https://sqs.<region>.amazonaws.com/<account>/<name>"}`,
 //! or `SQS_QUEUE_URL` in single-service mode.
+//!
+//! Every queue whose name starts with a prefix, read as one:
+//! `{"type": "sqs", "queue_name_prefix": "orders-", "combine": "sum"}` (or
+//! `SQS_QUEUE_NAME_PREFIX`). The queues are listed once per cold start, page by
+//! page (`ListQueues` answers at most 1,000 at a time), on the first reading;
+//! then every reading reads each of them, and a queue that fails fails the
+//! reading, so the service holds instead of scaling on part of its backlog.
+
+mod url;
 
 use std::sync::Arc;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use fast_autoscaler_provider::combine::Combine;
 use fast_autoscaler_provider::{
-    async_trait, inventory, parse_count, reject_unknown_keys, required_str, ProviderContext,
-    ProviderError, ProviderRegistration, QueueMetrics, QueueMetricsProvider,
+    async_trait, inventory, parse_count, reject_unknown_keys, ProviderContext, ProviderError,
+    ProviderRegistration, QueueMetrics, QueueMetricsProvider,
 };
+use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+use url::{validate_prefix, validate_queue_url};
 
 /// The registered name.
 pub const NAME: &str = "sqs";
 
+/// Queue URLs per ListQueues page: the most SQS answers.
+const LIST_PAGE_SIZE: i32 = 1000;
+
+/// GetQueueAttributes calls in flight at once for the queues of a prefix.
+const READS_IN_FLIGHT: usize = 32;
+
 inventory::submit! {
     ProviderRegistration {
         name: NAME,
-        summary: "Amazon SQS: visible, in-flight and delayed counts from one GetQueueAttributes call",
-        env_settings: &[("queue_url", "SQS_QUEUE_URL")],
+        summary: "Amazon SQS: visible, in-flight and delayed counts from GetQueueAttributes, for one queue or every queue with a name prefix",
+        env_settings: &[
+            ("queue_url", "SQS_QUEUE_URL"),
+            ("queue_name_prefix", "SQS_QUEUE_NAME_PREFIX"),
+            ("combine", "SQS_COMBINE"),
+        ],
         factory,
     }
 }
@@ -33,98 +57,116 @@ fn factory(
     settings: &Value,
     ctx: ProviderContext<'_>,
 ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
-    reject_unknown_keys(NAME, settings, &["queue_url"])?;
-    let queue_url = required_str(
+    reject_unknown_keys(
         NAME,
         settings,
-        "queue_url",
-        "an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+        &["queue_url", "queue_name_prefix", "combine"],
     )?;
-    validate_queue_url(queue_url)?;
+    // Empty means unset: single-service deployments pass every variable, set or not.
+    let text = |field: &str| {
+        settings
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let invalid = |field: &str, expected: &str| ProviderError::InvalidSetting {
+        provider: NAME,
+        field: field.into(),
+        value: settings
+            .get(field)
+            .map_or("<missing>".into(), Value::to_string),
+        expected: expected.into(),
+    };
+    let queues = match (text("queue_url"), text("queue_name_prefix")) {
+        (Some(url), None) => {
+            if settings.get("combine").is_some() {
+                return Err(invalid("combine", "no combine for one queue_url (it combines the queues of a queue_name_prefix)"));
+            }
+            validate_queue_url(url)?;
+            Queues::One(url.to_string())
+        }
+        (None, Some(prefix)) => {
+            validate_prefix(prefix)?;
+            let combine = match settings.get("combine") {
+                None => Combine::Sum,
+                Some(value) => value
+                    .as_str()
+                    .and_then(Combine::parse)
+                    .ok_or_else(|| invalid("combine", Combine::EXPECTED))?,
+            };
+            Queues::Prefix {
+                prefix: prefix.to_string(),
+                combine,
+                listed: OnceCell::new(),
+            }
+        }
+        (Some(_), Some(_)) => {
+            return Err(invalid("queue_name_prefix", "no queue_name_prefix beside queue_url: give one queue, or every queue with a prefix"))
+        }
+        _ => {
+            return Err(invalid(
+                "queue_url",
+                "an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/jobs (or queue_name_prefix)",
+            ))
+        }
+    };
     Ok(Arc::new(SqsProvider {
         client: aws_sdk_sqs::Client::new(ctx.aws),
-        queue_url: queue_url.to_string(),
+        queues,
     }))
 }
 
-/// A queue URL is `scheme://host[:port]/<account>/<queue name>`. Checked at cold start
-/// so a malformed URL fails the deployment, not every tick.
-fn validate_queue_url(url: &str) -> Result<(), ProviderError> {
-    let invalid = |why: &str| ProviderError::InvalidSetting {
-        provider: NAME,
-        field: "queue_url".into(),
-        value: url.to_string(),
-        expected: format!(
-            "{why}; expected https://sqs.<region>.amazonaws.com/<account id>/<queue name>"
-        ),
-    };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| invalid("it does not start with https://"))?;
-    let mut parts = rest.split('/');
-    let host = parts.next().unwrap_or_default();
-    let account = parts.next().unwrap_or_default();
-    let queue = parts.next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(invalid("the host is empty"));
-    }
-    if account.is_empty() || queue.is_empty() || parts.next().is_some_and(|p| !p.is_empty()) {
-        return Err(invalid("the path must be /<account id>/<queue name>"));
-    }
-    let valid_name = queue.len() <= 80
-        && queue
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if !valid_name {
-        return Err(invalid(
-            "the queue name may hold only letters, digits, '-', '_' and '.fifo', at most 80",
-        ));
-    }
-    Ok(())
+/// Which queues a provider reads.
+#[derive(Debug)]
+enum Queues {
+    One(String),
+    /// Every queue whose name starts with `prefix`, listed on the first reading.
+    Prefix {
+        prefix: String,
+        combine: Combine,
+        listed: OnceCell<Vec<String>>,
+    },
 }
 
-/// Reads one SQS queue's depth.
+/// Reads one SQS queue's depth, or the combined depth of every queue with a prefix.
 #[derive(Debug)]
 pub struct SqsProvider {
     client: aws_sdk_sqs::Client,
-    queue_url: String,
+    queues: Queues,
 }
 
-#[async_trait]
-impl QueueMetricsProvider for SqsProvider {
-    fn provider_name(&self) -> &'static str {
-        NAME
+impl SqsProvider {
+    fn unavailable(&self, target: &str, message: String) -> ProviderError {
+        ProviderError::Unavailable {
+            provider: NAME,
+            target: target.to_string(),
+            message,
+        }
     }
 
-    fn target(&self) -> String {
-        self.queue_url.clone()
-    }
-
-    fn describe(&self) -> Value {
-        json!({"type": NAME, "queue_url": self.queue_url})
-    }
-
-    async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
+    /// One queue's counts.
+    async fn read(&self, queue_url: &str) -> Result<QueueMetrics, ProviderError> {
         let answer = self
             .client
             .get_queue_attributes()
-            .queue_url(&self.queue_url)
+            .queue_url(queue_url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
-            .map_err(|e| ProviderError::Unavailable {
-                provider: NAME,
-                target: self.queue_url.clone(),
-                message: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+            .map_err(|e| {
+                self.unavailable(
+                    queue_url,
+                    aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+                )
             })?;
         let attributes = answer.attributes();
         let count = |name: QueueAttributeName| {
             parse_count(
                 NAME,
-                &self.queue_url,
+                queue_url,
                 name.as_str(),
                 attributes.and_then(|a| a.get(&name)).map(String::as_str),
             )
@@ -138,31 +180,83 @@ impl QueueMetricsProvider for SqsProvider {
             dequeued_total: None,
         })
     }
+
+    /// Every queue URL with `prefix`, all pages. An empty answer is an error, so
+    /// it is listed again on the next reading rather than kept.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ProviderError> {
+        let target = format!("queues named {prefix}*");
+        let urls: Vec<String> = self
+            .client
+            .list_queues()
+            .queue_name_prefix(prefix)
+            .into_paginator()
+            .page_size(LIST_PAGE_SIZE)
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| {
+                self.unavailable(
+                    &target,
+                    format!(
+                        "ListQueues: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
+                    ),
+                )
+            })?;
+        if urls.is_empty() {
+            return Err(self.unavailable(&target, "ListQueues found no queue with this prefix; check queue_name_prefix and the region".into()));
+        }
+        Ok(urls)
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::validate_queue_url;
+#[async_trait]
+impl QueueMetricsProvider for SqsProvider {
+    fn provider_name(&self) -> &'static str {
+        NAME
+    }
 
-    #[test]
-    fn queue_urls() {
-        for good in [
-            "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
-            "https://sqs.us-east-1.amazonaws.com/123456789012/jobs.fifo",
-            "http://127.0.0.1:5000/123456789012/demo-queue",
-        ] {
-            assert!(validate_queue_url(good).is_ok(), "{good}");
+    fn target(&self) -> String {
+        match &self.queues {
+            Queues::One(url) => url.clone(),
+            Queues::Prefix { prefix, .. } => format!("queues named {prefix}*"),
         }
-        for bad in [
-            "jobs",
-            "sqs.eu-west-1.amazonaws.com/123/jobs",
-            "https:///123/jobs",
-            "https://sqs.eu-west-1.amazonaws.com/jobs",
-            "https://sqs.eu-west-1.amazonaws.com/123/jobs/extra",
-            "https://sqs.eu-west-1.amazonaws.com/123/jo bs",
-        ] {
-            let err = validate_queue_url(bad).unwrap_err().to_string();
-            assert!(err.contains("queue_url") && err.contains(bad), "{err}");
+    }
+
+    fn describe(&self) -> Value {
+        match &self.queues {
+            Queues::One(url) => json!({"type": NAME, "queue_url": url}),
+            Queues::Prefix {
+                prefix, combine, ..
+            } => {
+                json!({"type": NAME, "queue_name_prefix": prefix, "combine": combine})
+            }
         }
+    }
+
+    async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
+        let (prefix, combine, listed) = match &self.queues {
+            Queues::One(url) => return self.read(url).await,
+            Queues::Prefix {
+                prefix,
+                combine,
+                listed,
+            } => (prefix, *combine, listed),
+        };
+        let urls = listed.get_or_try_init(|| self.list(prefix)).await?;
+        // A bounded number at once: a prefix may match a thousand queues.
+        let reads: Vec<_> = urls.iter().map(|url| Box::pin(self.read(url))).collect();
+        let answers: Vec<_> = stream::iter(reads)
+            .buffered(READS_IN_FLIGHT)
+            .collect()
+            .await;
+        let readings = answers.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| {
+            self.unavailable(
+                &self.target(),
+                format!("{e}; one of the {} queues failed, and a partial reading is never scaled on", urls.len()),
+            )
+        })?;
+        Ok(combine.readings(&readings))
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use fast_autoscaler_providers::combine::{Combine, Combined};
 use fast_autoscaler_providers::{self as providers, ProviderContext, QueueMetricsProvider};
 use serde_json::{Map, Value};
 
@@ -183,7 +184,7 @@ fn read_service(
     } = entry;
     let prefix = format!("services[{index}].");
     let mut known: Vec<&str> = POLICY_KEYS.iter().map(|k| k.json).collect();
-    known.extend(["cluster", "service", "provider"]);
+    known.extend(["cluster", "service", "provider", "providers", "combine"]);
     unknown_keys(object, &prefix, &known, issues);
     let source = DocumentSource {
         object,
@@ -207,7 +208,7 @@ fn read_service(
             ));
         }
     }
-    let provider = read_provider(object, &prefix, env, ctx, issues);
+    let provider = read_queues(object, &prefix, env, ctx, issues);
     Some(ServiceConfig {
         cluster: cluster?,
         service: service?,
@@ -216,20 +217,96 @@ fn read_service(
     })
 }
 
-/// A service's `provider` object, built by its registered factory.
-fn read_provider(
+/// A service's queues: one `provider` object, or a `providers` list read as one
+/// by `combine` (sum or max).
+fn read_queues(
     object: &Map<String, Value>,
     prefix: &str,
     env: Env<'_>,
     ctx: ProviderContext<'_>,
     issues: &mut Vec<ConfigIssue>,
 ) -> Option<Arc<dyn QueueMetricsProvider>> {
-    match object.get("provider") {
+    let Some(list) = object.get("providers") else {
+        if let Some(combine) = object.get("combine") {
+            let expected = "no combine beside one provider: it combines a providers list";
+            issues.push(issue(
+                &format!("{prefix}combine"),
+                combine.to_string(),
+                expected,
+            ));
+        }
+        return read_provider(
+            object.get("provider"),
+            &format!("{prefix}provider"),
+            env,
+            ctx,
+            issues,
+        );
+    };
+    if object.contains_key("provider") {
+        let expected = "either provider (one queue) or providers (several), not both";
+        issues.push(issue(
+            &format!("{prefix}providers"),
+            list.to_string(),
+            expected,
+        ));
+        return None;
+    }
+    let combine = match object.get("combine") {
+        None => Some(Combine::Sum),
+        Some(value) => value.as_str().and_then(Combine::parse).or_else(|| {
+            issues.push(issue(
+                &format!("{prefix}combine"),
+                value.to_string(),
+                Combine::EXPECTED,
+            ));
+            None
+        }),
+    };
+    let entries = match list.as_array() {
+        Some(entries) if !entries.is_empty() => entries,
+        _ => {
+            let expected = "a non-empty array of provider objects such as {\"type\": \"sqs\", \"queue_url\": \"https://...\"}";
+            issues.push(issue(
+                &format!("{prefix}providers"),
+                list.to_string(),
+                expected,
+            ));
+            return None;
+        }
+    };
+    let built: Vec<_> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, settings)| {
+            read_provider(
+                Some(settings),
+                &format!("{prefix}providers[{i}]"),
+                env,
+                ctx,
+                issues,
+            )
+        })
+        .collect();
+    let providers = built.into_iter().collect::<Option<Vec<_>>>()?;
+    Some(Arc::new(Combined::new(providers, combine?)))
+}
+
+/// One provider object at `at` (`services[0].provider`), built by its
+/// registered factory.
+fn read_provider(
+    settings: Option<&Value>,
+    at: &str,
+    env: Env<'_>,
+    ctx: ProviderContext<'_>,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Arc<dyn QueueMetricsProvider>> {
+    match settings {
         Some(settings @ Value::Object(p)) => match p.get("type").and_then(Value::as_str) {
-            Some(kind) => build_provider(kind, Some((settings, prefix)), env, ctx, issues),
+            Some(kind) => build_provider(kind, Some((settings, at)), env, ctx, issues),
             None => {
                 issues.push(issue(
-                    &format!("{prefix}provider.type"),
+                    &format!("{at}.type"),
                     p.get("type").map_or("<missing>".into(), Value::to_string),
                     &format!(
                         "a provider name: {}",
@@ -241,7 +318,7 @@ fn read_provider(
         },
         other => {
             issues.push(issue(
-                &format!("{prefix}provider"),
+                at,
                 other.map_or("<missing>".into(), Value::to_string),
                 "an object such as {\"type\": \"sqs\", \"queue_url\": \"https://...\"}",
             ));

@@ -12,7 +12,9 @@ use super::error::{issue, ConfigIssue};
 use super::keys::QUEUE_TYPE;
 use fast_autoscaler_providers::ProviderContext;
 
-/// Looks the provider up and lets its factory validate its settings.
+/// Looks the provider up and lets its factory validate its settings. In the
+/// document, `document` holds the settings and where they are
+/// (`services[0].provider`), which every problem is reported under.
 pub(super) fn build_provider(
     kind: &str,
     document: Option<(&Value, &str)>,
@@ -22,7 +24,7 @@ pub(super) fn build_provider(
 ) -> Option<Arc<dyn QueueMetricsProvider>> {
     let type_field = document.map_or_else(
         || QUEUE_TYPE.env.to_string(),
-        |(_, prefix)| format!("{prefix}provider.type"),
+        |(_, at)| format!("{at}.type"),
     );
     let registration = match providers::find(kind) {
         Ok(r) => r,
@@ -51,7 +53,7 @@ pub(super) fn build_provider(
             ..
         }) => {
             let label = match document {
-                Some((_, prefix)) => format!("{prefix}provider.{field}"),
+                Some((_, at)) => format!("{at}.{field}"),
                 None => registration
                     .env_name_of(&field)
                     .map_or(field.clone(), str::to_string),

@@ -277,6 +277,26 @@ fn a_document_with_several_services_and_defaults() {
 }
 
 #[test]
+fn a_service_may_read_several_queues_combined() {
+    let config = from_doc(&format!(
+        r#"{{"state_bucket": "scaling-state", "services": [
+              {{"cluster": "prod", "service": "a", "combine": "max", "providers": [
+                {{"type": "sqs", "queue_url": "{QUEUE}"}},
+                {{"type": "sqs", "queue_name_prefix": "orders-"}}]}}]}}"#
+    ))
+    .unwrap();
+    let provider = &config.services[0].provider;
+    assert_eq!(provider.provider_name(), "sqs");
+    assert_eq!(
+        provider.describe(),
+        serde_json::json!({"combine": "max", "providers": [
+            {"type": "sqs", "queue_url": QUEUE},
+            {"type": "sqs", "queue_name_prefix": "orders-", "combine": "sum"},
+        ]})
+    );
+}
+
+#[test]
 fn bad_documents_name_their_fields() {
     let sqs = format!(r#"{{"type": "sqs", "queue_url": "{QUEUE}"}}"#);
     let cases: Vec<(String, &str)> = vec![
@@ -292,6 +312,15 @@ fn bad_documents_name_their_fields() {
         (r#"{"state_bucket": "b-1", "services": [{"cluster": "c", "service": "s"}]}"#.into(), "services[0].provider"),
         (format!(r#"{{"state_bucket": "b-1", "defaults": {{"max_tasks": -2}}, "services": [{{"cluster": "c", "service": "s", "provider": {sqs}}}]}}"#), "defaults.max_tasks"),
         (format!(r#"{{"services": [{{"cluster": "c", "service": "s", "provider": {sqs}}}]}}"#), "state_bucket"),
+        // Several queues: each entry's problems under its own index.
+        (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "providers": [{sqs}, {{"type": "sqs", "queue_url": "nope"}}]}}]}}"#), "services[0].providers[1].queue_url"),
+        (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "providers": [{sqs}], "combine": "avg"}}]}}"#), "services[0].combine"),
+        (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "provider": {sqs}, "combine": "max"}}]}}"#), "services[0].combine"),
+        (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "provider": {sqs}, "providers": [{sqs}]}}]}}"#), "services[0].providers"),
+        (r#"{"state_bucket": "b-1", "services": [{"cluster": "c", "service": "s", "providers": []}]}"#.into(), "services[0].providers"),
+        (r#"{"state_bucket": "b-1", "services": [{"cluster": "c", "service": "s", "provider": {"type": "sqs", "queue_name_prefix": "orders*"}}]}"#.into(), "services[0].provider.queue_name_prefix"),
+        (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "provider": {{"type": "sqs", "queue_url": "{QUEUE}", "queue_name_prefix": "orders-"}}}}]}}"#), "services[0].provider.queue_name_prefix"),
+        (r#"{"state_bucket": "b-1", "services": [{"cluster": "c", "service": "s", "provider": {"type": "sqs", "queue_name_prefix": "orders-", "combine": "avg"}}]}"#.into(), "services[0].provider.combine"),
     ];
     for (doc, field) in cases {
         let err = from_doc(&doc).expect_err(&doc);

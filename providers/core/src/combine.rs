@@ -1,0 +1,168 @@
+//! Several queues read as one.
+//!
+//! A service whose tasks consume more than one queue scales on what they share:
+//! the sum of the queues (one pool of workers drains them all) or the busiest one
+//! (each queue must be kept short on its own). Every queue is read at once, and a
+//! reading with any queue missing is an error: the service holds rather than
+//! scale in on part of its backlog.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::{async_trait, ProviderError, QueueMetrics, QueueMetricsProvider};
+
+/// How the readings of several queues become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// One pool of tasks drains every queue: their counts add up.
+    #[default]
+    Sum,
+    /// Each queue on its own: the reading of the one with the most messages.
+    Max,
+}
+
+impl Combine {
+    /// `sum` or `max`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "sum" => Some(Combine::Sum),
+            "max" => Some(Combine::Max),
+            _ => None,
+        }
+    }
+
+    pub const EXPECTED: &'static str = "sum (the queues' counts add up) or max (the busiest queue)";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Combine::Sum => "sum",
+            Combine::Max => "max",
+        }
+    }
+
+    /// One reading from several. A consumption counter survives only a sum of
+    /// queues that all report one: with `max`, the busiest queue can change from
+    /// one tick to the next, and its counter with it.
+    pub fn readings(self, readings: &[QueueMetrics]) -> QueueMetrics {
+        match self {
+            Combine::Sum => QueueMetrics {
+                visible: readings.iter().map(|r| r.visible).sum(),
+                in_flight: readings.iter().map(|r| r.in_flight).sum(),
+                delayed: readings.iter().map(|r| r.delayed).sum(),
+                dequeued_total: readings
+                    .iter()
+                    .map(|r| r.dequeued_total)
+                    .sum::<Option<u64>>(),
+            },
+            Combine::Max => readings
+                .iter()
+                .max_by_key(|r| r.visible.saturating_add(r.in_flight))
+                .map(|busiest| QueueMetrics {
+                    dequeued_total: None,
+                    ..*busiest
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Several providers read as one (a service's `providers` list).
+#[derive(Debug)]
+pub struct Combined {
+    providers: Vec<Arc<dyn QueueMetricsProvider>>,
+    combine: Combine,
+}
+
+impl Combined {
+    pub fn new(providers: Vec<Arc<dyn QueueMetricsProvider>>, combine: Combine) -> Self {
+        Combined { providers, combine }
+    }
+}
+
+#[async_trait]
+impl QueueMetricsProvider for Combined {
+    /// The providers' common name, or `several` when they differ.
+    fn provider_name(&self) -> &'static str {
+        let first = self
+            .providers
+            .first()
+            .map_or("several", |p| p.provider_name());
+        if self.providers.iter().all(|p| p.provider_name() == first) {
+            first
+        } else {
+            "several"
+        }
+    }
+
+    fn target(&self) -> String {
+        let targets: Vec<String> = self.providers.iter().map(|p| p.target()).collect();
+        format!("{} of {}", self.combine.as_str(), targets.join(" + "))
+    }
+
+    fn describe(&self) -> Value {
+        json!({
+            "combine": self.combine,
+            "providers": self.providers.iter().map(|p| p.describe()).collect::<Vec<_>>(),
+        })
+    }
+
+    async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
+        let answers = futures::future::join_all(self.providers.iter().map(|p| p.metrics())).await;
+        let mut readings = Vec::with_capacity(answers.len());
+        for (provider, answer) in self.providers.iter().zip(answers) {
+            match answer {
+                Ok(reading) => readings.push(reading),
+                Err(e) => {
+                    return Err(ProviderError::Unavailable {
+                        provider: provider.provider_name(),
+                        target: provider.target(),
+                        message: format!(
+                            "{e}; one of this service's {} queues failed, and a partial reading is never scaled on",
+                            self.providers.len()
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(self.combine.readings(&readings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(visible: u64, in_flight: u64, dequeued: Option<u64>) -> QueueMetrics {
+        QueueMetrics {
+            visible,
+            in_flight,
+            delayed: 1,
+            dequeued_total: dequeued,
+        }
+    }
+
+    #[test]
+    fn a_sum_adds_every_count_and_keeps_a_counter_only_when_all_have_one() {
+        let sum = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, Some(7))]);
+        assert_eq!(sum, reading(40, 3, Some(12)).with_delayed(2));
+        let partial = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, None)]);
+        assert_eq!(partial.dequeued_total, None);
+    }
+
+    #[test]
+    fn a_max_is_the_busiest_queue_without_its_counter() {
+        let max = Combine::Max.readings(&[reading(10, 20, Some(5)), reading(25, 1, Some(7))]);
+        assert_eq!(max, reading(10, 20, None));
+        assert_eq!(Combine::parse(" MAX "), Some(Combine::Max));
+        assert_eq!(Combine::parse("avg"), None);
+    }
+
+    impl QueueMetrics {
+        fn with_delayed(self, delayed: u64) -> Self {
+            QueueMetrics { delayed, ..self }
+        }
+    }
+}

@@ -98,4 +98,17 @@ async function listsQueues({ resolveVariable }) {
   return any ? 'true' : 'false';
 }
 
-module.exports = { document, services, listsQueues };
+// "true" when some service reads a CloudWatch metric as its backlog (the
+// cloudwatch provider): only then, or with amqCloudwatchFallback, may the worker
+// call cloudwatch:GetMetricData.
+async function readsCloudwatch({ resolveVariable }) {
+  const loaded = await load(resolveVariable);
+  if (!loaded) return 'false';
+  const uses = (provider) => Boolean(provider && provider.type === 'cloudwatch');
+  const any = loaded.document.services.some(
+    (s) => uses(s && s.provider) || (Array.isArray(s && s.providers) && s.providers.some(uses))
+  );
+  return any ? 'true' : 'false';
+}
+
+module.exports = { document, services, listsQueues, readsCloudwatch };

@@ -368,7 +368,7 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
         template["Parameters"]["AmqBrokerArns"]["Default"],
         BROKER_ARN
     );
-    let fallback = statement(&all, "WorkerRole", "ReadQueueSizeFallback");
+    let fallback = statement(&all, "WorkerRole", "ReadCloudwatchMetrics");
     assert_eq!(actions_of(fallback), ["cloudwatch:GetMetricData"]);
     assert_eq!(
         template["Parameters"]["AmqCloudwatchFallback"]["AllowedValues"],
@@ -480,6 +480,10 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
     assert!(emitted_metrics().contains("PausedServices"));
 
     assert_eq!(template["Parameters"]["ListsQueues"]["Default"], "false");
+    assert_eq!(
+        template["Parameters"]["CloudwatchProvider"]["Default"],
+        "false"
+    );
     // Single-service mode: no document; the dashboard has the one service's row.
     assert_eq!(worker["Environment"]["Variables"]["AUTOSCALER_CONFIG"], "");
     let rows = dashboard_services(&template);
@@ -778,10 +782,12 @@ fn cargo_lambda_built_both_function_zips() {
 }
 
 #[test]
-fn a_queue_name_prefix_grants_listing_queues_and_nothing_more() {
+fn a_queue_name_prefix_and_the_cloudwatch_provider_grant_their_read_only_calls() {
     let file = scratch_dir("prefix-config").join("autoscaler.json");
-    let document = serde_json::json!({"services": [{"cluster": "prod", "service": "orders",
-        "providers": [{"type": "sqs", "queue_name_prefix": "orders-"}]}]});
+    let document = serde_json::json!({"services": [
+        {"cluster": "prod", "service": "orders", "providers": [{"type": "sqs", "queue_name_prefix": "orders-"}]},
+        {"cluster": "prod", "service": "streams", "provider": {"type": "cloudwatch", "namespace": "AWS/Kinesis",
+            "metric_name": "GetRecords.IteratorAgeMilliseconds", "dimensions": {"StreamName": "clicks"}}}]});
     std::fs::write(&file, document.to_string()).expect("the configuration file");
     let mut params = default_params();
     params.push(format!("autoscalerConfigFile={}", file.display()));
@@ -795,5 +801,15 @@ fn a_queue_name_prefix_grants_listing_queues_and_nothing_more() {
     let list = statement(&all, "WorkerRole", "ListQueuesByPrefix");
     assert_eq!(actions_of(list), ["sqs:ListQueues"]);
     assert_eq!(list["Resource"], "*");
-    assert_eq!(dashboard_services(&template), ["prod/orders"]);
+    assert_eq!(
+        dashboard_services(&template),
+        ["prod/orders", "prod/streams"]
+    );
+    // The cloudwatch provider turns on the read-only GetMetricData statement.
+    assert_eq!(
+        template["Parameters"]["CloudwatchProvider"]["Default"],
+        "true"
+    );
+    let conditions = template["Conditions"]["ReadsCloudwatch"].to_string();
+    assert!(conditions.contains("CloudwatchProvider"), "{conditions}");
 }

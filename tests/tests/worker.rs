@@ -559,3 +559,83 @@ async fn a_prefix_lists_every_page_of_queues_once() {
         "{calls:?}"
     );
 }
+
+/// One datapoint of `Custom/Queues` `Backlog` for `queue`, `age` ago, on the emulator.
+async fn publish_backlog(emulator: &Emulator, queue: &str, value: f64, age: std::time::Duration) {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    aws_sdk_cloudwatch::Client::new(&emulator.aws)
+        .put_metric_data()
+        .namespace("Custom/Queues")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("Backlog")
+                .dimensions(Dimension::builder().name("Queue").value(queue).build())
+                .timestamp(DateTime::from(std::time::SystemTime::now() - age))
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricData on the emulator");
+}
+
+/// The `cloudwatch` provider through the real aws-sdk-cloudwatch client against
+/// moto: a metric, an expression over named metrics (moto evaluates only an
+/// expression that names one metric, so that is the one tested), and the service
+/// holding when the newest datapoint is too old or is not a count.
+#[tokio::test]
+async fn any_cloudwatch_metric_is_a_backlog_and_a_stale_or_bad_one_holds() {
+    let emulator = emulator_or_skip!();
+    emulator.create_service(CLUSTER, SERVICE, 5).await;
+    emulator.create_bucket(BUCKET).await;
+    let minute = std::time::Duration::from_secs(60);
+    publish_backlog(&emulator, "fresh", 321.0, minute / 2).await;
+    publish_backlog(&emulator, "stale", 40.0, minute * 20).await;
+    publish_backlog(&emulator, "broken", -5.0, minute / 2).await;
+    let metric = |queue: &str| json!({"namespace": "Custom/Queues", "metric_name": "Backlog", "dimensions": {"Queue": queue}});
+    let with = |provider: Value| {
+        let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
+        doc["services"][0]["provider"] = provider;
+        config_from(&emulator, &doc)
+    };
+
+    let mut one = metric("fresh");
+    one["type"] = json!("cloudwatch");
+    let reading = with(one).services[0]
+        .provider
+        .metrics()
+        .await
+        .expect("a reading");
+    assert_eq!((reading.visible, reading.in_flight), (321, 0));
+    let expression =
+        json!({"type": "cloudwatch", "expression": "m1", "metrics": {"m1": metric("fresh")}});
+    let reading = with(expression).services[0]
+        .provider
+        .metrics()
+        .await
+        .expect("a reading");
+    assert_eq!(reading.visible, 321);
+
+    for (queue, expected) in [
+        ("stale", "no datapoint in the last 300 s"),
+        ("broken", "-5"),
+    ] {
+        let mut provider = metric(queue);
+        provider["type"] = json!("cloudwatch");
+        let autoscaler = Autoscaler::new(with(provider), &emulator.aws);
+        let held = evaluate_once(&autoscaler).await;
+        assert_eq!(
+            (held.action, held.new_desired),
+            (Action::Hold, Some(5)),
+            "{}",
+            held.reason
+        );
+        assert!(
+            held.reason.contains("provider cloudwatch") && held.reason.contains(expected),
+            "{}",
+            held.reason
+        );
+    }
+    assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
+}

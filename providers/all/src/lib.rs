@@ -16,6 +16,8 @@ pub use fast_autoscaler_provider::*;
 
 #[cfg(feature = "amq")]
 pub use fast_autoscaler_provider_amq as amq;
+#[cfg(feature = "cloudwatch")]
+pub use fast_autoscaler_provider_cloudwatch as cloudwatch;
 #[cfg(feature = "sqs")]
 pub use fast_autoscaler_provider_sqs as sqs;
 
@@ -25,6 +27,8 @@ pub use fast_autoscaler_provider_sqs as sqs;
 pub const LINKED: &[&str] = &[
     #[cfg(feature = "amq")]
     amq::NAME,
+    #[cfg(feature = "cloudwatch")]
+    cloudwatch::NAME,
     #[cfg(feature = "sqs")]
     sqs::NAME,
 ];

@@ -26,7 +26,7 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-fn scratch_dir(kind: &str) -> PathBuf {
+pub(crate) fn scratch_dir(kind: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "fast-autoscaler-{kind}-{}-{}",
@@ -105,14 +105,19 @@ impl Pki {
 }
 
 /// A broker process group, killed when dropped or when the test process exits.
-struct Supervised {
+pub(crate) struct Supervised {
     child: Child,
     // Closing this pipe (drop, or the test process exiting) stops the broker.
     stdin: Option<ChildStdin>,
 }
 
 impl Supervised {
-    fn spawn(program: &Path, args: &[String], envs: &[(String, String)], log: &Path) -> Self {
+    pub(crate) fn spawn(
+        program: &Path,
+        args: &[String],
+        envs: &[(String, String)],
+        log: &Path,
+    ) -> Self {
         // `read` returns at end-of-file; then the shell kills its own process group,
         // which holds the broker and everything the broker started.
         let script = r#"log="$1"; shift; "$@" >"$log" 2>&1 & read -r _ignored; kill -TERM 0"#;
@@ -134,7 +139,7 @@ impl Supervised {
         Supervised { child, stdin }
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut stdin) = self.stdin.take() {
             let _ = stdin.write_all(b"stop\n");
         }
@@ -160,7 +165,12 @@ impl Drop for Supervised {
     }
 }
 
-fn wait_until(what: &str, log: &Path, timeout: Duration, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_until(
+    what: &str,
+    log: &Path,
+    timeout: Duration,
+    mut ready: impl FnMut() -> bool,
+) {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if ready() {
@@ -181,7 +191,7 @@ fn wait_until(what: &str, log: &Path, timeout: Duration, mut ready: impl FnMut()
     panic!("{what} did not start within {timeout:?}; its log ends with:\n{tail}");
 }
 
-fn port_open(port: u16) -> bool {
+pub(crate) fn port_open(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_millis(200),

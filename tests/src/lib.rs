@@ -16,6 +16,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod lambda;
 pub mod moto;
+pub mod nats;
 pub mod stand_in;
 
 use std::path::{Path, PathBuf};

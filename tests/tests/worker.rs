@@ -639,3 +639,112 @@ async fn any_cloudwatch_metric_is_a_backlog_and_a_stale_or_bad_one_holds() {
     }
     assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
 }
+
+/// The `nats` provider against a real nats-server with JetStream, over TLS with a
+/// private CA and a user whose password lives in Secrets Manager (moto): pending
+/// and ack-pending counts, errors that name the consumer, and the service holding
+/// when the server stops. The password appears in no output.
+#[tokio::test]
+async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_manager() {
+    use async_nats::jetstream::{self, consumer::pull, stream};
+    use futures::StreamExt;
+    let emulator = emulator_or_skip!();
+    let Some(mut server) = fast_autoscaler_tests::nats::NatsServer::start() else {
+        return;
+    };
+    emulator.create_service(CLUSTER, SERVICE, 5).await;
+    emulator.create_bucket(BUCKET).await;
+
+    // The application's side: a stream, a durable consumer, 25 messages, and 5
+    // delivered but not acknowledged yet.
+    let context = jetstream::new(server.client().await);
+    let orders = context
+        .create_stream(stream::Config {
+            name: "ORDERS".into(),
+            subjects: vec!["orders.>".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("the stream");
+    let consumer = orders
+        .create_consumer(pull::Config {
+            durable_name: Some("workers".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("the consumer");
+    for n in 0..25 {
+        context
+            .publish("orders.new", format!("order {n}").into())
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+    }
+    let mut held = consumer
+        .fetch()
+        .max_messages(5)
+        .messages()
+        .await
+        .expect("a fetch");
+    let mut unacknowledged = Vec::new();
+    while let Some(message) = held.next().await {
+        unacknowledged.push(message.expect("a message"));
+    }
+    assert_eq!(unacknowledged.len(), 5);
+
+    let secret = aws_sdk_secretsmanager::Client::new(&emulator.aws)
+        .create_secret()
+        .name("nats/autoscaler")
+        .secret_string(
+            json!({"username": server.username, "password": server.password}).to_string(),
+        )
+        .send()
+        .await
+        .expect("CreateSecret");
+    let settings = |consumer: &str| {
+        json!({"type": "nats", "url": server.url(), "stream": "ORDERS", "consumer": consumer,
+        "secret_arn": secret.arn().expect("an ARN"), "ca_bundle": server.pki.ca_pem})
+    };
+    let config = |consumer: &str| {
+        let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
+        doc["services"][0]["provider"] = settings(consumer);
+        config_from(&emulator, &doc)
+    };
+
+    let reading = config("workers").services[0]
+        .provider
+        .metrics()
+        .await
+        .expect("a reading");
+    assert_eq!((reading.visible, reading.in_flight), (20, 5));
+    let described = config("workers").services[0]
+        .provider
+        .describe()
+        .to_string();
+    assert!(!described.contains(&server.password), "{described}");
+
+    // A consumer that does not exist: an error naming it, and the service holds.
+    let autoscaler = Autoscaler::new(config("nobody"), &emulator.aws);
+    let missing = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (missing.action, missing.new_desired),
+        (Action::Hold, Some(5)),
+        "{}",
+        missing.reason
+    );
+    assert!(
+        missing.reason.contains("provider nats") && missing.reason.contains("consumer nobody"),
+        "{}",
+        missing.reason
+    );
+
+    // The server stops: the kept connection's request fails, and the service holds.
+    let autoscaler = Autoscaler::new(config("workers"), &emulator.aws);
+    let up = evaluate_once(&autoscaler).await;
+    assert_ne!(up.action, Action::Hold, "{}", up.reason);
+    server.stop();
+    let down = evaluate_once(&autoscaler).await;
+    assert_eq!(down.action, Action::Hold, "{}", down.reason);
+    assert!(!down.reason.contains(&server.password), "{}", down.reason);
+}

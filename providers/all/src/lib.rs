@@ -18,6 +18,8 @@ pub use fast_autoscaler_provider::*;
 pub use fast_autoscaler_provider_amq as amq;
 #[cfg(feature = "cloudwatch")]
 pub use fast_autoscaler_provider_cloudwatch as cloudwatch;
+#[cfg(feature = "nats")]
+pub use fast_autoscaler_provider_nats as nats;
 #[cfg(feature = "sqs")]
 pub use fast_autoscaler_provider_sqs as sqs;
 
@@ -29,6 +31,8 @@ pub const LINKED: &[&str] = &[
     amq::NAME,
     #[cfg(feature = "cloudwatch")]
     cloudwatch::NAME,
+    #[cfg(feature = "nats")]
+    nats::NAME,
     #[cfg(feature = "sqs")]
     sqs::NAME,
 ];

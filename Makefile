@@ -20,7 +20,7 @@ HOST_ARCH := $(shell uname -m | sed 's/aarch64/arm64/')
 STAGE ?= dev
 SLS := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node_modules/.bin/serverless
 
-BROKER_PACKAGES := rabbitmq-server activemq libxstream-java libjettison-java openssl default-jre-headless nats-server
+BROKER_PACKAGES := rabbitmq-server activemq libxstream-java libjettison-java openssl default-jre-headless nats-server redis-server
 
 .PHONY: all venv node brokers test lint demo bench reliability lambda-zips package deploy clean
 
@@ -47,8 +47,8 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Real RabbitMQ and ActiveMQ (the amq provider) and nats-server (the nats provider)
-# for the tests, from Debian's packages.
+# Real RabbitMQ and ActiveMQ (the amq provider), nats-server and redis-server (the
+# nats and redis providers) for the tests, from Debian's packages.
 # Installed only (never started: each test starts private instances on 127.0.0.1).
 brokers:
 	@missing=""; for p in $(BROKER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

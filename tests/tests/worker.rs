@@ -748,3 +748,137 @@ async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_man
     assert_eq!(down.action, Action::Hold, "{}", down.reason);
     assert!(!down.reason.contains(&server.password), "{}", down.reason);
 }
+
+/// The `redis` provider against a real redis-server, TLS only with a private CA
+/// and a password kept in Secrets Manager (moto): a list's length, a stream
+/// group's lag and pending entries, errors that name the group, and the service
+/// holding when the server stops. The password appears in no output.
+#[tokio::test]
+async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_secrets_manager() {
+    let emulator = emulator_or_skip!();
+    let Some(mut server) = fast_autoscaler_tests::redis::RedisServer::start() else {
+        return;
+    };
+    emulator.create_service(CLUSTER, SERVICE, 5).await;
+    emulator.create_bucket(BUCKET).await;
+
+    // The application's side: 12 jobs in a list; 30 stream entries, of which the
+    // group has been delivered 8 and acknowledged 3.
+    let mut app = server.connection().await;
+    let run = |cmd: &mut redis::Cmd| cmd.clone();
+    for n in 0..12 {
+        let _: i64 = run(redis::cmd("RPUSH").arg("jobs").arg(n))
+            .query_async(&mut app)
+            .await
+            .expect("RPUSH");
+    }
+    let _: () = run(redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg("events")
+        .arg("workers")
+        .arg("$")
+        .arg("MKSTREAM"))
+    .query_async(&mut app)
+    .await
+    .expect("XGROUP CREATE");
+    for n in 0..30 {
+        let _: String = run(redis::cmd("XADD").arg("events").arg("*").arg("n").arg(n))
+            .query_async(&mut app)
+            .await
+            .expect("XADD");
+    }
+    let read: redis::Value = run(redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("w1")
+        .arg("COUNT")
+        .arg(8)
+        .arg("STREAMS")
+        .arg("events")
+        .arg(">"))
+    .query_async(&mut app)
+    .await
+    .expect("XREADGROUP");
+    let ids: Vec<String> = format!("{read:?}")
+        .split('"')
+        .filter(|s| s.contains('-') && s.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .map(String::from)
+        .collect();
+    assert_eq!(ids.len(), 8, "{read:?}");
+    let _: i64 = run(redis::cmd("XACK")
+        .arg("events")
+        .arg("workers")
+        .arg(&ids[..3]))
+    .query_async(&mut app)
+    .await
+    .expect("XACK");
+
+    let secret = aws_sdk_secretsmanager::Client::new(&emulator.aws)
+        .create_secret()
+        .name("redis/autoscaler")
+        .secret_string(json!({"password": server.password}).to_string())
+        .send()
+        .await
+        .expect("CreateSecret");
+    let config = |source: Value| {
+        let mut provider = json!({"type": "redis", "url": server.url(), "secret_arn": secret.arn().expect("an ARN"), "ca_bundle": server.pki.ca_pem});
+        provider
+            .as_object_mut()
+            .expect("an object")
+            .extend(source.as_object().expect("keys").clone());
+        let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
+        doc["services"][0]["provider"] = provider;
+        config_from(&emulator, &doc)
+    };
+
+    let list = config(json!({"key": "jobs"})).services[0]
+        .provider
+        .metrics()
+        .await
+        .expect("a reading");
+    assert_eq!((list.visible, list.in_flight), (12, 0));
+    let group = config(json!({"stream": "events", "group": "workers"})).services[0]
+        .provider
+        .metrics()
+        .await
+        .expect("a reading");
+    assert_eq!(
+        (group.visible, group.in_flight),
+        (22, 5),
+        "lag 30 - 8 delivered, 8 - 3 acknowledged pending"
+    );
+    let described = config(json!({"key": "jobs"})).services[0]
+        .provider
+        .describe()
+        .to_string();
+    assert!(!described.contains(&server.password), "{described}");
+
+    // A group that does not exist: an error naming it and the ones there are.
+    let autoscaler = Autoscaler::new(
+        config(json!({"stream": "events", "group": "nobody"})),
+        &emulator.aws,
+    );
+    let missing = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (missing.action, missing.new_desired),
+        (Action::Hold, Some(5)),
+        "{}",
+        missing.reason
+    );
+    assert!(
+        missing.reason.contains("provider redis")
+            && missing.reason.contains("\"nobody\"")
+            && missing.reason.contains("[workers]"),
+        "{}",
+        missing.reason
+    );
+
+    // The server stops: the kept connection fails, and the service holds.
+    let autoscaler = Autoscaler::new(config(json!({"key": "jobs"})), &emulator.aws);
+    let up = evaluate_once(&autoscaler).await;
+    assert_ne!(up.action, Action::Hold, "{}", up.reason);
+    server.stop();
+    let down = evaluate_once(&autoscaler).await;
+    assert_eq!(down.action, Action::Hold, "{}", down.reason);
+    assert!(!down.reason.contains(&server.password), "{}", down.reason);
+}

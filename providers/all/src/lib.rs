@@ -20,6 +20,8 @@ pub use fast_autoscaler_provider_amq as amq;
 pub use fast_autoscaler_provider_cloudwatch as cloudwatch;
 #[cfg(feature = "nats")]
 pub use fast_autoscaler_provider_nats as nats;
+#[cfg(feature = "redis")]
+pub use fast_autoscaler_provider_redis as redis;
 #[cfg(feature = "sqs")]
 pub use fast_autoscaler_provider_sqs as sqs;
 
@@ -33,6 +35,8 @@ pub const LINKED: &[&str] = &[
     cloudwatch::NAME,
     #[cfg(feature = "nats")]
     nats::NAME,
+    #[cfg(feature = "redis")]
+    redis::NAME,
     #[cfg(feature = "sqs")]
     sqs::NAME,
 ];

@@ -4,7 +4,7 @@
 //!
 //! It answers SQS `GetQueueAttributes` (a fixed backlog), ECS `DescribeServices`
 //! (every requested service ACTIVE at a fixed count) and `UpdateService`, and S3
-//! `GetObject` (no state yet) and `PutObject`, in the protocols the real SDK
+//! `ListObjectsV2` and `GetObject` (no state yet) and `PutObject`, in the protocols the real SDK
 //! clients speak. Optionally it waits a fixed latency before each answer and
 //! enforces per-operation rate limits as token buckets, answering
 //! `ThrottlingException` as AWS does. The buckets refill on [`StandIn::refill`]
@@ -182,8 +182,13 @@ fn operation(request: &Request<Incoming>) -> String {
         };
         return format!("{service}:{op}");
     }
+    let listing = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("list-type=2"));
     match *request.method() {
         hyper::Method::PUT => "s3:PutObject".into(),
+        _ if listing => "s3:ListObjectsV2".into(),
         _ => "s3:GetObject".into(),
     }
 }
@@ -245,6 +250,14 @@ async fn answer(
                 "desiredCount": request["desiredCount"],
             }}),
         ),
+        // No state object yet: an empty listing.
+        "s3:ListObjectsV2" => Response::builder()
+            .status(StatusCode::OK)
+            .header("Content-Type", "application/xml")
+            .body(Full::new(Bytes::from_static(
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>stand-in</Name><Prefix>autoscaling-state/</Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>",
+            )))
+            .unwrap_or_default(),
         "s3:PutObject" => Response::builder()
             .status(StatusCode::OK)
             .header("ETag", "\"stand-in\"")

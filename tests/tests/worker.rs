@@ -372,8 +372,7 @@ async fn services_are_independent_and_steady_state_reads_no_state() {
 }
 
 #[tokio::test]
-async fn a_quiet_tick_costs_one_provider_call_and_one_state_read_per_service_and_one_describe_per_ten(
-) {
+async fn a_quiet_tick_costs_one_provider_call_per_service_one_describe_per_ten_and_one_listing() {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, 3).await;
     emulator.send_messages(&queue, 50).await;
@@ -400,13 +399,14 @@ async fn a_quiet_tick_costs_one_provider_call_and_one_state_read_per_service_and
     let expected: std::collections::BTreeMap<String, u64> = [
         ("sqs:GetQueueAttributes".to_string(), 12),
         ("ecs:DescribeServices".to_string(), 2),
-        // The pause check; nothing is written.
-        ("s3:GetObject".to_string(), 12),
+        // The pause check: one listing of the state objects; none exists yet,
+        // so none is read, and nothing is written.
+        ("s3:GET bucket".to_string(), 1),
     ]
     .into();
     assert_eq!(
         calls, expected,
-        "12 services in one cluster: 12 provider calls, ceil(12/10) = 2 DescribeServices, 12 state reads, no write"
+        "12 services in one cluster: 12 provider calls, ceil(12/10) = 2 DescribeServices, one ListObjectsV2, no state read or write"
     );
 }
 

@@ -1,11 +1,14 @@
 //! One tick's evaluation of every configured service: the I/O around the pure
 //! [`crate::flow`].
 //!
-//! Per tick, every provider, every cluster and every service's S3 state are read
-//! at once: one provider call and one GetObject per service, and `ceil(N/10)`
-//! DescribeServices calls per cluster. The state is read on every tick because
-//! an operator's pause must hold from the next tick on (and policies with history
-//! keep their samples there); reading it beside the queue costs no latency. The
+//! Per tick, every provider, every cluster and the state bucket are read at once:
+//! one provider call per service, `ceil(N/10)` DescribeServices calls per
+//! cluster, and one ListObjectsV2 per 1,000 state objects, after which only the
+//! state objects whose ETag changed since the last tick are read (GetObject). The
+//! states are looked at on every tick because an operator's pause must hold from
+//! the next tick on (and policies with history keep their samples there); doing
+//! it beside the queue costs no latency, and listing keeps a quiet tick's cost
+//! flat. The
 //! pure flow then decides; only a change writes the state (the claim) and calls
 //! UpdateService. Services are evaluated concurrently and one service's failure
 //! only turns that service's decision into `hold`.
@@ -70,6 +73,9 @@ pub struct Autoscaler {
     services_by_cluster: Vec<(String, Vec<String>)>,
     ecs: aws_sdk_ecs::Client,
     state: StateStore,
+    /// The state objects read at earlier ticks, by key, with their ETags: an
+    /// object the listing shows unchanged is not read again.
+    seen_states: tokio::sync::Mutex<HashMap<String, (String, ServiceState)>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -81,6 +87,7 @@ impl Autoscaler {
             ecs: aws_sdk_ecs::Client::new(aws),
             state,
             services_by_cluster: group_by_cluster(&config),
+            seen_states: tokio::sync::Mutex::new(HashMap::new()),
             config,
             clock: Arc::new(SystemClock),
         }
@@ -197,20 +204,64 @@ impl Autoscaler {
                     (cluster.clone(), described)
                 }),
         );
-        let now_ms = self.clock.now_ms();
-        let states = bounded(self.config.services.iter().map(|s| async move {
-            tokio::time::timeout_at(deadline, self.read_state(s, now_ms))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::State {
-                        bucket: self.config.state_bucket.clone(),
-                        key: StateStore::key(&s.cluster, &s.service),
-                        message: missed("reading the state"),
-                    })
-                })
-        }));
+        let states = self.read_states(deadline, missed);
         let (metrics, views, states) = tokio::join!(metrics, views, states);
         (metrics, views.into_iter().collect(), states)
+    }
+
+    /// Every service's state: the bucket listed once, and only the objects whose
+    /// ETag changed since the last tick read (all of them if listing fails).
+    async fn read_states(
+        &self,
+        deadline: tokio::time::Instant,
+        missed: &dyn Fn(&str) -> String,
+    ) -> Vec<Result<Stored, Error>> {
+        let now_ms = self.clock.now_ms();
+        let listing = match tokio::time::timeout_at(deadline, self.state.list_etags()).await {
+            Ok(Ok(listing)) => Some(listing),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot list the state objects; reading each one");
+                None
+            }
+            Err(_) => None,
+        };
+        // Held for the tick: one evaluation at a time reads and updates it.
+        let mut seen = self.seen_states.lock().await;
+        let known = &*seen;
+        let states = bounded(self.config.services.iter().map(|s| {
+            let key = StateStore::key(&s.cluster, &s.service);
+            let listed = listing.as_ref().map(|l| l.get(&key));
+            let unchanged = match listed {
+                Some(Some(etag)) => known.get(&key).filter(|(e, _)| e == etag),
+                _ => None,
+            };
+            async move {
+                match (listed, unchanged) {
+                    (Some(None), _) => Ok(Stored::Missing),
+                    (_, Some((etag, state))) => Ok(Stored::Found {
+                        state: state.clone(),
+                        etag: etag.clone(),
+                    }),
+                    _ => tokio::time::timeout_at(deadline, self.read_state(s, now_ms))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Error::State {
+                                bucket: self.config.state_bucket.clone(),
+                                key,
+                                message: missed("reading the state"),
+                            })
+                        }),
+                }
+            }
+        }))
+        .await;
+        for (service, stored) in self.config.services.iter().zip(&states) {
+            if let Ok(Stored::Found { state, etag }) = stored {
+                let key = StateStore::key(&service.cluster, &service.service);
+                seen.insert(key, (etag.clone(), state.clone()));
+            }
+        }
+        states
     }
 
     async fn evaluate_service(

@@ -98,11 +98,12 @@ pub async fn latency_against_moto() {
             &emulator.aws,
         );
         let scaling = Autoscaler::new(config_from(&emulator, &services(&queues, 0)), &emulator.aws);
-        // Steady state: one provider call and one state read (GetObject) per service
-        // and ceil(N/10) DescribeServices. Scaling: plus PutObject and UpdateService.
+        // Steady state: one provider call per service, ceil(N/10) DescribeServices and
+        // one listing of the state objects. Scaling: plus GetObject of each changed
+        // state, PutObject and UpdateService.
         for (name, autoscaler, ticks, expected) in [
-            ("quiet", &quiet, quiet_ticks, 2 * n + describes),
-            ("scaling", &scaling, scaling_ticks, 4 * n + describes),
+            ("quiet", &quiet, quiet_ticks, n + describes + 1),
+            ("scaling", &scaling, scaling_ticks, 4 * n + describes + 1),
         ] {
             let run = measure(&emulator, autoscaler, ticks).await;
             println!(
@@ -115,5 +116,5 @@ pub async fn latency_against_moto() {
             );
         }
     }
-    println!("\nexpected = N GetQueueAttributes + N GetObject + ceil(N/10) DescribeServices (+ 2N when every service scales)");
+    println!("\nexpected = N GetQueueAttributes + ceil(N/10) DescribeServices + 1 ListObjectsV2 (+ 3N when every service scales)");
 }

@@ -99,12 +99,13 @@ async function listsQueues({ resolveVariable }) {
 }
 
 // "true" when some service reads a CloudWatch metric as its backlog (the
-// cloudwatch provider): only then, or with amqCloudwatchFallback, may the worker
-// call cloudwatch:GetMetricData.
+// cloudwatch provider) or an SQS queue's oldest message age: only then, or with
+// amqCloudwatchFallback, may the worker call cloudwatch:GetMetricData.
 async function readsCloudwatch({ resolveVariable }) {
   const loaded = await load(resolveVariable);
   if (!loaded) return 'false';
-  const uses = (provider) => Boolean(provider && provider.type === 'cloudwatch');
+  const uses = (provider) =>
+    Boolean(provider && (provider.type === 'cloudwatch' || (provider.type === 'sqs' && provider.oldest_message_age)));
   const any = loaded.document.services.some(
     (s) => uses(s && s.provider) || (Array.isArray(s && s.providers) && s.providers.some(uses))
   );

@@ -244,6 +244,7 @@ async fn main() -> ExitCode {
                 in_flight,
                 delayed,
                 dequeued_total: None,
+                oldest_message: None,
             },
             desired,
             running,

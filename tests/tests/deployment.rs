@@ -502,6 +502,7 @@ fn emitted_metrics() -> BTreeSet<String> {
         visible: Some(1),
         in_flight: Some(1),
         delayed: Some(0),
+        oldest_message_age_s: Some(1),
         current_desired: Some(1),
         running: Some(1),
         new_desired: Some(1),

@@ -882,3 +882,87 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
     assert_eq!(down.action, Action::Hold, "{}", down.reason);
     assert!(!down.reason.contains(&server.password), "{}", down.reason);
 }
+
+/// SQS's oldest message age, from `AWS/SQS ApproximateAgeOfOldestMessage` on
+/// moto: one GetMetricData call per tick for every queue that asks, and the
+/// target rule's `max_wait_seconds` scaling out the service whose oldest message
+/// is late while the other keeps its count goal.
+#[tokio::test]
+async fn the_oldest_message_age_is_read_once_per_tick_and_the_wait_goal_scales_out() {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let emulator = emulator_or_skip!();
+    emulator.create_bucket(BUCKET).await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&emulator.aws);
+    let mut services = Vec::new();
+    for (name, age) in [("late", 240.0), ("on-time", 20.0)] {
+        let queue = emulator.create_queue(&format!("age-{name}")).await;
+        emulator.send_messages(&queue, 30).await;
+        emulator.create_service(CLUSTER, name, 4).await;
+        cloudwatch
+            .put_metric_data()
+            .namespace("AWS/SQS")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("ApproximateAgeOfOldestMessage")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("QueueName")
+                            .value(format!("age-{name}"))
+                            .build(),
+                    )
+                    .timestamp(DateTime::from(
+                        std::time::SystemTime::now() - std::time::Duration::from_secs(40),
+                    ))
+                    .value(age)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("PutMetricData on the emulator");
+        services.push(json!({
+            "cluster": CLUSTER, "service": name, "min_tasks": 1, "max_tasks": 50,
+            "scaling_policy": "target", "target_messages_per_task": 10, "max_wait_seconds": 60,
+            "scale_out_cooldown": 0, "scale_in_cooldown": 0,
+            "provider": {"type": "sqs", "queue_url": queue, "oldest_message_age": true},
+        }));
+    }
+    let doc = json!({"state_bucket": BUCKET, "services": services});
+    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    emulator.reset_calls();
+    let records = autoscaler
+        .evaluate(&tick_now(), EvaluateOptions::default())
+        .await;
+    let calls = emulator.calls();
+    assert_eq!(
+        calls.get("monitoring:GetMetricData"),
+        Some(&1),
+        "one call for both queues: {calls:?}"
+    );
+
+    // 30 messages at 10 a task want 3; the late queue's 240 s against 60 s wants 4 × 4 = 16.
+    let late = &records[0];
+    assert_eq!(
+        (late.action, late.new_desired, late.oldest_message_age_s),
+        (Action::ScaleOut, Some(16), Some(240)),
+        "{}",
+        late.reason
+    );
+    assert!(
+        late.reason.contains("> max_wait_seconds 60") && late.reason.contains("measured"),
+        "{}",
+        late.reason
+    );
+    let on_time = &records[1];
+    assert_eq!(
+        (on_time.action, on_time.new_desired),
+        (Action::ScaleIn, Some(3)),
+        "{}",
+        on_time.reason
+    );
+    assert!(
+        on_time.reason.contains("within max_wait_seconds 60"),
+        "{}",
+        on_time.reason
+    );
+}

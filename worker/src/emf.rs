@@ -71,6 +71,11 @@ pub fn decision_line(record: &DecisionRecord, timestamp_ms: u64) -> Value {
         &[
             ("VisibleMessages", "Count", count(record.visible)),
             ("InFlightMessages", "Count", count(record.in_flight)),
+            (
+                "OldestMessageAge",
+                "Seconds",
+                count(record.oldest_message_age_s),
+            ),
             ("DesiredCount", "Count", tasks(record.current_desired)),
             ("RunningCount", "Count", tasks(record.running)),
             ("NewDesiredCount", "Count", tasks(record.new_desired)),
@@ -173,6 +178,7 @@ mod tests {
             visible,
             in_flight: visible.map(|_| 3),
             delayed: visible.map(|_| 0),
+            oldest_message_age_s: visible.map(|_| 42),
             current_desired: Some(4),
             running: Some(4),
             new_desired: Some(6),

@@ -245,6 +245,7 @@ mod tests {
             in_flight: 0,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         };
         let observed = Observation {
             metrics: Ok(&metrics),

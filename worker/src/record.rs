@@ -20,6 +20,9 @@ pub struct DecisionRecord {
     pub visible: Option<u64>,
     pub in_flight: Option<u64>,
     pub delayed: Option<u64>,
+    /// Seconds the oldest message had waited, where the provider reads it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_message_age_s: Option<u64>,
     /// desiredCount before the decision.
     pub current_desired: Option<u32>,
     pub running: Option<u32>,
@@ -65,6 +68,7 @@ impl DecisionRecord {
             visible: metrics.map(|m| m.visible),
             in_flight: metrics.map(|m| m.in_flight),
             delayed: metrics.map(|m| m.delayed),
+            oldest_message_age_s: metrics.and_then(|m| m.oldest_message).map(|a| a.age_s),
             current_desired: view.map(|v| v.desired),
             running: view.map(|v| v.running),
             new_desired: view.map(|_| decision.new_desired),

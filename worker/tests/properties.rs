@@ -68,6 +68,7 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
                         after_failures,
                     }),
                     scheduled_bounds: Vec::new(),
+                    max_wait_s: None,
                 }
             },
         )
@@ -80,6 +81,7 @@ fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
             in_flight,
             delayed,
             dequeued_total: None,
+            oldest_message: None,
         }
     })
 }
@@ -87,7 +89,7 @@ fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
 /// A tick's reading: mostly numbers (small ones often), sometimes a failure.
 fn reading_strategy() -> impl Strategy<Value = Option<QueueMetrics>> {
     prop_oneof![
-        4 => (0u64..5_000, 0u64..200).prop_map(|(visible, in_flight)| Some(QueueMetrics { visible, in_flight, delayed: 0, dequeued_total: None })),
+        4 => (0u64..5_000, 0u64..200).prop_map(|(visible, in_flight)| Some(QueueMetrics { visible, in_flight, delayed: 0, dequeued_total: None, oldest_message: None })),
         1 => metrics_strategy().prop_map(Some),
         1 => Just(None),
     ]

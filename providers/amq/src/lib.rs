@@ -510,6 +510,7 @@ impl AmqProvider {
             in_flight: statistics.inflight,
             delayed: 0,
             dequeued_total: Some(statistics.dequeued),
+            oldest_message: None,
         })
     }
 
@@ -594,6 +595,7 @@ impl AmqProvider {
             in_flight: 0,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         })
     }
 }

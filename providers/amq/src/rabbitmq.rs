@@ -59,6 +59,7 @@ pub fn parse_queue_document(body: &[u8]) -> Result<QueueMetrics, String> {
             .pointer("/message_stats/ack")
             .and_then(Value::as_u64)
             .filter(|n| *n <= MAX_PLAUSIBLE_COUNT),
+        oldest_message: None,
     })
 }
 
@@ -286,6 +287,7 @@ async fn passive_declare(
             in_flight: 0,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         }),
         Ok(None) => Err(protocol("no queue.declare-ok".into())),
         Err(e) => {
@@ -392,6 +394,7 @@ mod tests {
                 in_flight: 3,
                 delayed: 0,
                 dequeued_total: None,
+                oldest_message: None,
             }
         );
         for bad in [

@@ -210,6 +210,7 @@ impl QueueMetricsProvider for CloudwatchProvider {
             in_flight: 0,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         })
     }
 }

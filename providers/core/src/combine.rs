@@ -56,6 +56,11 @@ impl Combine {
                     .iter()
                     .map(|r| r.dequeued_total)
                     .sum::<Option<u64>>(),
+                // The oldest message of all the queues.
+                oldest_message: readings
+                    .iter()
+                    .filter_map(|r| r.oldest_message)
+                    .max_by_key(|age| age.age_s),
             },
             Combine::Max => readings
                 .iter()
@@ -141,6 +146,7 @@ mod tests {
             in_flight,
             delayed: 1,
             dequeued_total: dequeued,
+            oldest_message: None,
         }
     }
 

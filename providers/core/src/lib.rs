@@ -54,6 +54,19 @@ pub struct QueueMetrics {
     /// predictive policy measures what a task really processes per second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dequeued_total: Option<u64>,
+    /// How long the oldest waiting message has waited, where the provider reads
+    /// it (SQS `oldest_message_age`, from CloudWatch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_message: Option<MessageAge>,
+}
+
+/// The age of a queue's oldest message, and how old that figure itself is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MessageAge {
+    /// Seconds the oldest message had waited when it was measured.
+    pub age_s: u64,
+    /// Seconds since it was measured (CloudWatch datapoints arrive late).
+    pub measured_ago_s: u64,
 }
 
 /// Reads queue metrics for one configured queue.

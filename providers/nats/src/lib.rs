@@ -209,6 +209,7 @@ impl QueueMetricsProvider for NatsProvider {
             delayed: 0,
             // The consumer's sequence counts redeliveries too: not a consumption counter.
             dequeued_total: None,
+            oldest_message: None,
         })
     }
 }

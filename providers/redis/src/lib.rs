@@ -262,6 +262,7 @@ impl QueueMetricsProvider for RedisProvider {
             in_flight,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         })
     }
 }

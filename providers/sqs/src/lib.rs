@@ -15,6 +15,7 @@
 //! then every reading reads each of them, and a queue that fails fails the
 //! reading, so the service holds instead of scaling on part of its backlog.
 
+mod age;
 mod url;
 
 use std::sync::Arc;
@@ -60,7 +61,12 @@ fn factory(
     reject_unknown_keys(
         NAME,
         settings,
-        &["queue_url", "queue_name_prefix", "combine"],
+        &[
+            "queue_url",
+            "queue_name_prefix",
+            "combine",
+            "oldest_message_age",
+        ],
     )?;
     // Empty means unset: single-service deployments pass every variable, set or not.
     let text = |field: &str| {
@@ -111,10 +117,39 @@ fn factory(
             ))
         }
     };
+    let wants_age = match settings.get("oldest_message_age") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(t)) if ["true", "false", ""].contains(&t.trim()) => t.trim() == "true",
+        Some(other) => return Err(invalid_age(other, "true or false")),
+    };
+    let age = match (&queues, wants_age) {
+        (Queues::One(url), true) => {
+            let name = url.rsplit('/').next().unwrap_or_default();
+            Some(age::register(ctx.aws, name))
+        }
+        (Queues::Prefix { .. }, true) => {
+            return Err(invalid_age(
+                &Value::Bool(true),
+                "only with queue_url: a prefix's queues have no single oldest message",
+            ))
+        }
+        _ => None,
+    };
     Ok(Arc::new(SqsProvider {
         client: aws_sdk_sqs::Client::new(ctx.aws),
         queues,
+        age,
     }))
+}
+
+fn invalid_age(value: &Value, expected: &str) -> ProviderError {
+    ProviderError::InvalidSetting {
+        provider: NAME,
+        field: "oldest_message_age".into(),
+        value: value.to_string(),
+        expected: expected.into(),
+    }
 }
 
 /// Which queues a provider reads.
@@ -134,6 +169,14 @@ enum Queues {
 pub struct SqsProvider {
     client: aws_sdk_sqs::Client,
     queues: Queues,
+    /// With `oldest_message_age`: where this queue's age comes from.
+    age: Option<Arc<age::AgeBatcher>>,
+}
+
+impl std::fmt::Debug for age::AgeBatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AgeBatcher")
+    }
 }
 
 impl SqsProvider {
@@ -178,6 +221,7 @@ impl SqsProvider {
             // GetQueueAttributes has no consumption counter (CloudWatch's
             // NumberOfMessagesDeleted lags by minutes).
             dequeued_total: None,
+            oldest_message: None,
         })
     }
 
@@ -226,6 +270,9 @@ impl QueueMetricsProvider for SqsProvider {
 
     fn describe(&self) -> Value {
         match &self.queues {
+            Queues::One(url) if self.age.is_some() => {
+                json!({"type": NAME, "queue_url": url, "oldest_message_age": true})
+            }
             Queues::One(url) => json!({"type": NAME, "queue_url": url}),
             Queues::Prefix {
                 prefix, combine, ..
@@ -237,7 +284,18 @@ impl QueueMetricsProvider for SqsProvider {
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
         let (prefix, combine, listed) = match &self.queues {
-            Queues::One(url) => return self.read(url).await,
+            Queues::One(url) => {
+                let mut reading = self.read(url).await?;
+                if let Some(ages) = &self.age {
+                    let name = url.rsplit('/').next().unwrap_or_default();
+                    // The count stands alone: an age CloudWatch cannot give is unknown.
+                    reading.oldest_message = ages.age(name).await.unwrap_or_else(|e| {
+                        tracing::warn!(queue = %url, error = %e, "oldest message age unavailable; the count goal decides alone");
+                        None
+                    });
+                }
+                return Ok(reading);
+            }
             Queues::Prefix {
                 prefix,
                 combine,

@@ -44,9 +44,10 @@ pub(super) const TASK_THROUGHPUT: Key = key("TASK_THROUGHPUT", "task_throughput"
 pub(super) const TASK_STARTUP_SECONDS: Key = key("TASK_STARTUP_SECONDS", "task_startup_seconds");
 pub(super) const TARGET_DRAIN_SECONDS: Key = key("TARGET_DRAIN_SECONDS", "target_drain_seconds");
 pub(super) const SCHEDULED_BOUNDS: Key = key("SCHEDULED_BOUNDS", "scheduled_bounds");
+pub(super) const MAX_WAIT_SECONDS: Key = key("MAX_WAIT_SECONDS", "max_wait_seconds");
 
 /// Policy keys a service object (or `defaults`) may hold.
-pub(super) const POLICY_KEYS: [Key; 23] = [
+pub(super) const POLICY_KEYS: [Key; 24] = [
     MIN_TASKS,
     MAX_TASKS,
     SCALE_UP_THRESHOLD,
@@ -70,6 +71,7 @@ pub(super) const POLICY_KEYS: [Key; 23] = [
     TASK_STARTUP_SECONDS,
     TARGET_DRAIN_SECONDS,
     SCHEDULED_BOUNDS,
+    MAX_WAIT_SECONDS,
 ];
 
 /// The largest task count accepted; ECS caps a service far below this.

@@ -218,6 +218,7 @@ impl Reader<'_> {
             }
         }
         let kind = self.rule();
+        let max_wait_s = self.max_wait(kind.as_ref());
         let emergency_backlog = self.optional_whole(EMERGENCY_BACKLOG, 1, u64::MAX);
         let scale_in_stabilization_s = self.whole(SCALE_IN_STABILIZATION, 0, 0, 3600);
         let max_scale_out_step = self.optional_whole(MAX_SCALE_OUT_STEP, 1, TASKS_LIMIT);
@@ -244,7 +245,26 @@ impl Reader<'_> {
             scale_to_zero_after_s: scale_to_zero_after_s?,
             fallback: fallback?,
             scheduled_bounds: scheduled_bounds?,
+            max_wait_s: max_wait_s?,
         })
+    }
+
+    /// `MAX_WAIT_SECONDS`, a goal of the target rule only.
+    fn max_wait(&mut self, kind: Option<&PolicyKind>) -> Option<Option<u64>> {
+        let wait = self.optional_whole(MAX_WAIT_SECONDS, 1, COOLDOWN_LIMIT)?;
+        if wait.is_some() && kind.is_some_and(|k| !matches!(k, PolicyKind::Target { .. })) {
+            let field = self.source.label(MAX_WAIT_SECONDS);
+            self.bad(
+                field,
+                "set".into(),
+                format!(
+                    "no value unless {} = target: it is the target rule's wait goal",
+                    self.source.label(SCALING_POLICY)
+                ),
+            );
+            return None;
+        }
+        Some(wait)
     }
 
     /// `SCHEDULED_BOUNDS`: windows of the week with their own bounds (see

@@ -79,6 +79,10 @@ pub struct PolicySettings {
     /// hold; the first that holds wins.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scheduled_bounds: Vec<BoundsWindow>,
+    /// The target rule's second goal: scale out while the oldest message has
+    /// waited longer than this (from the provider's oldest message age).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wait_s: Option<u64>,
 }
 
 /// KEDA-style fallback: after `after_failures` consecutive failed metric readings,
@@ -112,6 +116,7 @@ impl Default for PolicySettings {
             scale_to_zero_after_s: None,
             fallback: None,
             scheduled_bounds: Vec::new(),
+            max_wait_s: None,
         }
     }
 }

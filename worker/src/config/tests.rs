@@ -321,6 +321,10 @@ fn bad_documents_name_their_fields() {
         (r#"{"state_bucket": "b-1", "services": [{"cluster": "c", "service": "s", "provider": {"type": "sqs", "queue_name_prefix": "orders*"}}]}"#.into(), "services[0].provider.queue_name_prefix"),
         (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "provider": {{"type": "sqs", "queue_url": "{QUEUE}", "queue_name_prefix": "orders-"}}}}]}}"#), "services[0].provider.queue_name_prefix"),
         (r#"{"state_bucket": "b-1", "services": [{"cluster": "c", "service": "s", "provider": {"type": "sqs", "queue_name_prefix": "orders-", "combine": "avg"}}]}"#.into(), "services[0].provider.combine"),
+        // The wait goal belongs to the target rule; an age needs one queue.
+        (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "max_wait_seconds": 60, "provider": {sqs}}}]}}"#), "services[0].max_wait_seconds"),
+        (format!(r#"{{"state_bucket": "b-1", "services": [{{"cluster": "c", "service": "s", "scaling_policy": "target", "target_messages_per_task": 10, "max_wait_seconds": 0, "provider": {sqs}}}]}}"#), "services[0].max_wait_seconds"),
+        (r#"{"state_bucket": "b-1", "services": [{"cluster": "c", "service": "s", "provider": {"type": "sqs", "queue_name_prefix": "orders-", "oldest_message_age": true}}]}"#.into(), "services[0].provider.oldest_message_age"),
     ];
     for (doc, field) in cases {
         let err = from_doc(&doc).expect_err(&doc);

@@ -99,6 +99,7 @@ mod tests {
             in_flight: 60,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         };
         assert_eq!(recommend(&policy, Ok(&m), 10).action, Action::None);
         policy.use_combined_messages = true;

@@ -61,6 +61,7 @@ pub fn visible(n: u64) -> QueueMetrics {
         in_flight: 0,
         delayed: 0,
         dequeued_total: None,
+        oldest_message: None,
     }
 }
 
@@ -70,6 +71,7 @@ pub fn counted(visible: u64, dequeued: u64) -> QueueMetrics {
         in_flight: 0,
         delayed: 0,
         dequeued_total: Some(dequeued),
+        oldest_message: None,
     }
 }
 

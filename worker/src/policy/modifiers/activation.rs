@@ -75,6 +75,7 @@ mod tests {
             in_flight: 2,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         };
         let (d, memory) = recommend_with_memory(&policy, &at(&busy, 2, 2, 0), &empty);
         assert_eq!(d.new_desired, 1, "{}", d.reason);

@@ -194,6 +194,7 @@ mod tests {
             in_flight: 12,
             delayed: 0,
             dequeued_total: None,
+            oldest_message: None,
         };
         let (_, memory) =
             recommend_with_memory(&policy, &at(&steady, 20, 20, 0), &Memory::default());
@@ -256,6 +257,7 @@ mod tests {
                 in_flight: 1,
                 delayed: 0,
                 dequeued_total: None,
+                oldest_message: None,
             };
             let (_, next) =
                 recommend_with_memory(&policy, &at(&quiet, 1, 1, tick * 10_000), &memory);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use fast_autoscaler_provider::{reject_unknown_keys, ProviderError};
+use fast_autoscaler_provider::{invalid_setting, reject_unknown_keys, ProviderError};
 use serde_json::{Map, Value};
 
 use crate::NAME;
@@ -49,12 +49,7 @@ pub struct Settings {
 }
 
 fn invalid(field: &str, value: Option<&Value>, expected: &str) -> ProviderError {
-    ProviderError::InvalidSetting {
-        provider: NAME,
-        field: field.to_string(),
-        value: value.map_or("<missing>".into(), Value::to_string),
-        expected: expected.to_string(),
-    }
+    invalid_setting(NAME, field, value, expected)
 }
 
 /// Reads and checks every setting.

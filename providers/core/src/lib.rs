@@ -241,6 +241,32 @@ pub fn required_str<'v>(
     }
 }
 
+/// A setting's text, trimmed; `None` when absent or empty (single-service mode
+/// passes every variable, set or not).
+pub fn setting_text<'v>(settings: &'v Value, field: &str) -> Option<&'v str> {
+    settings
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The error for a bad setting: its field, the value given (`<missing>` when
+/// none) and what would be valid.
+pub fn invalid_setting(
+    provider: &'static str,
+    field: &str,
+    value: Option<&Value>,
+    expected: &str,
+) -> ProviderError {
+    ProviderError::InvalidSetting {
+        provider,
+        field: field.to_string(),
+        value: value.map_or_else(|| "<missing>".to_string(), Value::to_string),
+        expected: expected.to_string(),
+    }
+}
+
 /// Rejects settings keys a provider does not know, listing the ones it does.
 /// A misspelt key would otherwise be silently ignored.
 pub fn reject_unknown_keys(

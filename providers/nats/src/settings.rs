@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fast_autoscaler_provider::{reject_unknown_keys, ProviderError};
+use fast_autoscaler_provider::{
+    invalid_setting, reject_unknown_keys, setting_text as text, ProviderError,
+};
 use serde_json::Value;
 
 use crate::NAME;
@@ -34,21 +36,7 @@ pub struct Settings {
 }
 
 fn invalid(field: &str, value: Option<&Value>, expected: &str) -> ProviderError {
-    ProviderError::InvalidSetting {
-        provider: NAME,
-        field: field.to_string(),
-        value: value.map_or("<missing>".into(), Value::to_string),
-        expected: expected.to_string(),
-    }
-}
-
-/// A non-empty setting as text; single-service mode passes empty variables too.
-fn text<'v>(settings: &'v Value, field: &str) -> Option<&'v str> {
-    settings
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    invalid_setting(NAME, field, value, expected)
 }
 
 /// JetStream names: no spaces, dots, `*`, `>`, path separators; at most 255.

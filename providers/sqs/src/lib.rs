@@ -23,8 +23,8 @@ use std::sync::Arc;
 use aws_sdk_sqs::types::QueueAttributeName;
 use fast_autoscaler_provider::combine::Combine;
 use fast_autoscaler_provider::{
-    async_trait, inventory, parse_count, reject_unknown_keys, ProviderContext, ProviderError,
-    ProviderRegistration, QueueMetrics, QueueMetricsProvider,
+    async_trait, invalid_setting, inventory, parse_count, reject_unknown_keys, setting_text,
+    ProviderContext, ProviderError, ProviderRegistration, QueueMetrics, QueueMetricsProvider,
 };
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -68,22 +68,9 @@ fn factory(
             "oldest_message_age",
         ],
     )?;
-    // Empty means unset: single-service deployments pass every variable, set or not.
-    let text = |field: &str| {
-        settings
-            .get(field)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    let invalid = |field: &str, expected: &str| ProviderError::InvalidSetting {
-        provider: NAME,
-        field: field.into(),
-        value: settings
-            .get(field)
-            .map_or("<missing>".into(), Value::to_string),
-        expected: expected.into(),
-    };
+    let text = |field: &str| setting_text(settings, field);
+    let invalid =
+        |field: &str, expected: &str| invalid_setting(NAME, field, settings.get(field), expected);
     let queues = match (text("queue_url"), text("queue_name_prefix")) {
         (Some(url), None) => {
             if settings.get("combine").is_some() {
@@ -144,12 +131,7 @@ fn factory(
 }
 
 fn invalid_age(value: &Value, expected: &str) -> ProviderError {
-    ProviderError::InvalidSetting {
-        provider: NAME,
-        field: "oldest_message_age".into(),
-        value: value.to_string(),
-        expected: expected.into(),
-    }
+    invalid_setting(NAME, "oldest_message_age", Some(value), expected)
 }
 
 /// Which queues a provider reads.

@@ -55,9 +55,11 @@ function serviceRow(id, y, region) {
       line('Errors', dim, { stat: 'Sum', label: 'held decisions' }),
       line('Paused', dim, { stat: 'Maximum', label: 'paused' }),
     ], { region }),
-    widget(18, y, 6, `${id}: tick lag (ms)`, [
-      line('TickLagMs', dim, { stat: 'p50', label: 'p50' }),
-      line('TickLagMs', dim, { stat: 'Maximum', label: 'max' }),
+    widget(18, y, 6, `${id}: tick lag (ms), oldest message (s)`, [
+      line('TickLagMs', dim, { stat: 'p50', label: 'tick lag p50' }),
+      line('TickLagMs', dim, { stat: 'Maximum', label: 'tick lag max' }),
+      // Only for providers that read it (SQS oldest_message_age).
+      line('OldestMessageAge', dim, { stat: 'Maximum', label: 'oldest message', yAxis: 'right' }),
     ], { region }),
   ];
 }

@@ -560,6 +560,36 @@ async fn a_prefix_lists_every_page_of_queues_once() {
     );
 }
 
+/// The test service (min 1, max 10, step rule), reading its queue through `provider`.
+fn with_provider(emulator: &Emulator, provider: Value) -> fast_autoscaler::AutoscalerConfig {
+    let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
+    doc["services"][0]["provider"] = provider;
+    config_from(emulator, &doc)
+}
+
+/// A Secrets Manager secret on the emulator holding `value`; answers its ARN.
+async fn store_secret(emulator: &Emulator, name: &str, value: Value) -> String {
+    let secret = aws_sdk_secretsmanager::Client::new(&emulator.aws)
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("CreateSecret");
+    secret.arn().expect("an ARN").to_string()
+}
+
+/// A service reading a broker decides while the broker is up, holds once `stop`
+/// has stopped it, and never shows `password` in its reason.
+async fn holds_once_stopped(autoscaler: &Autoscaler, stop: impl FnOnce(), password: &str) {
+    let up = evaluate_once(autoscaler).await;
+    assert_ne!(up.action, Action::Hold, "{}", up.reason);
+    stop();
+    let down = evaluate_once(autoscaler).await;
+    assert_eq!(down.action, Action::Hold, "{}", down.reason);
+    assert!(!down.reason.contains(password), "{}", down.reason);
+}
+
 /// One datapoint of `Custom/Queues` `Backlog` for `queue`, `age` ago, on the emulator.
 async fn publish_backlog(emulator: &Emulator, queue: &str, value: f64, age: std::time::Duration) {
     use aws_sdk_cloudwatch::primitives::DateTime;
@@ -594,11 +624,7 @@ async fn any_cloudwatch_metric_is_a_backlog_and_a_stale_or_bad_one_holds() {
     publish_backlog(&emulator, "stale", 40.0, minute * 20).await;
     publish_backlog(&emulator, "broken", -5.0, minute / 2).await;
     let metric = |queue: &str| json!({"namespace": "Custom/Queues", "metric_name": "Backlog", "dimensions": {"Queue": queue}});
-    let with = |provider: Value| {
-        let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
-        doc["services"][0]["provider"] = provider;
-        config_from(&emulator, &doc)
-    };
+    let with = |provider: Value| with_provider(&emulator, provider);
 
     let mut one = metric("fresh");
     one["type"] = json!("cloudwatch");
@@ -693,23 +719,16 @@ async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_man
     }
     assert_eq!(unacknowledged.len(), 5);
 
-    let secret = aws_sdk_secretsmanager::Client::new(&emulator.aws)
-        .create_secret()
-        .name("nats/autoscaler")
-        .secret_string(
-            json!({"username": server.username, "password": server.password}).to_string(),
-        )
-        .send()
-        .await
-        .expect("CreateSecret");
-    let settings = |consumer: &str| {
-        json!({"type": "nats", "url": server.url(), "stream": "ORDERS", "consumer": consumer,
-        "secret_arn": secret.arn().expect("an ARN"), "ca_bundle": server.pki.ca_pem})
-    };
+    let secret = store_secret(
+        &emulator,
+        "nats/autoscaler",
+        json!({"username": server.username, "password": server.password}),
+    )
+    .await;
     let config = |consumer: &str| {
-        let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
-        doc["services"][0]["provider"] = settings(consumer);
-        config_from(&emulator, &doc)
+        let provider = json!({"type": "nats", "url": server.url(), "stream": "ORDERS", "consumer": consumer,
+            "secret_arn": secret, "ca_bundle": server.pki.ca_pem});
+        with_provider(&emulator, provider)
     };
 
     let reading = config("workers").services[0]
@@ -741,12 +760,8 @@ async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_man
 
     // The server stops: the kept connection's request fails, and the service holds.
     let autoscaler = Autoscaler::new(config("workers"), &emulator.aws);
-    let up = evaluate_once(&autoscaler).await;
-    assert_ne!(up.action, Action::Hold, "{}", up.reason);
-    server.stop();
-    let down = evaluate_once(&autoscaler).await;
-    assert_eq!(down.action, Action::Hold, "{}", down.reason);
-    assert!(!down.reason.contains(&server.password), "{}", down.reason);
+    let password = server.password.clone();
+    holds_once_stopped(&autoscaler, || server.stop(), &password).await;
 }
 
 /// The `redis` provider against a real redis-server, TLS only with a private CA
@@ -813,22 +828,19 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
     .await
     .expect("XACK");
 
-    let secret = aws_sdk_secretsmanager::Client::new(&emulator.aws)
-        .create_secret()
-        .name("redis/autoscaler")
-        .secret_string(json!({"password": server.password}).to_string())
-        .send()
-        .await
-        .expect("CreateSecret");
+    let secret = store_secret(
+        &emulator,
+        "redis/autoscaler",
+        json!({"password": server.password}),
+    )
+    .await;
     let config = |source: Value| {
-        let mut provider = json!({"type": "redis", "url": server.url(), "secret_arn": secret.arn().expect("an ARN"), "ca_bundle": server.pki.ca_pem});
+        let mut provider = json!({"type": "redis", "url": server.url(), "secret_arn": secret, "ca_bundle": server.pki.ca_pem});
         provider
             .as_object_mut()
             .expect("an object")
             .extend(source.as_object().expect("keys").clone());
-        let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
-        doc["services"][0]["provider"] = provider;
-        config_from(&emulator, &doc)
+        with_provider(&emulator, provider)
     };
 
     let list = config(json!({"key": "jobs"})).services[0]
@@ -875,12 +887,8 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
 
     // The server stops: the kept connection fails, and the service holds.
     let autoscaler = Autoscaler::new(config(json!({"key": "jobs"})), &emulator.aws);
-    let up = evaluate_once(&autoscaler).await;
-    assert_ne!(up.action, Action::Hold, "{}", up.reason);
-    server.stop();
-    let down = evaluate_once(&autoscaler).await;
-    assert_eq!(down.action, Action::Hold, "{}", down.reason);
-    assert!(!down.reason.contains(&server.password), "{}", down.reason);
+    let password = server.password.clone();
+    holds_once_stopped(&autoscaler, || server.stop(), &password).await;
 }
 
 /// SQS's oldest message age, from `AWS/SQS ApproximateAgeOfOldestMessage` on

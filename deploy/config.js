@@ -4,7 +4,8 @@
 // else nothing (single-service mode, from the other stage parameters).
 //
 // serverless.yml uses it as `${file(./deploy/config.js):document}`, and
-// `listsQueues` for the one permission a queue name prefix needs; dashboard.js
+// `listsQueues` for the one permission a queue name prefix needs,
+// `readsCloudwatch` and `kinesisStreamArns` likewise; dashboard.js
 // uses `services()` to draw one row per configured service.
 'use strict';
 
@@ -99,17 +100,68 @@ async function listsQueues({ resolveVariable }) {
 }
 
 // "true" when some service reads a CloudWatch metric as its backlog (the
-// cloudwatch provider) or an SQS queue's oldest message age: only then, or with
+// cloudwatch and kinesis providers) or an SQS queue's oldest message age: only then, or with
 // amqCloudwatchFallback, may the worker call cloudwatch:GetMetricData.
 async function readsCloudwatch({ resolveVariable }) {
   const loaded = await load(resolveVariable);
   if (!loaded) return 'false';
   const uses = (provider) =>
-    Boolean(provider && (provider.type === 'cloudwatch' || (provider.type === 'sqs' && provider.oldest_message_age)));
+    Boolean(
+      provider &&
+        (provider.type === 'cloudwatch' ||
+          provider.type === 'kinesis' ||
+          (provider.type === 'sqs' && provider.oldest_message_age))
+    );
   const any = loaded.document.services.some(
     (s) => uses(s && s.provider) || (Array.isArray(s && s.providers) && s.providers.some(uses))
   );
   return any ? 'true' : 'false';
 }
 
-module.exports = { document, services, listsQueues, readsCloudwatch };
+// Every provider of every service in the document.
+function providersOf(document) {
+  return document.services.flatMap((s) => [
+    ...(s && s.provider ? [s.provider] : []),
+    ...(Array.isArray(s && s.providers) ? s.providers : []),
+  ]);
+}
+
+// The stage parameter kinesisStreamArns, after checking that it covers every
+// stream a kinesis provider reads: the worker may call DescribeStreamSummary on
+// these ARNs only, and a stream left out would hold its service with an access
+// error at run time instead of failing here.
+async function kinesisStreamArns({ resolveVariable }) {
+  const arns = (await param(resolveVariable, 'kinesisStreamArns'))
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const arn of arns) {
+    if (!/^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[A-Za-z0-9_.*-]+$/.test(arn)) {
+      throw new Error(
+        `stage parameter kinesisStreamArns: "${arn}" is not a stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>)`
+      );
+    }
+  }
+  const loaded = await load(resolveVariable);
+  const streams = loaded
+    ? providersOf(loaded.document)
+        .filter((p) => p && p.type === 'kinesis' && typeof p.stream_name === 'string')
+        .map((p) => p.stream_name.trim())
+    : [];
+  const covers = (arn, stream) => {
+    const pattern = arn.split(':stream/')[1];
+    const regex = new RegExp(`^${pattern.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`);
+    return regex.test(stream);
+  };
+  for (const stream of streams) {
+    if (!arns.some((arn) => covers(arn, stream))) {
+      throw new Error(
+        `${loaded.origin}: the kinesis provider reads stream "${stream}", which stage parameter kinesisStreamArns ` +
+          `does not list; add arn:aws:kinesis:<region>:<account>:stream/${stream}`
+      );
+    }
+  }
+  return arns.join(',');
+}
+
+module.exports = { document, services, listsQueues, readsCloudwatch, kinesisStreamArns };

@@ -245,6 +245,7 @@ async fn main() -> ExitCode {
                 delayed,
                 dequeued_total: None,
                 oldest_message: None,
+                max_consumers: None,
             },
             desired,
             running,

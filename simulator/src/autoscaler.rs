@@ -62,6 +62,7 @@ impl Scaler for FastAutoscaler<'_> {
             delayed: 0,
             dequeued_total: seen.dequeued,
             oldest_message: None,
+            max_consumers: None,
         };
         let now_ms = seen.now_s as u64 * 1000;
         let observed = Observation {

@@ -69,6 +69,10 @@ fn run_package(name: &str, params: &[String]) -> Option<(PathBuf, bool, String)>
         assert!(status.success());
     }
     let out = scratch_dir(&format!("{name}-package"));
+    // Serverless cleans and writes `.serverless/` in the service's directory
+    // whatever `--package` says, so two runs at once break each other.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let output = Command::new(&serverless)
         .args([
             "package",
@@ -783,15 +787,27 @@ fn cargo_lambda_built_both_function_zips() {
 }
 
 #[test]
-fn a_queue_name_prefix_and_the_cloudwatch_provider_grant_their_read_only_calls() {
+fn a_queue_name_prefix_and_the_cloudwatch_and_kinesis_providers_grant_their_read_only_calls() {
     let file = scratch_dir("prefix-config").join("autoscaler.json");
     let document = serde_json::json!({"services": [
         {"cluster": "prod", "service": "orders", "providers": [{"type": "sqs", "queue_name_prefix": "orders-"}]},
         {"cluster": "prod", "service": "streams", "provider": {"type": "cloudwatch", "namespace": "AWS/Kinesis",
-            "metric_name": "GetRecords.IteratorAgeMilliseconds", "dimensions": {"StreamName": "clicks"}}}]});
+            "metric_name": "GetRecords.IteratorAgeMilliseconds", "dimensions": {"StreamName": "clicks"}}},
+        {"cluster": "prod", "service": "shards", "provider": {"type": "kinesis", "stream_name": "orders"}}]});
     std::fs::write(&file, document.to_string()).expect("the configuration file");
     let mut params = default_params();
     params.push(format!("autoscalerConfigFile={}", file.display()));
+    // A stream the worker reads must be among the ARNs it may describe.
+    let Some((_, ok, printed)) = run_package("kinesis-unlisted", &params) else {
+        return;
+    };
+    assert!(
+        !ok && printed.contains(
+            "reads stream \"orders\", which stage parameter kinesisStreamArns does not list"
+        ),
+        "packaged without the stream's ARN:\n{printed}"
+    );
+    params.push(format!("kinesisStreamArns={STREAM_ARN}"));
     let Some(template_path) = package("prefix", &params) else {
         return;
     };
@@ -804,7 +820,7 @@ fn a_queue_name_prefix_and_the_cloudwatch_provider_grant_their_read_only_calls()
     assert_eq!(list["Resource"], "*");
     assert_eq!(
         dashboard_services(&template),
-        ["prod/orders", "prod/streams"]
+        ["prod/orders", "prod/streams", "prod/shards"]
     );
     // The cloudwatch provider turns on the read-only GetMetricData statement.
     assert_eq!(
@@ -813,4 +829,17 @@ fn a_queue_name_prefix_and_the_cloudwatch_provider_grant_their_read_only_calls()
     );
     let conditions = template["Conditions"]["ReadsCloudwatch"].to_string();
     assert!(conditions.contains("CloudwatchProvider"), "{conditions}");
+    // The kinesis provider: the shard count of the listed stream only.
+    let shards = statement(&all, "WorkerRole", "ReadStreamShardCounts");
+    assert_eq!(actions_of(shards), ["kinesis:DescribeStreamSummary"]);
+    assert_eq!(
+        shards["Resource"],
+        serde_json::json!({"Ref": "KinesisStreamArns"})
+    );
+    assert_eq!(
+        template["Parameters"]["KinesisStreamArns"]["Default"],
+        STREAM_ARN
+    );
 }
+
+const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/orders";

@@ -974,3 +974,167 @@ async fn the_oldest_message_age_is_read_once_per_tick_and_the_wait_goal_scales_o
         on_time.reason
     );
 }
+
+/// Per-minute datapoints of an `AWS/Kinesis` metric of `stream` on the emulator:
+/// `(seconds ago, value)`.
+async fn publish_stream_metric(
+    emulator: &Emulator,
+    stream: &str,
+    metric: &str,
+    points: &[(u64, f64)],
+) {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let now = std::time::SystemTime::now();
+    let data = points.iter().map(|(ago, value)| {
+        MetricDatum::builder()
+            .metric_name(metric)
+            .dimensions(
+                Dimension::builder()
+                    .name("StreamName")
+                    .value(stream)
+                    .build(),
+            )
+            .timestamp(DateTime::from(now - std::time::Duration::from_secs(*ago)))
+            .value(*value)
+            .build()
+    });
+    aws_sdk_cloudwatch::Client::new(&emulator.aws)
+        .put_metric_data()
+        .namespace("AWS/Kinesis")
+        .set_metric_data(Some(data.collect()))
+        .send()
+        .await
+        .expect("PutMetricData on the emulator");
+}
+
+/// The `kinesis` provider against moto: a stream of 3 shards whose consumers are
+/// 90 s behind while 10 records a second arrive is about 900 records behind,
+/// the lag is the oldest record's age, and the tasks are capped at the shards;
+/// one GetMetricData and one DescribeStreamSummary serve several readings; a
+/// stream nobody reads counts everything written since; a missing stream holds.
+#[tokio::test]
+async fn a_kinesis_stream_is_records_behind_from_its_lag_capped_at_its_shards() {
+    let emulator = emulator_or_skip!();
+    emulator.create_service(CLUSTER, SERVICE, 2).await;
+    emulator.create_bucket(BUCKET).await;
+    let kinesis = aws_sdk_kinesis::Client::new(&emulator.aws);
+    for (stream, shards) in [("clicks", 3), ("unread", 2)] {
+        kinesis
+            .create_stream()
+            .stream_name(stream)
+            .shard_count(shards)
+            .send()
+            .await
+            .expect("CreateStream on the emulator");
+        // 600 records written in each of the last ten minutes.
+        let written: Vec<_> = (0..10).map(|m| (30 + 60 * m, 600.0)).collect();
+        publish_stream_metric(&emulator, stream, "IncomingRecords", &written).await;
+    }
+    publish_stream_metric(
+        &emulator,
+        "clicks",
+        "GetRecords.IteratorAgeMilliseconds",
+        &[(150, 20_000.0), (90, 90_000.0)],
+    )
+    .await;
+    let service = |provider: Value, per_task: u64, max: u64| {
+        let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
+        let settings = &mut doc["services"][0];
+        settings["provider"] = provider;
+        for (key, value) in [
+            ("scaling_policy", json!("target")),
+            ("target_messages_per_task", json!(per_task)),
+            ("max_tasks", json!(max)),
+            ("scale_in_cooldown", json!(0)),
+        ] {
+            settings[key] = value;
+        }
+        for key in [
+            "scale_up_threshold",
+            "scale_down_threshold",
+            "tasks_per_message",
+            "max_scale_down_factor",
+        ] {
+            settings.as_object_mut().expect("an object").remove(key);
+        }
+        Autoscaler::new(config_from(&emulator, &doc), &emulator.aws)
+    };
+
+    // Lag 90 s at 10 records/s: about 900 behind, which wants 9 at 100 a task,
+    // capped at the 3 shards.
+    let clicks = service(json!({"type": "kinesis", "stream_name": "clicks"}), 100, 50);
+    emulator.reset_calls();
+    let capped = evaluate_once(&clicks).await;
+    let behind = capped.visible.expect("a reading");
+    assert!(
+        (800..=1_000).contains(&behind),
+        "{behind}: {}",
+        capped.reason
+    );
+    assert_eq!(capped.oldest_message_age_s, Some(90), "{}", capped.reason);
+    assert_eq!(
+        (capped.action, capped.new_desired),
+        (Action::ScaleOut, Some(3)),
+        "{}",
+        capped.reason
+    );
+    assert!(
+        capped.reason.contains("at most 3 consumers"),
+        "{}",
+        capped.reason
+    );
+    let again = evaluate_once(&clicks).await;
+    assert_eq!(again.visible, Some(behind), "{}", again.reason);
+    let calls = emulator.calls();
+    assert_eq!(
+        (
+            calls.get("monitoring:GetMetricData"),
+            calls.get("kinesis:DescribeStreamSummary")
+        ),
+        (Some(&1), Some(&1)),
+        "two readings, one call each while fresh: {calls:?}"
+    );
+
+    // Four tasks per shard: 9 fit under 3 × 4.
+    let wider = service(
+        json!({"type": "kinesis", "stream_name": "clicks", "tasks_per_shard": 4}),
+        100,
+        50,
+    );
+    let uncapped = evaluate_once(&wider).await;
+    assert!(
+        uncapped.new_desired.is_some_and(|n| (8..=10).contains(&n)),
+        "{}",
+        uncapped.reason
+    );
+
+    // Nobody reads "unread": all 6,000 records of the hour are behind.
+    let unread = service(
+        json!({"type": "kinesis", "stream_name": "unread"}),
+        1_000,
+        50,
+    );
+    let reading = evaluate_once(&unread).await;
+    assert_eq!(
+        (reading.visible, reading.oldest_message_age_s),
+        (Some(6_000), None),
+        "{}",
+        reading.reason
+    );
+
+    let missing = service(
+        json!({"type": "kinesis", "stream_name": "nowhere"}),
+        100,
+        50,
+    );
+    let held = evaluate_once(&missing).await;
+    assert_eq!(held.action, Action::Hold, "{}", held.reason);
+    assert!(
+        held.reason.contains("provider kinesis")
+            && held.reason.contains("stream nowhere")
+            && held.reason.contains("no such stream"),
+        "{}",
+        held.reason
+    );
+}

@@ -246,6 +246,7 @@ mod tests {
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         };
         let observed = Observation {
             metrics: Ok(&metrics),

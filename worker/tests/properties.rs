@@ -82,6 +82,7 @@ fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
             delayed,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         }
     })
 }
@@ -89,7 +90,7 @@ fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
 /// A tick's reading: mostly numbers (small ones often), sometimes a failure.
 fn reading_strategy() -> impl Strategy<Value = Option<QueueMetrics>> {
     prop_oneof![
-        4 => (0u64..5_000, 0u64..200).prop_map(|(visible, in_flight)| Some(QueueMetrics { visible, in_flight, delayed: 0, dequeued_total: None, oldest_message: None })),
+        4 => (0u64..5_000, 0u64..200).prop_map(|(visible, in_flight)| Some(QueueMetrics { visible, in_flight, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None })),
         1 => metrics_strategy().prop_map(Some),
         1 => Just(None),
     ]

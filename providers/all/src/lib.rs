@@ -18,6 +18,8 @@ pub use fast_autoscaler_provider::*;
 pub use fast_autoscaler_provider_amq as amq;
 #[cfg(feature = "cloudwatch")]
 pub use fast_autoscaler_provider_cloudwatch as cloudwatch;
+#[cfg(feature = "kinesis")]
+pub use fast_autoscaler_provider_kinesis as kinesis;
 #[cfg(feature = "nats")]
 pub use fast_autoscaler_provider_nats as nats;
 #[cfg(feature = "redis")]
@@ -33,6 +35,8 @@ pub const LINKED: &[&str] = &[
     amq::NAME,
     #[cfg(feature = "cloudwatch")]
     cloudwatch::NAME,
+    #[cfg(feature = "kinesis")]
+    kinesis::NAME,
     #[cfg(feature = "nats")]
     nats::NAME,
     #[cfg(feature = "redis")]

@@ -511,6 +511,7 @@ impl AmqProvider {
             delayed: 0,
             dequeued_total: Some(statistics.dequeued),
             oldest_message: None,
+            max_consumers: None,
         })
     }
 
@@ -596,6 +597,7 @@ impl AmqProvider {
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         })
     }
 }

@@ -60,6 +60,7 @@ pub fn parse_queue_document(body: &[u8]) -> Result<QueueMetrics, String> {
             .and_then(Value::as_u64)
             .filter(|n| *n <= MAX_PLAUSIBLE_COUNT),
         oldest_message: None,
+        max_consumers: None,
     })
 }
 
@@ -288,6 +289,7 @@ async fn passive_declare(
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         }),
         Ok(None) => Err(protocol("no queue.declare-ok".into())),
         Err(e) => {
@@ -395,6 +397,7 @@ mod tests {
                 delayed: 0,
                 dequeued_total: None,
                 oldest_message: None,
+                max_consumers: None,
             }
         );
         for bad in [

@@ -211,6 +211,7 @@ impl QueueMetricsProvider for CloudwatchProvider {
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         })
     }
 }

@@ -61,16 +61,26 @@ impl Combine {
                     .iter()
                     .filter_map(|r| r.oldest_message)
                     .max_by_key(|age| age.age_s),
+                max_consumers: Self::max_consumers(readings),
             },
             Combine::Max => readings
                 .iter()
                 .max_by_key(|r| r.visible.saturating_add(r.in_flight))
                 .map(|busiest| QueueMetrics {
                     dequeued_total: None,
+                    max_consumers: Self::max_consumers(readings),
                     ..*busiest
                 })
                 .unwrap_or_default(),
         }
+    }
+}
+
+impl Combine {
+    /// Tasks consume every queue, so as many can work as all the queues allow
+    /// together; a queue without a limit lifts it.
+    fn max_consumers(readings: &[QueueMetrics]) -> Option<u64> {
+        readings.iter().map(|r| r.max_consumers).sum()
     }
 }
 
@@ -147,6 +157,7 @@ mod tests {
             delayed: 1,
             dequeued_total: dequeued,
             oldest_message: None,
+            max_consumers: None,
         }
     }
 
@@ -164,6 +175,20 @@ mod tests {
         assert_eq!(max, reading(10, 20, None));
         assert_eq!(Combine::parse(" MAX "), Some(Combine::Max));
         assert_eq!(Combine::parse("avg"), None);
+    }
+
+    #[test]
+    fn the_consumers_that_fit_add_up_and_one_unlimited_queue_lifts_the_limit() {
+        let shards = |n| QueueMetrics {
+            max_consumers: Some(n),
+            ..reading(10, 0, None)
+        };
+        for combine in [Combine::Sum, Combine::Max] {
+            let limited = combine.readings(&[shards(2), shards(3)]);
+            assert_eq!(limited.max_consumers, Some(5), "{combine:?}");
+            let mixed = combine.readings(&[shards(2), reading(50, 0, None)]);
+            assert_eq!(mixed.max_consumers, None, "{combine:?}");
+        }
     }
 
     impl QueueMetrics {

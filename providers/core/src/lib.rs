@@ -58,6 +58,12 @@ pub struct QueueMetrics {
     /// it (SQS `oldest_message_age`, from CloudWatch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oldest_message: Option<MessageAge>,
+    /// The most tasks that can consume at once, where the queue itself limits
+    /// it: a Kinesis stream's shard is read by one consumer at a time, so tasks
+    /// beyond its open shards sit idle. The policy never asks for more (but
+    /// keeps `min_tasks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_consumers: Option<u64>,
 }
 
 /// The age of a queue's oldest message, and how old that figure itself is.

@@ -210,6 +210,7 @@ impl QueueMetricsProvider for NatsProvider {
             // The consumer's sequence counts redeliveries too: not a consumption counter.
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         })
     }
 }

@@ -263,6 +263,7 @@ impl QueueMetricsProvider for RedisProvider {
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         })
     }
 }

@@ -204,6 +204,7 @@ impl SqsProvider {
             // NumberOfMessagesDeleted lags by minutes).
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         })
     }
 

@@ -102,7 +102,7 @@ fn recommend_within_bounds(
     emergency::apply(policy, &reading, &mut wanted);
     activation::apply(policy, &reading, &mut wanted);
     step_limits::apply(policy, &reading, &mut wanted);
-    let recommended = bounds::apply(policy, &mut wanted);
+    let recommended = bounds::apply(policy, metrics, &mut wanted);
     let new_desired = stabilization::apply(policy, &reading, memory, recommended, &mut wanted);
 
     let current = observed.current;

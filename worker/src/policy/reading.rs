@@ -100,6 +100,7 @@ mod tests {
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         };
         assert_eq!(recommend(&policy, Ok(&m), 10).action, Action::None);
         policy.use_combined_messages = true;

@@ -62,6 +62,7 @@ pub fn visible(n: u64) -> QueueMetrics {
         delayed: 0,
         dequeued_total: None,
         oldest_message: None,
+        max_consumers: None,
     }
 }
 
@@ -72,6 +73,7 @@ pub fn counted(visible: u64, dequeued: u64) -> QueueMetrics {
         delayed: 0,
         dequeued_total: Some(dequeued),
         oldest_message: None,
+        max_consumers: None,
     }
 }
 

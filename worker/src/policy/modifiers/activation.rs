@@ -76,6 +76,7 @@ mod tests {
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         };
         let (d, memory) = recommend_with_memory(&policy, &at(&busy, 2, 2, 0), &empty);
         assert_eq!(d.new_desired, 1, "{}", d.reason);

@@ -195,6 +195,7 @@ mod tests {
             delayed: 0,
             dequeued_total: None,
             oldest_message: None,
+            max_consumers: None,
         };
         let (_, memory) =
             recommend_with_memory(&policy, &at(&steady, 20, 20, 0), &Memory::default());
@@ -258,6 +259,7 @@ mod tests {
                 delayed: 0,
                 dequeued_total: None,
                 oldest_message: None,
+                max_consumers: None,
             };
             let (_, next) =
                 recommend_with_memory(&policy, &at(&quiet, 1, 1, tick * 10_000), &memory);

@@ -26,13 +26,6 @@ pub fn busy_tasks(metrics: &QueueMetrics, running: u32) -> u32 {
     }
 }
 
-/// The oldest sample inside a window of `window_ms` (and at least a second old).
-fn window_start(samples: &[Sample], now_ms: u64, window_ms: u64) -> Option<&Sample> {
-    samples
-        .iter()
-        .find(|s| s.at_ms + window_ms >= now_ms && s.at_ms + 1000 <= now_ms)
-}
-
 /// The arrival rate (messages/s) over the rate window: the backlog's growth plus
 /// what was consumed meanwhile. Consumption is counted when the provider reports
 /// a consumption counter, and otherwise estimated as `task_throughput` per busy
@@ -95,15 +88,42 @@ fn arrival_rate_over(
     task_throughput: f64,
     now_ms: u64,
 ) -> Option<f64> {
-    let oldest = window_start(samples, now_ms, window_ms)?;
+    // The oldest sample inside the window, and at least a second old.
+    let start = samples
+        .iter()
+        .position(|s| s.at_ms + window_ms >= now_ms && s.at_ms + 1000 <= now_ms)?;
+    let oldest = &samples[start];
     let dt = (now_ms - oldest.at_ms) as f64 / 1000.0;
     let growth = (total as f64 - oldest.backlog as f64) / dt;
     let worked = match (oldest.dequeued, dequeued) {
         // A counter that went back (a broker restart) says nothing; estimate instead.
         (Some(then), Some(now)) if now >= then => (now - then) as f64 / dt,
-        _ => task_throughput * f64::from(oldest.busy.min(busy)),
+        _ => task_throughput * busy_task_seconds(&samples[start..], busy, now_ms) / dt,
     };
     Some((growth + worked).max(0.0))
+}
+
+/// Busy task-seconds from the first of `samples` to now: each interval between
+/// two readings at the mean of its two ends. The busy count changes inside a
+/// window (tasks start, the queue empties), and the work it did is what tells
+/// arrivals from the backlog's change; one count for the whole window would
+/// miss the tasks that drained a backlog and then went idle.
+fn busy_task_seconds(samples: &[Sample], busy_now: u32, now_ms: u64) -> f64 {
+    let points = samples
+        .iter()
+        .filter(|s| s.at_ms < now_ms)
+        .map(|s| (s.at_ms, s.busy))
+        .chain(std::iter::once((now_ms, busy_now)));
+    let mut previous: Option<(u64, u32)> = None;
+    let mut task_seconds = 0.0;
+    for (at_ms, busy) in points {
+        if let Some((then_ms, busy_then)) = previous {
+            let seconds = at_ms.saturating_sub(then_ms) as f64 / 1000.0;
+            task_seconds += (f64::from(busy_then) + f64::from(busy)) / 2.0 * seconds;
+        }
+        previous = Some((at_ms, busy));
+    }
+    task_seconds
 }
 
 /// The throughput one task really achieves (messages/s), measured over the rate
@@ -143,4 +163,41 @@ pub(crate) fn measured_throughput_or_last(memory: &Memory, now_ms: u64) -> Optio
     measured_throughput(&memory.samples, now_ms)
         .or(memory.throughput_micro.map(|m| m as f64 / 1e6))
         .filter(|m| *m > 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at_s: u64, backlog: u64, busy: u32) -> Sample {
+        Sample {
+            at_ms: at_s * 1000,
+            backlog,
+            running: 17,
+            busy,
+            recommended: 17,
+            dequeued: None,
+        }
+    }
+
+    #[test]
+    fn tasks_that_drained_a_backlog_count_for_the_work_they_did() {
+        // 8 messages/s arrive at 1/s per task: 17 busy tasks drain 200 waiting
+        // messages in about 25 s, then 8 stay busy with the arrivals.
+        let samples = [
+            sample(0, 200, 17),
+            sample(10, 110, 17),
+            sample(20, 20, 17),
+            sample(30, 0, 8),
+            sample(40, 0, 8),
+            sample(50, 0, 8),
+        ];
+        let rate = arrival_rate(&samples, 0, 8, None, 1.0, 60_000).expect("a window");
+        // One count for the window (min(17, 8)) would say 8 − 200/60 ≈ 4.7/s.
+        assert!((7.5..=9.0).contains(&rate), "{rate}");
+        // Nothing changed: the arrivals are what the busy tasks work.
+        let steady = [sample(0, 50, 12), sample(10, 50, 12)];
+        let rate = arrival_rate(&steady, 50, 12, None, 0.5, 20_000).expect("a window");
+        assert!((rate - 6.0).abs() < 1e-9, "{rate}");
+    }
 }

@@ -232,34 +232,8 @@ impl AmqSettings {
     pub fn parse(settings: &Value) -> Result<Self, ProviderError> {
         let known: Vec<&str> = ENV_SETTINGS.iter().map(|(s, _)| *s).collect();
         reject_unknown_keys(NAME, settings, &known)?;
-
-        let engine_text = required_str(NAME, settings, "engine", "rabbitmq or activemq")?;
-        let engine = match engine_text.trim().to_ascii_lowercase().as_str() {
-            "rabbitmq" => Engine::RabbitMq,
-            "activemq" => Engine::ActiveMq,
-            _ => return Err(invalid("engine", engine_text, "rabbitmq or activemq")),
-        };
-
-        let mode = match (engine, optional_text(settings, "mode")) {
-            (Engine::RabbitMq, None) => Mode::Management,
-            (Engine::ActiveMq, None) => Mode::Stomp,
-            (Engine::RabbitMq, Some(m)) => match m.to_ascii_lowercase().as_str() {
-                "management" => Mode::Management,
-                "amqp" => Mode::Amqp,
-                _ => {
-                    return Err(invalid(
-                        "mode",
-                        m,
-                        "management (default) or amqp for the rabbitmq engine",
-                    ))
-                }
-            },
-            (Engine::ActiveMq, Some(m)) => match m.to_ascii_lowercase().as_str() {
-                "stomp" => Mode::Stomp,
-                _ => return Err(invalid("mode", m, "stomp (the only mode of activemq)")),
-            },
-        };
-
+        let engine = engine(settings)?;
+        let mode = mode(engine, settings)?;
         let queue = required_str(
             NAME,
             settings,
@@ -268,167 +242,23 @@ impl AmqSettings {
         )?
         .to_string();
         validate_queue_name(engine, &queue)?;
-
-        let vhost = match (engine, optional_text(settings, "vhost")) {
-            (Engine::RabbitMq, None) => "/".to_string(),
-            (Engine::RabbitMq, Some(v)) => {
-                if v.len() > 255 || v.chars().any(char::is_control) {
-                    return Err(invalid("vhost", v, "a RabbitMQ virtual host name, e.g. /"));
-                }
-                v
-            }
-            (Engine::ActiveMq, None) => String::new(),
-            (Engine::ActiveMq, Some(v)) => {
-                return Err(invalid(
-                    "vhost",
-                    v,
-                    "nothing: virtual hosts are RabbitMQ only",
-                ))
-            }
-        };
-
+        let vhost = vhost(engine, settings)?;
         let tls = optional_bool(settings, "tls", true)?;
-
-        let broker_id = optional_text(settings, "broker_id");
-        let host = optional_text(settings, "host");
-        let port = optional_text(settings, "port");
-        let endpoint = match (broker_id, host) {
-            (Some(id), None) => {
-                validate_broker_id(&id)?;
-                if let Some(port) = port {
-                    return Err(invalid(
-                        "port",
-                        port,
-                        "nothing when broker_id is set: the port comes from DescribeBroker",
-                    ));
-                }
-                if !tls {
-                    return Err(invalid(
-                        "tls",
-                        "false",
-                        "true with broker_id: Amazon MQ endpoints only accept TLS",
-                    ));
-                }
-                Endpoint::BrokerId(id)
-            }
-            (None, Some(host)) => {
-                validate_host(&host)?;
-                let port = match port {
-                    None => mode.default_port(tls),
-                    Some(p) => match p.parse::<u16>() {
-                        Ok(port) if port > 0 => port,
-                        _ => return Err(invalid("port", p, "a TCP port from 1 to 65535")),
-                    },
-                };
-                Endpoint::Address { host, port }
-            }
-            (Some(id), Some(host)) => {
-                return Err(invalid(
-                    "broker_id",
-                    format!("{id} (and host = {host})"),
-                    "either broker_id or host, not both",
-                ))
-            }
-            (None, None) => {
-                return Err(invalid(
-                    "host",
-                    "<missing>",
-                    "the broker's host name (with optional port), or broker_id instead",
-                ))
-            }
-        };
-
-        let secret_arn = optional_text(settings, "secret_arn");
-        let username = optional_text(settings, "username");
-        let password = optional_text(settings, "password");
-        let credentials = match (secret_arn, username, password) {
-            (Some(arn), None, None) => {
-                let ok = arn.starts_with("arn:")
-                    && arn.split(':').nth(2) == Some("secretsmanager")
-                    && arn.split(':').count() >= 7;
-                if !ok {
-                    return Err(invalid(
-                        "secret_arn",
-                        arn,
-                        "a Secrets Manager ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name>",
-                    ));
-                }
-                CredentialSource::Secret { arn }
-            }
-            (Some(arn), _, _) => {
-                return Err(invalid(
-                    "secret_arn",
-                    arn,
-                    "either secret_arn or username and password, not both",
-                ))
-            }
-            (None, Some(username), Some(password)) => {
-                if password.contains(['\n', '\r', '\0'])
-                    || username.contains(['\n', '\r', '\0', ':'])
-                {
-                    // The value itself is never echoed: it may be a real password.
-                    return Err(invalid(
-                        "username",
-                        username,
-                        "a user name without ':' or line breaks, and a password without line breaks",
-                    ));
-                }
-                CredentialSource::Plain {
-                    username,
-                    password: SecretString::from(password),
-                }
-            }
-            (None, Some(username), None) => {
-                return Err(invalid(
-                    "password",
-                    "<missing>",
-                    format!("the password of user {username:?}, or secret_arn instead"),
-                ))
-            }
-            (None, None, Some(_)) => {
-                return Err(invalid(
-                    "username",
-                    "<missing>",
-                    "the user name that goes with the password, or secret_arn instead",
-                ))
-            }
-            (None, None, None) => {
-                return Err(invalid(
-                    "secret_arn",
-                    "<missing>",
-                    "a Secrets Manager ARN holding {\"username\", \"password\"}",
-                ))
-            }
-        };
-
+        let endpoint = endpoint(settings, mode, tls)?;
+        let credentials = credentials(settings)?;
         let ca_bundle = optional_text(settings, "ca_bundle").map(PathBuf::from);
-        if ca_bundle.is_some() && !tls {
+        if let (Some(bundle), false) = (&ca_bundle, tls) {
             return Err(invalid(
                 "ca_bundle",
-                ca_bundle.unwrap_or_default().display().to_string(),
+                bundle.display().to_string(),
                 "nothing when tls is false",
             ));
         }
-
         let cloudwatch_fallback = optional_bool(settings, "cloudwatch_fallback", false)?;
         let broker_name = optional_text(settings, "broker_name");
         if cloudwatch_fallback {
-            if engine != Engine::ActiveMq {
-                return Err(invalid(
-                    "cloudwatch_fallback",
-                    "true",
-                    "false: the CloudWatch fallback reads AWS/AmazonMQ QueueSize, an ActiveMQ metric",
-                ));
-            }
-            if broker_name.is_none() && !matches!(endpoint, Endpoint::BrokerId(_)) {
-                return Err(invalid(
-                    "broker_name",
-                    "<missing>",
-                    "the broker name of the CloudWatch Broker dimension (or broker_id, to look it up)",
-                ));
-            }
+            check_fallback(engine, &endpoint, broker_name.as_deref())?;
         }
-
         Ok(Self {
             engine,
             mode,
@@ -444,6 +274,181 @@ impl AmqSettings {
             broker_name,
         })
     }
+}
+
+fn engine(settings: &Value) -> Result<Engine, ProviderError> {
+    let text = required_str(NAME, settings, "engine", "rabbitmq or activemq")?;
+    match text.trim().to_ascii_lowercase().as_str() {
+        "rabbitmq" => Ok(Engine::RabbitMq),
+        "activemq" => Ok(Engine::ActiveMq),
+        _ => Err(invalid("engine", text, "rabbitmq or activemq")),
+    }
+}
+
+/// How the engine is read: each has its default, and RabbitMQ a second way.
+fn mode(engine: Engine, settings: &Value) -> Result<Mode, ProviderError> {
+    let Some(text) = optional_text(settings, "mode") else {
+        return Ok(match engine {
+            Engine::RabbitMq => Mode::Management,
+            Engine::ActiveMq => Mode::Stomp,
+        });
+    };
+    match (engine, text.to_ascii_lowercase().as_str()) {
+        (Engine::RabbitMq, "management") => Ok(Mode::Management),
+        (Engine::RabbitMq, "amqp") => Ok(Mode::Amqp),
+        (Engine::RabbitMq, _) => Err(invalid(
+            "mode",
+            text,
+            "management (default) or amqp for the rabbitmq engine",
+        )),
+        (Engine::ActiveMq, "stomp") => Ok(Mode::Stomp),
+        (Engine::ActiveMq, _) => Err(invalid("mode", text, "stomp (the only mode of activemq)")),
+    }
+}
+
+fn vhost(engine: Engine, settings: &Value) -> Result<String, ProviderError> {
+    match (engine, optional_text(settings, "vhost")) {
+        (Engine::RabbitMq, None) => Ok("/".to_string()),
+        (Engine::RabbitMq, Some(v)) if v.len() > 255 || v.chars().any(char::is_control) => {
+            Err(invalid("vhost", v, "a RabbitMQ virtual host name, e.g. /"))
+        }
+        (Engine::RabbitMq, Some(v)) => Ok(v),
+        (Engine::ActiveMq, None) => Ok(String::new()),
+        (Engine::ActiveMq, Some(v)) => Err(invalid(
+            "vhost",
+            v,
+            "nothing: virtual hosts are RabbitMQ only",
+        )),
+    }
+}
+
+/// Where the broker is: an Amazon MQ broker id (looked up at the first
+/// reading), or a host and port.
+fn endpoint(settings: &Value, mode: Mode, tls: bool) -> Result<Endpoint, ProviderError> {
+    let port = optional_text(settings, "port");
+    match (
+        optional_text(settings, "broker_id"),
+        optional_text(settings, "host"),
+    ) {
+        (Some(id), None) => {
+            validate_broker_id(&id)?;
+            if let Some(port) = port {
+                return Err(invalid(
+                    "port",
+                    port,
+                    "nothing when broker_id is set: the port comes from DescribeBroker",
+                ));
+            }
+            if !tls {
+                return Err(invalid(
+                    "tls",
+                    "false",
+                    "true with broker_id: Amazon MQ endpoints only accept TLS",
+                ));
+            }
+            Ok(Endpoint::BrokerId(id))
+        }
+        (None, Some(host)) => {
+            validate_host(&host)?;
+            let port = match port {
+                None => mode.default_port(tls),
+                Some(p) => match p.parse::<u16>() {
+                    Ok(port) if port > 0 => port,
+                    _ => return Err(invalid("port", p, "a TCP port from 1 to 65535")),
+                },
+            };
+            Ok(Endpoint::Address { host, port })
+        }
+        (Some(id), Some(host)) => Err(invalid(
+            "broker_id",
+            format!("{id} (and host = {host})"),
+            "either broker_id or host, not both",
+        )),
+        (None, None) => Err(invalid(
+            "host",
+            "<missing>",
+            "the broker's host name (with optional port), or broker_id instead",
+        )),
+    }
+}
+
+/// A Secrets Manager ARN, or (for tests and local brokers) a user and password.
+fn credentials(settings: &Value) -> Result<CredentialSource, ProviderError> {
+    let secret_arn = optional_text(settings, "secret_arn");
+    let username = optional_text(settings, "username");
+    let password = optional_text(settings, "password");
+    match (secret_arn, username, password) {
+        (Some(arn), None, None) => {
+            let ok = arn.starts_with("arn:")
+                && arn.split(':').nth(2) == Some("secretsmanager")
+                && arn.split(':').count() >= 7;
+            if !ok {
+                return Err(invalid(
+                    "secret_arn",
+                    arn,
+                    "a Secrets Manager ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name>",
+                ));
+            }
+            Ok(CredentialSource::Secret { arn })
+        }
+        (Some(arn), _, _) => Err(invalid(
+            "secret_arn",
+            arn,
+            "either secret_arn or username and password, not both",
+        )),
+        (None, Some(username), Some(password)) => {
+            if password.contains(['\n', '\r', '\0']) || username.contains(['\n', '\r', '\0', ':']) {
+                // The value itself is never echoed: it may be a real password.
+                return Err(invalid(
+                    "username",
+                    username,
+                    "a user name without ':' or line breaks, and a password without line breaks",
+                ));
+            }
+            Ok(CredentialSource::Plain {
+                username,
+                password: SecretString::from(password),
+            })
+        }
+        (None, Some(username), None) => Err(invalid(
+            "password",
+            "<missing>",
+            format!("the password of user {username:?}, or secret_arn instead"),
+        )),
+        (None, None, Some(_)) => Err(invalid(
+            "username",
+            "<missing>",
+            "the user name that goes with the password, or secret_arn instead",
+        )),
+        (None, None, None) => Err(invalid(
+            "secret_arn",
+            "<missing>",
+            "a Secrets Manager ARN holding {\"username\", \"password\"}",
+        )),
+    }
+}
+
+/// The CloudWatch fallback reads an ActiveMQ metric, by the broker's name.
+fn check_fallback(
+    engine: Engine,
+    endpoint: &Endpoint,
+    broker_name: Option<&str>,
+) -> Result<(), ProviderError> {
+    if engine != Engine::ActiveMq {
+        return Err(invalid(
+            "cloudwatch_fallback",
+            "true",
+            "false: the CloudWatch fallback reads AWS/AmazonMQ QueueSize, an ActiveMQ metric",
+        ));
+    }
+    if broker_name.is_none() && !matches!(endpoint, Endpoint::BrokerId(_)) {
+        return Err(invalid(
+            "broker_name",
+            "<missing>",
+            "the broker name of the CloudWatch Broker dimension (or broker_id, to look it up)",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

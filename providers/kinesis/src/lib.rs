@@ -292,3 +292,71 @@ impl QueueMetricsProvider for KinesisProvider {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(settings: Value) -> KinesisProvider {
+        let aws = aws_sdk_cloudwatch::config::Builder::new()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .build();
+        let kinesis = aws_sdk_kinesis::config::Builder::new()
+            .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
+            .build();
+        KinesisProvider {
+            settings: settings::parse(&settings).expect("valid settings"),
+            kinesis: aws_sdk_kinesis::Client::from_conf(kinesis),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(aws),
+            behind: Mutex::new(None),
+            shards: Mutex::new(None),
+        }
+    }
+
+    fn lag_query(provider: &KinesisProvider) -> (String, Vec<(String, String)>) {
+        let queries = provider.queries();
+        let metric = queries[0]
+            .metric_stat()
+            .and_then(|s| s.metric())
+            .expect("a metric");
+        (
+            metric.metric_name().unwrap_or_default().to_string(),
+            metric
+                .dimensions()
+                .iter()
+                .map(|d| {
+                    (
+                        d.name().unwrap_or_default().to_string(),
+                        d.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_lag_is_the_streams_or_the_enhanced_fan_out_consumers() {
+        let shared = provider(json!({"stream_name": "clicks"}));
+        assert_eq!(
+            lag_query(&shared),
+            (
+                "GetRecords.IteratorAgeMilliseconds".into(),
+                vec![("StreamName".into(), "clicks".into())]
+            )
+        );
+        let fan_out = provider(json!({"stream_name": "clicks", "consumer_name": "billing"}));
+        assert_eq!(
+            lag_query(&fan_out),
+            (
+                "SubscribeToShardEvent.MillisBehindLatest".into(),
+                vec![
+                    ("StreamName".into(), "clicks".into()),
+                    ("ConsumerName".into(), "billing".into())
+                ]
+            )
+        );
+        assert_eq!(fan_out.target(), "stream clicks (consumer billing)");
+        let described = fan_out.describe();
+        assert_eq!(described["tasks_per_shard"], 1);
+    }
+}

@@ -47,10 +47,11 @@ use fast_autoscaler_provider::{
     async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
     QueueMetricsProvider,
 };
+use fast_autoscaler_provider_support::secrets;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
@@ -380,17 +381,11 @@ impl AmqProvider {
             arn: arn.clone(),
             cause,
         };
-        let answer = tokio::time::timeout(
-            self.settings.connect_timeout + self.settings.reply_timeout,
-            self.secrets.get_secret_value().secret_id(arn).send(),
-        )
-        .await
-        .map_err(|_| secret_error("GetSecretValue timed out".into()))?
-        .map_err(|e| secret_error(error_chain(&e)))?;
-        let text = answer
-            .secret_string()
-            .ok_or_else(|| secret_error("the secret has no SecretString".into()))?;
-        let credentials = parse_secret(text).map_err(secret_error)?;
+        let limit = self.settings.connect_timeout + self.settings.reply_timeout;
+        let object = secrets::json_object(&self.secrets, arn, limit)
+            .await
+            .map_err(secret_error)?;
+        let credentials = credentials_from(&object).map_err(secret_error)?;
         *cached = Some(credentials.clone());
         Ok(credentials)
     }
@@ -520,7 +515,8 @@ impl AmqProvider {
     /// reported as visible with no in-flight: the total the policy sees is the same.
     async fn cloudwatch_reading(&self) -> Result<QueueMetrics, String> {
         use aws_sdk_cloudwatch::primitives::DateTime;
-        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+        use aws_sdk_cloudwatch::types::ScanBy;
+        use fast_autoscaler_provider_support::cloudwatch::{newest, MetricSpec};
 
         let broker_name = self
             .resolve()
@@ -530,32 +526,14 @@ impl AmqProvider {
             .or_else(|| self.settings.broker_name.clone())
             .ok_or("the broker name is unknown (set broker_name)")?;
         let now = std::time::SystemTime::now();
-        let metric = Metric::builder()
-            .namespace("AWS/AmazonMQ")
-            .metric_name("QueueSize")
-            .dimensions(
-                Dimension::builder()
-                    .name("Broker")
-                    .value(&broker_name)
-                    .build(),
-            )
-            .dimensions(
-                Dimension::builder()
-                    .name("Queue")
-                    .value(&self.settings.queue)
-                    .build(),
-            )
-            .build();
-        let query = MetricDataQuery::builder()
-            .id("queuesize")
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(metric)
-                    .period(60)
-                    .stat("Maximum")
-                    .build(),
-            )
-            .build();
+        let query = MetricSpec {
+            namespace: "AWS/AmazonMQ",
+            metric_name: "QueueSize",
+            dimensions: &[("Broker", &broker_name), ("Queue", &self.settings.queue)],
+            period_s: 60,
+            stat: "Maximum",
+        }
+        .query("queuesize", true);
         let answer = tokio::time::timeout(
             self.settings.connect_timeout + self.settings.reply_timeout,
             self.cloudwatch
@@ -573,26 +551,24 @@ impl AmqProvider {
             .metric_data_results()
             .first()
             .ok_or("GetMetricData returned no result")?;
-        let (value, timestamp) = result
-            .values()
-            .iter()
-            .zip(result.timestamps())
-            .max_by_key(|(_, t)| t.as_secs_f64() as i64)
-            .ok_or_else(|| {
-                format!("no QueueSize datapoint for Broker={broker_name}, Queue={} in the last 5 minutes", self.settings.queue)
-            })?;
-        if !value.is_finite() || *value < 0.0 || *value > 1e15 {
+        let (value, timestamp) = newest(result).ok_or_else(|| {
+            format!(
+                "no QueueSize datapoint for Broker={broker_name}, Queue={} in the last 5 minutes",
+                self.settings.queue
+            )
+        })?;
+        if !value.is_finite() || value < 0.0 || value > 1e15 {
             return Err(format!("QueueSize = {value} is not a message count"));
         }
-        let age = DateTime::from(now).as_secs_f64() - timestamp.as_secs_f64();
+        let age = DateTime::from(now).secs() - timestamp;
         tracing::warn!(
             target = %self.target,
             queue_size = value,
-            datapoint_age_s = age.round(),
+            datapoint_age_s = age,
             "amq broker unavailable; using the CloudWatch QueueSize fallback, which lags by about a minute"
         );
         Ok(QueueMetrics {
-            visible: *value as u64,
+            visible: value as u64,
             in_flight: 0,
             delayed: 0,
             dequeued_total: None,
@@ -608,18 +584,16 @@ trait BrokerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send 
 impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> BrokerStream for S {}
 
 /// Parses a credentials secret. The secret's text never appears in the error.
-fn parse_secret(text: &str) -> Result<Credentials, String> {
-    let expected = "the secret is not a JSON object with string fields username and password";
-    let value: Value = serde_json::from_str(text).map_err(|_| expected.to_string())?;
+fn credentials_from(secret: &Map<String, Value>) -> Result<Credentials, String> {
     match (
-        value.get("username").and_then(Value::as_str),
-        value.get("password").and_then(Value::as_str),
+        secrets::text(secret, "username"),
+        secret.get("password").and_then(Value::as_str),
     ) {
-        (Some(username), Some(password)) if !username.is_empty() => Ok(Credentials {
+        (Some(username), Some(password)) => Ok(Credentials {
             username: username.to_string(),
             password: SecretString::from(password.to_string()),
         }),
-        _ => Err(expected.to_string()),
+        _ => Err("the secret is not a JSON object with string fields username and password".into()),
     }
 }
 
@@ -853,14 +827,14 @@ mod tests {
 
     #[test]
     fn secrets_never_echo_their_text() {
-        assert!(parse_secret(r#"{"username":"u","password":"p"}"#).is_ok());
+        let object = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert!(credentials_from(&object(json!({"username": "u", "password": "p"}))).is_ok());
         for bad in [
-            r#"{"username":"u","password":7}"#,
-            r#"{"user":"u","password":"hunter2"}"#,
-            "hunter2",
-            r#""hunter2""#,
+            json!({"username": "u", "password": 7}),
+            json!({"user": "u", "password": "hunter2"}),
+            json!({"username": "", "password": "hunter2"}),
         ] {
-            let err = parse_secret(bad).err().unwrap();
+            let err = credentials_from(&object(bad)).err().unwrap();
             assert!(!err.contains("hunter2"), "{err}");
         }
     }

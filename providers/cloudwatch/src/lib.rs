@@ -29,11 +29,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
 use fast_autoscaler_provider::{
     async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
     QueueMetricsProvider, MAX_PLAUSIBLE_COUNT,
 };
+use fast_autoscaler_provider_support::cloudwatch::{newest, MetricSpec};
 use serde_json::{json, Value};
 
 use settings::{Backlog, MetricQuery, Settings};
@@ -78,23 +79,19 @@ pub struct CloudwatchProvider {
 }
 
 fn stat_query(id: &str, metric: &MetricQuery, return_data: bool) -> MetricDataQuery {
-    let mut built = Metric::builder()
-        .namespace(&metric.namespace)
-        .metric_name(&metric.metric_name);
-    for (name, value) in &metric.dimensions {
-        built = built.dimensions(Dimension::builder().name(name).value(value).build());
+    let dimensions: Vec<(&str, &str)> = metric
+        .dimensions
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    MetricSpec {
+        namespace: &metric.namespace,
+        metric_name: &metric.metric_name,
+        dimensions: &dimensions,
+        period_s: metric.period_s,
+        stat: &metric.stat,
     }
-    MetricDataQuery::builder()
-        .id(id)
-        .metric_stat(
-            MetricStat::builder()
-                .metric(built.build())
-                .period(metric.period_s)
-                .stat(&metric.stat)
-                .build(),
-        )
-        .return_data(return_data)
-        .build()
+    .query(id, return_data)
 }
 
 impl CloudwatchProvider {
@@ -186,22 +183,17 @@ impl QueueMetricsProvider for CloudwatchProvider {
             .iter()
             .find(|r| r.id() == Some(BACKLOG_ID))
             .ok_or_else(|| self.error("GetMetricData answered no result for the backlog".into()))?;
-        let (value, at) = result
-            .values()
-            .iter()
-            .zip(result.timestamps())
-            .max_by(|(_, a), (_, b)| a.secs().cmp(&b.secs()))
-            .ok_or_else(|| {
+        let (value, at) = newest(result).ok_or_else(|| {
                 self.error(format!(
                     "no datapoint in the last {} s (max_age_seconds); the metric may have stopped, or its name or dimensions are wrong",
                     self.settings.max_age_s
                 ))
             })?;
-        if !value.is_finite() || *value < 0.0 || *value > MAX_PLAUSIBLE_COUNT as f64 {
+        if !value.is_finite() || value < 0.0 || value > MAX_PLAUSIBLE_COUNT as f64 {
             return Err(ProviderError::BadResponse {
                 provider: NAME,
                 target: self.target(),
-                field: format!("the newest datapoint (at {} s)", at.secs()),
+                field: format!("the newest datapoint (at {at} s)"),
                 value: value.to_string(),
             });
         }

@@ -31,12 +31,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
 use aws_sdk_kinesis::types::StreamStatus;
 use fast_autoscaler_provider::{
     async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
     QueueMetricsProvider,
 };
+use fast_autoscaler_provider_support::cloudwatch::MetricSpec;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
@@ -101,59 +102,31 @@ impl KinesisProvider {
         }
     }
 
-    /// The lag metric: the stream's, or the enhanced fan-out consumer's.
-    fn lag_metric(&self) -> Metric {
-        let stream = Dimension::builder()
-            .name("StreamName")
-            .value(&self.settings.stream_name)
-            .build();
-        let metric = Metric::builder()
-            .namespace("AWS/Kinesis")
-            .dimensions(stream);
-        match &self.settings.consumer_name {
-            None => metric.metric_name("GetRecords.IteratorAgeMilliseconds"),
-            Some(consumer) => metric
-                .metric_name("SubscribeToShardEvent.MillisBehindLatest")
-                .dimensions(
-                    Dimension::builder()
-                        .name("ConsumerName")
-                        .value(consumer)
-                        .build(),
-                ),
-        }
-        .build()
-    }
-
+    /// The lag metric (the stream's, or the enhanced fan-out consumer's) and the
+    /// records written, per minute.
     fn queries(&self) -> Vec<MetricDataQuery> {
-        let incoming = Metric::builder()
-            .namespace("AWS/Kinesis")
-            .metric_name("IncomingRecords")
-            .dimensions(
-                Dimension::builder()
-                    .name("StreamName")
-                    .value(&self.settings.stream_name)
-                    .build(),
-            )
-            .build();
-        [
-            ("lag", self.lag_metric(), "Maximum"),
-            ("incoming", incoming, "Sum"),
+        let stream = self.settings.stream_name.as_str();
+        let (lag_metric, lag_dimensions) = match &self.settings.consumer_name {
+            None => (
+                "GetRecords.IteratorAgeMilliseconds",
+                vec![("StreamName", stream)],
+            ),
+            Some(consumer) => (
+                "SubscribeToShardEvent.MillisBehindLatest",
+                vec![("StreamName", stream), ("ConsumerName", consumer.as_str())],
+            ),
+        };
+        let metric = |metric_name, dimensions, stat| MetricSpec {
+            namespace: "AWS/Kinesis",
+            metric_name,
+            dimensions,
+            period_s: PERIOD_S,
+            stat,
+        };
+        vec![
+            metric(lag_metric, &lag_dimensions, "Maximum").query("lag", true),
+            metric("IncomingRecords", &[("StreamName", stream)], "Sum").query("incoming", true),
         ]
-        .into_iter()
-        .map(|(id, metric, stat)| {
-            MetricDataQuery::builder()
-                .id(id)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(metric)
-                        .period(PERIOD_S)
-                        .stat(stat)
-                        .build(),
-                )
-                .return_data(true)
-                .build()
-        })
-        .collect()
     }
 
     /// Records behind, from one GetMetricData call (or the last answer while fresh).

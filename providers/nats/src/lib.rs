@@ -23,6 +23,7 @@ use fast_autoscaler_provider::{
     async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
     QueueMetricsProvider,
 };
+use fast_autoscaler_provider_support::secrets;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
@@ -103,25 +104,13 @@ impl NatsProvider {
                 "could not read credentials from secret {arn}: {cause}"
             ))
         };
-        let answer = tokio::time::timeout(
-            self.settings.connect_timeout + self.settings.request_timeout,
-            self.secrets.get_secret_value().secret_id(arn).send(),
-        )
-        .await
-        .map_err(|_| failed("GetSecretValue timed out".into()))?
-        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
+        let limit = self.settings.connect_timeout + self.settings.request_timeout;
+        let secret = secrets::json_object(&self.secrets, arn, limit)
+            .await
+            .map_err(failed)?;
+        let field = |name: &str| secrets::text(&secret, name);
         let expected =
             "the secret is not a JSON object with string fields username and password, or token";
-        let value: Value = answer
-            .secret_string()
-            .and_then(|t| serde_json::from_str(t).ok())
-            .ok_or_else(|| failed(expected.into()))?;
-        let field = |name: &str| {
-            value
-                .get(name)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        };
         match (field("username"), field("password"), field("token")) {
             (Some(username), Some(password), None) => Ok(Credentials::Password {
                 username: username.to_string(),

@@ -23,6 +23,7 @@ use fast_autoscaler_provider::{
     async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
     QueueMetricsProvider, MAX_PLAUSIBLE_COUNT,
 };
+use fast_autoscaler_provider_support::secrets;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use secrecy::{ExposeSecret, SecretString};
@@ -103,23 +104,11 @@ impl RedisProvider {
                 "could not read credentials from secret {arn}: {cause}"
             ))
         };
-        let answer = tokio::time::timeout(
-            self.settings.connect_timeout + self.settings.response_timeout,
-            self.secrets.get_secret_value().secret_id(arn).send(),
-        )
-        .await
-        .map_err(|_| failed("GetSecretValue timed out".into()))?
-        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
-        let value: Option<Value> = answer
-            .secret_string()
-            .and_then(|t| serde_json::from_str(t).ok());
-        let field = |name: &str| {
-            value
-                .as_ref()
-                .and_then(|v| v.get(name))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        };
+        let limit = self.settings.connect_timeout + self.settings.response_timeout;
+        let secret = secrets::json_object(&self.secrets, arn, limit)
+            .await
+            .map_err(failed)?;
+        let field = |name: &str| secrets::text(&secret, name);
         let password = field("password")
             .ok_or_else(|| failed("the secret is not a JSON object with a string field password (and optionally username)".into()))?;
         Ok(Some(Credentials {

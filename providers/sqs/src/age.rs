@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
 use fast_autoscaler_provider::MessageAge;
+use fast_autoscaler_provider_support::cloudwatch::{newest, MetricSpec};
 
 /// An answer younger than this serves the rest of the tick.
 const FRESH_FOR: Duration = Duration::from_secs(5);
@@ -115,14 +116,11 @@ impl AgeBatcher {
                 else {
                     continue;
                 };
-                let newest = result
-                    .values()
-                    .iter()
-                    .zip(result.timestamps())
-                    .max_by_key(|(_, t)| t.secs());
-                if let Some((value, at)) = newest.filter(|(v, _)| v.is_finite() && **v >= 0.0) {
+                if let Some((value, at)) =
+                    newest(result).filter(|(v, _)| v.is_finite() && *v >= 0.0)
+                {
                     let measured_ago_s =
-                        DateTime::from(now).secs().saturating_sub(at.secs()).max(0) as u64;
+                        DateTime::from(now).secs().saturating_sub(at).max(0) as u64;
                     ages.insert(
                         queue.clone(),
                         MessageAge {
@@ -138,20 +136,12 @@ impl AgeBatcher {
 }
 
 fn query(index: usize, queue: &str) -> MetricDataQuery {
-    let metric = Metric::builder()
-        .namespace("AWS/SQS")
-        .metric_name("ApproximateAgeOfOldestMessage")
-        .dimensions(Dimension::builder().name("QueueName").value(queue).build())
-        .build();
-    MetricDataQuery::builder()
-        .id(format!("q{index}"))
-        .metric_stat(
-            MetricStat::builder()
-                .metric(metric)
-                .period(60)
-                .stat("Maximum")
-                .build(),
-        )
-        .return_data(true)
-        .build()
+    MetricSpec {
+        namespace: "AWS/SQS",
+        metric_name: "ApproximateAgeOfOldestMessage",
+        dimensions: &[("QueueName", queue)],
+        period_s: 60,
+        stat: "Maximum",
+    }
+    .query(&format!("q{index}"), true)
 }

@@ -557,7 +557,7 @@ impl AmqProvider {
                 self.settings.queue
             )
         })?;
-        if !value.is_finite() || value < 0.0 || value > 1e15 {
+        if !value.is_finite() || !(0.0..=1e15).contains(&value) {
             return Err(format!("QueueSize = {value} is not a message count"));
         }
         let age = DateTime::from(now).secs() - timestamp;

@@ -36,13 +36,54 @@ pub fn apply_cooldown(
     now_ms: u64,
     current: u32,
 ) -> Decision {
+    let (in_remaining_ms, out_remaining_ms) = remaining_ms(policy, history, now_ms);
+    let cooldown_remaining_s = in_remaining_ms.div_ceil(1000);
+    let stand_down = |action: Action, why: String| Decision {
+        action,
+        new_desired: current,
+        reason: format!("{}; {why}", proposed.reason),
+        cooldown_remaining_s,
+        emergency: false,
+        applied: false,
+        paused: false,
+    };
+    match proposed.action {
+        Action::ScaleIn if history == History::Unreadable => stand_down(
+            Action::Hold,
+            "scale-in denied: the scaling state is unreadable".into(),
+        ),
+        Action::ScaleIn if in_remaining_ms > 0 => stand_down(
+            Action::None,
+            format!(
+                "scale-in waits for cooldown ({cooldown_remaining_s}s of {}s left)",
+                policy.scale_in_cooldown_s
+            ),
+        ),
+        Action::ScaleOut if out_remaining_ms > 0 && !proposed.emergency => stand_down(
+            Action::None,
+            format!(
+                "scale-out waits for cooldown ({}s of {}s left)",
+                out_remaining_ms.div_ceil(1000),
+                policy.scale_out_cooldown_s
+            ),
+        ),
+        _ => Decision {
+            cooldown_remaining_s,
+            ..proposed
+        },
+    }
+}
+
+/// Milliseconds left of the scale-in and the scale-out cooldown. An unreadable
+/// history counts as a whole scale-in cooldown ahead (scale-in is denied anyway).
+fn remaining_ms(policy: &PolicySettings, history: History, now_ms: u64) -> (u64, u64) {
     let remaining = |since: Option<u64>, cooldown_s: u64| -> u64 {
         since.map_or(0, |last| {
             last.saturating_add(cooldown_s.saturating_mul(1000))
                 .saturating_sub(now_ms)
         })
     };
-    let (in_remaining_ms, out_remaining_ms) = match history {
+    match history {
         History::Fresh => (0, 0),
         History::Known {
             last_action_ms,
@@ -52,51 +93,6 @@ pub fn apply_cooldown(
             remaining(last_scale_out_ms, policy.scale_out_cooldown_s),
         ),
         History::Unreadable => (policy.scale_in_cooldown_s.saturating_mul(1000), 0),
-    };
-    let cooldown_remaining_s = in_remaining_ms.div_ceil(1000);
-    match proposed.action {
-        Action::ScaleIn if history == History::Unreadable => Decision {
-            action: Action::Hold,
-            new_desired: current,
-            reason: format!(
-                "{}; scale-in denied: the scaling state is unreadable",
-                proposed.reason
-            ),
-            cooldown_remaining_s,
-            emergency: false,
-            applied: false,
-            paused: false,
-        },
-        Action::ScaleIn if in_remaining_ms > 0 => Decision {
-            action: Action::None,
-            new_desired: current,
-            reason: format!(
-                "{}; scale-in waits for cooldown ({cooldown_remaining_s}s of {}s left)",
-                proposed.reason, policy.scale_in_cooldown_s
-            ),
-            cooldown_remaining_s,
-            emergency: false,
-            applied: false,
-            paused: false,
-        },
-        Action::ScaleOut if out_remaining_ms > 0 && !proposed.emergency => Decision {
-            action: Action::None,
-            new_desired: current,
-            reason: format!(
-                "{}; scale-out waits for cooldown ({}s of {}s left)",
-                proposed.reason,
-                out_remaining_ms.div_ceil(1000),
-                policy.scale_out_cooldown_s
-            ),
-            cooldown_remaining_s,
-            emergency: false,
-            applied: false,
-            paused: false,
-        },
-        _ => Decision {
-            cooldown_remaining_s,
-            ..proposed
-        },
     }
 }
 

@@ -47,6 +47,28 @@ struct Outlook {
 }
 
 impl Outlook {
+    /// The tasks to have, with why: as many as the need once ready when that is
+    /// at least `current`, else the fewest of them enough, pending ones included.
+    fn plan(&self, current: u64, mu_text: &str, target_drain_s: u64) -> (u64, String) {
+        // Rounded to the nearest task, not up: a fraction of a task is left to the
+        // backlog, which grows, raises the expected backlog and orders it a tick
+        // later if it is real. Rounding up would keep a spare task for every
+        // estimate a little over a whole number, paying its start-up each time it
+        // wobbles.
+        let to_order = tasks_round(self.needed(current as f64));
+        if to_order >= current {
+            return (
+                to_order,
+                format!("{to_order} task(s) at {mu_text} to drain it in {target_drain_s}s"),
+            );
+        }
+        let enough = self.fewest_enough(current);
+        (
+            enough,
+            format!("{enough} task(s) at {mu_text} drain it in {target_drain_s}s, pending ones included"),
+        )
+    }
+
     /// The backlog expected once tasks ordered now are ready, with `total` tasks
     /// (running ones work the whole start-up; the others, started at unknown
     /// times, about half of it).
@@ -110,20 +132,7 @@ pub(crate) fn wanted(reading: &Reading<'_>, memory: &Memory, rule: Predictive) -
         drain_s: target_drain_s as f64,
     };
     let current = u64::from(reading.current);
-    // Rounded to the nearest task, not up: a fraction of a task is left to the
-    // backlog, which grows, raises the expected backlog and orders it a tick later
-    // if it is real. Rounding up would keep a spare task for every estimate a
-    // little over a whole number, paying its start-up each time it wobbles.
-    let to_order = tasks_round(outlook.needed(current as f64));
-    let (planned, plan_text) = if to_order >= current {
-        (
-            to_order,
-            format!("{to_order} task(s) at {mu_text} to drain it in {target_drain_s}s"),
-        )
-    } else {
-        let enough = outlook.fewest_enough(current);
-        (enough, format!("{enough} task(s) at {mu_text} drain it in {target_drain_s}s, pending ones included"))
-    };
+    let (planned, plan_text) = outlook.plan(current, &mu_text, target_drain_s);
     // Running tasks the backlog keeps busy until the next tick are never released.
     let busy = tasks_ceil((outlook.lambda + outlook.backlog / tick_seconds(memory, now)) / mu);
     let keep = busy.min(u64::from(reading.running));

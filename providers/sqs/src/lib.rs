@@ -68,49 +68,8 @@ fn factory(
             "oldest_message_age",
         ],
     )?;
-    let text = |field: &str| setting_text(settings, field);
-    let invalid =
-        |field: &str, expected: &str| invalid_setting(NAME, field, settings.get(field), expected);
-    let queues = match (text("queue_url"), text("queue_name_prefix")) {
-        (Some(url), None) => {
-            if settings.get("combine").is_some() {
-                return Err(invalid("combine", "no combine for one queue_url (it combines the queues of a queue_name_prefix)"));
-            }
-            validate_queue_url(url)?;
-            Queues::One(url.to_string())
-        }
-        (None, Some(prefix)) => {
-            validate_prefix(prefix)?;
-            let combine = match settings.get("combine") {
-                None => Combine::Sum,
-                Some(value) => value
-                    .as_str()
-                    .and_then(Combine::parse)
-                    .ok_or_else(|| invalid("combine", Combine::EXPECTED))?,
-            };
-            Queues::Prefix {
-                prefix: prefix.to_string(),
-                combine,
-                listed: OnceCell::new(),
-            }
-        }
-        (Some(_), Some(_)) => {
-            return Err(invalid("queue_name_prefix", "no queue_name_prefix beside queue_url: give one queue, or every queue with a prefix"))
-        }
-        _ => {
-            return Err(invalid(
-                "queue_url",
-                "an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/jobs (or queue_name_prefix)",
-            ))
-        }
-    };
-    let wants_age = match settings.get("oldest_message_age") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(t)) if ["true", "false", ""].contains(&t.trim()) => t.trim() == "true",
-        Some(other) => return Err(invalid_age(other, "true or false")),
-    };
-    let age = match (&queues, wants_age) {
+    let queues = queues(settings)?;
+    let age = match (&queues, wants_age(settings)?) {
         (Queues::One(url), true) => {
             let name = url.rsplit('/').next().unwrap_or_default();
             Some(age::register(ctx.aws, name))
@@ -128,6 +87,54 @@ fn factory(
         queues,
         age,
     }))
+}
+
+/// One queue by URL, or every queue of a name prefix and how they combine.
+fn queues(settings: &Value) -> Result<Queues, ProviderError> {
+    let text = |field: &str| setting_text(settings, field);
+    let invalid =
+        |field: &str, expected: &str| invalid_setting(NAME, field, settings.get(field), expected);
+    match (text("queue_url"), text("queue_name_prefix")) {
+        (Some(url), None) => {
+            if settings.get("combine").is_some() {
+                return Err(invalid("combine", "no combine for one queue_url (it combines the queues of a queue_name_prefix)"));
+            }
+            validate_queue_url(url)?;
+            Ok(Queues::One(url.to_string()))
+        }
+        (None, Some(prefix)) => {
+            validate_prefix(prefix)?;
+            let combine = match settings.get("combine") {
+                None => Combine::Sum,
+                Some(value) => value
+                    .as_str()
+                    .and_then(Combine::parse)
+                    .ok_or_else(|| invalid("combine", Combine::EXPECTED))?,
+            };
+            Ok(Queues::Prefix {
+                prefix: prefix.to_string(),
+                combine,
+                listed: OnceCell::new(),
+            })
+        }
+        (Some(_), Some(_)) => Err(invalid("queue_name_prefix", "no queue_name_prefix beside queue_url: give one queue, or every queue with a prefix")),
+        _ => Err(invalid(
+            "queue_url",
+            "an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/jobs (or queue_name_prefix)",
+        )),
+    }
+}
+
+/// `oldest_message_age`: a JSON boolean, or its text in single-service mode.
+fn wants_age(settings: &Value) -> Result<bool, ProviderError> {
+    match settings.get("oldest_message_age") {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(t)) if ["true", "false", ""].contains(&t.trim()) => {
+            Ok(t.trim() == "true")
+        }
+        Some(other) => Err(invalid_age(other, "true or false")),
+    }
 }
 
 fn invalid_age(value: &Value, expected: &str) -> ProviderError {

@@ -252,17 +252,38 @@ fn read_queues(
         ));
         return None;
     }
-    let combine = match object.get("combine") {
-        None => Some(Combine::Sum),
-        Some(value) => value.as_str().and_then(Combine::parse).or_else(|| {
-            issues.push(issue(
-                &format!("{prefix}combine"),
-                value.to_string(),
-                Combine::EXPECTED,
-            ));
-            None
-        }),
+    let combine = read_combine(object.get("combine"), prefix, issues);
+    let providers = read_provider_list(list, prefix, env, ctx, issues)?;
+    Some(Arc::new(Combined::new(providers, combine?)))
+}
+
+/// `combine` beside a providers list: sum by default.
+fn read_combine(
+    value: Option<&Value>,
+    prefix: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Combine> {
+    let Some(value) = value else {
+        return Some(Combine::Sum);
     };
+    value.as_str().and_then(Combine::parse).or_else(|| {
+        issues.push(issue(
+            &format!("{prefix}combine"),
+            value.to_string(),
+            Combine::EXPECTED,
+        ));
+        None
+    })
+}
+
+/// Every provider of a `providers` list, each checked (all problems reported).
+fn read_provider_list(
+    list: &Value,
+    prefix: &str,
+    env: Env<'_>,
+    ctx: ProviderContext<'_>,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Vec<Arc<dyn QueueMetricsProvider>>> {
     let entries = match list.as_array() {
         Some(entries) if !entries.is_empty() => entries,
         _ => {
@@ -288,8 +309,7 @@ fn read_queues(
             )
         })
         .collect();
-    let providers = built.into_iter().collect::<Option<Vec<_>>>()?;
-    Some(Arc::new(Combined::new(providers, combine?)))
+    built.into_iter().collect()
 }
 
 /// One provider object at `at` (`services[0].provider`), built by its

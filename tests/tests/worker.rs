@@ -590,24 +590,45 @@ async fn holds_once_stopped(autoscaler: &Autoscaler, stop: impl FnOnce(), passwo
     assert!(!down.reason.contains(password), "{}", down.reason);
 }
 
-/// One datapoint of `Custom/Queues` `Backlog` for `queue`, `age` ago, on the emulator.
-async fn publish_backlog(emulator: &Emulator, queue: &str, value: f64, age: std::time::Duration) {
+/// Datapoints of `namespace` `metric` with one dimension, put into the
+/// emulator's CloudWatch: `(seconds ago, value)`.
+async fn put_metric(
+    emulator: &Emulator,
+    namespace: &str,
+    metric: &str,
+    (dimension, value_of): (&str, &str),
+    points: &[(u64, f64)],
+) {
     use aws_sdk_cloudwatch::primitives::DateTime;
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let now = std::time::SystemTime::now();
+    let data = points.iter().map(|(ago, value)| {
+        MetricDatum::builder()
+            .metric_name(metric)
+            .dimensions(Dimension::builder().name(dimension).value(value_of).build())
+            .timestamp(DateTime::from(now - std::time::Duration::from_secs(*ago)))
+            .value(*value)
+            .build()
+    });
     aws_sdk_cloudwatch::Client::new(&emulator.aws)
         .put_metric_data()
-        .namespace("Custom/Queues")
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name("Backlog")
-                .dimensions(Dimension::builder().name("Queue").value(queue).build())
-                .timestamp(DateTime::from(std::time::SystemTime::now() - age))
-                .value(value)
-                .build(),
-        )
+        .namespace(namespace)
+        .set_metric_data(Some(data.collect()))
         .send()
         .await
         .expect("PutMetricData on the emulator");
+}
+
+/// One datapoint of `Custom/Queues` `Backlog` for `queue`, `ago` seconds ago.
+async fn publish_backlog(emulator: &Emulator, queue: &str, value: f64, ago: u64) {
+    put_metric(
+        emulator,
+        "Custom/Queues",
+        "Backlog",
+        ("Queue", queue),
+        &[(ago, value)],
+    )
+    .await;
 }
 
 /// The `cloudwatch` provider through the real aws-sdk-cloudwatch client against
@@ -619,10 +640,9 @@ async fn any_cloudwatch_metric_is_a_backlog_and_a_stale_or_bad_one_holds() {
     let emulator = emulator_or_skip!();
     emulator.create_service(CLUSTER, SERVICE, 5).await;
     emulator.create_bucket(BUCKET).await;
-    let minute = std::time::Duration::from_secs(60);
-    publish_backlog(&emulator, "fresh", 321.0, minute / 2).await;
-    publish_backlog(&emulator, "stale", 40.0, minute * 20).await;
-    publish_backlog(&emulator, "broken", -5.0, minute / 2).await;
+    publish_backlog(&emulator, "fresh", 321.0, 30).await;
+    publish_backlog(&emulator, "stale", 40.0, 20 * 60).await;
+    publish_backlog(&emulator, "broken", -5.0, 30).await;
     let metric = |queue: &str| json!({"namespace": "Custom/Queues", "metric_name": "Backlog", "dimensions": {"Queue": queue}});
     let with = |provider: Value| with_provider(&emulator, provider);
 
@@ -897,37 +917,22 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
 /// is late while the other keeps its count goal.
 #[tokio::test]
 async fn the_oldest_message_age_is_read_once_per_tick_and_the_wait_goal_scales_out() {
-    use aws_sdk_cloudwatch::primitives::DateTime;
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let emulator = emulator_or_skip!();
     emulator.create_bucket(BUCKET).await;
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&emulator.aws);
     let mut services = Vec::new();
     for (name, age) in [("late", 240.0), ("on-time", 20.0)] {
         let queue = emulator.create_queue(&format!("age-{name}")).await;
         emulator.send_messages(&queue, 30).await;
         emulator.create_service(CLUSTER, name, 4).await;
-        cloudwatch
-            .put_metric_data()
-            .namespace("AWS/SQS")
-            .metric_data(
-                MetricDatum::builder()
-                    .metric_name("ApproximateAgeOfOldestMessage")
-                    .dimensions(
-                        Dimension::builder()
-                            .name("QueueName")
-                            .value(format!("age-{name}"))
-                            .build(),
-                    )
-                    .timestamp(DateTime::from(
-                        std::time::SystemTime::now() - std::time::Duration::from_secs(40),
-                    ))
-                    .value(age)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("PutMetricData on the emulator");
+        let queue_name = format!("age-{name}");
+        put_metric(
+            &emulator,
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            ("QueueName", &queue_name),
+            &[(40, age)],
+        )
+        .await;
         services.push(json!({
             "cluster": CLUSTER, "service": name, "min_tasks": 1, "max_tasks": 50,
             "scaling_policy": "target", "target_messages_per_task": 10, "max_wait_seconds": 60,
@@ -975,37 +980,21 @@ async fn the_oldest_message_age_is_read_once_per_tick_and_the_wait_goal_scales_o
     );
 }
 
-/// Per-minute datapoints of an `AWS/Kinesis` metric of `stream` on the emulator:
-/// `(seconds ago, value)`.
+/// Datapoints of an `AWS/Kinesis` metric of `stream`: `(seconds ago, value)`.
 async fn publish_stream_metric(
     emulator: &Emulator,
     stream: &str,
     metric: &str,
     points: &[(u64, f64)],
 ) {
-    use aws_sdk_cloudwatch::primitives::DateTime;
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-    let now = std::time::SystemTime::now();
-    let data = points.iter().map(|(ago, value)| {
-        MetricDatum::builder()
-            .metric_name(metric)
-            .dimensions(
-                Dimension::builder()
-                    .name("StreamName")
-                    .value(stream)
-                    .build(),
-            )
-            .timestamp(DateTime::from(now - std::time::Duration::from_secs(*ago)))
-            .value(*value)
-            .build()
-    });
-    aws_sdk_cloudwatch::Client::new(&emulator.aws)
-        .put_metric_data()
-        .namespace("AWS/Kinesis")
-        .set_metric_data(Some(data.collect()))
-        .send()
-        .await
-        .expect("PutMetricData on the emulator");
+    put_metric(
+        emulator,
+        "AWS/Kinesis",
+        metric,
+        ("StreamName", stream),
+        points,
+    )
+    .await;
 }
 
 /// The `kinesis` provider against moto: a stream of 3 shards whose consumers are

@@ -26,15 +26,14 @@
 mod settings;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
+use aws_sdk_cloudwatch::types::MetricDataQuery;
 use fast_autoscaler_provider::{
     async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
     QueueMetricsProvider, MAX_PLAUSIBLE_COUNT,
 };
-use fast_autoscaler_provider_support::cloudwatch::{newest, MetricSpec};
+use fast_autoscaler_provider_support::cloudwatch::{newest, recent, MetricSpec};
 use serde_json::{json, Value};
 
 use settings::{Backlog, MetricQuery, Settings};
@@ -161,25 +160,11 @@ impl QueueMetricsProvider for CloudwatchProvider {
     }
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
-        let now = SystemTime::now();
         let max_age = Duration::from_secs(self.settings.max_age_s);
-        let answer = self
-            .client
-            .get_metric_data()
-            .set_metric_data_queries(Some(self.queries()))
-            .start_time(DateTime::from(now - max_age))
-            .end_time(DateTime::from(now))
-            .scan_by(ScanBy::TimestampDescending)
-            .send()
+        let (results, _) = recent(&self.client, self.queries(), max_age)
             .await
-            .map_err(|e| {
-                self.error(format!(
-                    "GetMetricData: {}",
-                    aws_sdk_cloudwatch::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        let result = answer
-            .metric_data_results()
+            .map_err(|e| self.error(e))?;
+        let result = results
             .iter()
             .find(|r| r.id() == Some(BACKLOG_ID))
             .ok_or_else(|| self.error("GetMetricData answered no result for the backlog".into()))?;

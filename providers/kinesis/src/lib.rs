@@ -28,16 +28,15 @@ mod backlog;
 mod settings;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
+use aws_sdk_cloudwatch::types::MetricDataQuery;
 use aws_sdk_kinesis::types::StreamStatus;
 use fast_autoscaler_provider::{
     async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
     QueueMetricsProvider,
 };
-use fast_autoscaler_provider_support::cloudwatch::MetricSpec;
+use fast_autoscaler_provider_support::cloudwatch::{recent, MetricSpec};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
@@ -137,25 +136,11 @@ impl KinesisProvider {
                 return Ok(*behind);
             }
         }
-        let now = SystemTime::now();
-        let answer = self
-            .cloudwatch
-            .get_metric_data()
-            .set_metric_data_queries(Some(self.queries()))
-            .start_time(DateTime::from(now - HORIZON))
-            .end_time(DateTime::from(now))
-            .scan_by(ScanBy::TimestampDescending)
-            .send()
+        let (results, now_s) = recent(&self.cloudwatch, self.queries(), HORIZON)
             .await
-            .map_err(|e| {
-                self.error(format!(
-                    "GetMetricData: {}",
-                    aws_sdk_cloudwatch::error::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(|e| self.error(e))?;
         let series = |id: &str| -> Vec<Datapoint> {
-            answer
-                .metric_data_results()
+            results
                 .iter()
                 .filter(|r| r.id() == Some(id))
                 .flat_map(|r| r.values().iter().zip(r.timestamps()))
@@ -165,7 +150,6 @@ impl KinesisProvider {
                 })
                 .collect()
         };
-        let now_s = DateTime::from(now).secs();
         let behind = Series {
             lag_ms: series("lag"),
             incoming: series("incoming"),

@@ -10,12 +10,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy};
+use aws_sdk_cloudwatch::types::MetricDataQuery;
 use fast_autoscaler_provider::MessageAge;
-use fast_autoscaler_provider_support::cloudwatch::{newest, MetricSpec};
+use fast_autoscaler_provider_support::cloudwatch::{newest, recent, MetricSpec};
 
 /// An answer younger than this serves the rest of the tick.
 const FRESH_FOR: Duration = Duration::from_secs(5);
@@ -84,7 +83,6 @@ impl AgeBatcher {
             .iter()
             .cloned()
             .collect();
-        let now = SystemTime::now();
         let mut ages = HashMap::new();
         for chunk in queues.chunks(QUERIES_PER_CALL) {
             let queries = chunk
@@ -92,22 +90,8 @@ impl AgeBatcher {
                 .enumerate()
                 .map(|(i, queue)| query(i, queue))
                 .collect();
-            let answer = self
-                .client
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries))
-                .start_time(DateTime::from(now - LOOK_BACK))
-                .end_time(DateTime::from(now))
-                .scan_by(ScanBy::TimestampDescending)
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "GetMetricData: {}",
-                        aws_sdk_cloudwatch::error::DisplayErrorContext(&e)
-                    )
-                })?;
-            for result in answer.metric_data_results() {
+            let (results, now_s) = recent(&self.client, queries, LOOK_BACK).await?;
+            for result in &results {
                 let Some(queue) = result
                     .id()
                     .and_then(|id| id.strip_prefix('q'))
@@ -119,8 +103,7 @@ impl AgeBatcher {
                 if let Some((value, at)) =
                     newest(result).filter(|(v, _)| v.is_finite() && *v >= 0.0)
                 {
-                    let measured_ago_s =
-                        DateTime::from(now).secs().saturating_sub(at).max(0) as u64;
+                    let measured_ago_s = now_s.saturating_sub(at).max(0) as u64;
                     ages.insert(
                         queue.clone(),
                         MessageAge {

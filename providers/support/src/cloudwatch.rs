@@ -1,7 +1,12 @@
-//! CloudWatch `GetMetricData` queries for one metric, and the newest datapoint
-//! of an answer.
+//! CloudWatch `GetMetricData` queries for one metric, one call over the recent
+//! past, and the newest datapoint of an answer.
 
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, ScanBy,
+};
 
 /// One metric of a `GetMetricData` call.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +42,35 @@ impl MetricSpec<'_> {
             .return_data(return_data)
             .build()
     }
+}
+
+/// One `GetMetricData` call for `queries` over the last `look_back`, newest
+/// datapoints first: the results, and the time the call took as now (Unix
+/// seconds). An error says which call failed and why.
+pub async fn recent(
+    client: &aws_sdk_cloudwatch::Client,
+    queries: Vec<MetricDataQuery>,
+    look_back: Duration,
+) -> Result<(Vec<MetricDataResult>, i64), String> {
+    let now = SystemTime::now();
+    let answer = client
+        .get_metric_data()
+        .set_metric_data_queries(Some(queries))
+        .start_time(DateTime::from(now - look_back))
+        .end_time(DateTime::from(now))
+        .scan_by(ScanBy::TimestampDescending)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "GetMetricData: {}",
+                aws_sdk_cloudwatch::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok((
+        answer.metric_data_results.unwrap_or_default(),
+        DateTime::from(now).secs(),
+    ))
 }
 
 /// The newest datapoint of a result: its value and its timestamp (Unix

@@ -359,8 +359,10 @@ mod tests {
             let figures =
                 |o: &Outcome| format!("{:.0} task-s, p99 {:.0} s", o.task_seconds, o.p99_wait_s);
             let (r, b, m) = (figures(&reference), figures(&blind), figures(&measured));
+            // (Less than it was with idle tasks released all at once: a gradual
+            // release lets the surplus go sooner.)
             assert!(
-                blind.task_seconds > 1.1 * reference.task_seconds,
+                blind.task_seconds > 1.05 * reference.task_seconds,
                 "{name}: a halved throughput over-provisions: {b} vs {r}"
             );
             assert!(

@@ -4,11 +4,12 @@
 //! The search space is built around the tasks' start-up delay S, the quantity the
 //! recommended settings derive from: the drain target and the scale-in
 //! stabilization each from S/3 to 4 S (and no stabilization at all), with and
-//! without a one-minute scale-out cooldown. Each setting runs through the same
+//! without a one-minute scale-out cooldown; a window releases idle tasks
+//! gradually, as the recommended settings do. Each setting runs through the same
 //! simulation as `simulate`, in parallel. A setting is on the frontier when no
 //! other is both cheaper and faster.
 
-use fast_autoscaler::config::{PolicyKind, PolicySettings};
+use fast_autoscaler::config::{PolicyKind, PolicySettings, ScaleInRelease};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
@@ -68,6 +69,11 @@ pub fn policy_of(
             target_drain_s: candidate.target_drain_s,
         },
         scale_in_stabilization_s: candidate.stabilization_s,
+        scale_in_release: if candidate.stabilization_s > 0 {
+            ScaleInRelease::Gradual
+        } else {
+            ScaleInRelease::Window
+        },
         scale_in_cooldown_s: 0,
         scale_out_cooldown_s: candidate.scale_out_cooldown_s,
         emergency_backlog: None,
@@ -157,7 +163,7 @@ pub fn policy_json(policy: &PolicySettings) -> Value {
         } => (task_throughput, task_startup_s, target_drain_s),
         _ => (0.0, 0, 0),
     };
-    json!({
+    let mut settings = json!({
         "scaling_policy": "predictive",
         "task_throughput": throughput,
         "task_startup_seconds": startup,
@@ -167,7 +173,11 @@ pub fn policy_json(policy: &PolicySettings) -> Value {
         "scale_out_cooldown": policy.scale_out_cooldown_s,
         "min_tasks": policy.min_tasks,
         "max_tasks": policy.max_tasks,
-    })
+    });
+    if policy.scale_in_release != ScaleInRelease::default() {
+        settings["scale_in_release"] = json!(policy.scale_in_release);
+    }
+    settings
 }
 
 #[cfg(test)]
@@ -227,23 +237,31 @@ mod tests {
         let json = policy_json(&points[chosen].policy);
         assert_eq!(json["scaling_policy"], "predictive");
         assert_eq!(json["task_startup_seconds"], 45);
-        // It is a configuration the worker accepts.
-        let document = json!({
-            "state_bucket": "tuned-state",
-            "services": [{
-                "cluster": "c", "service": "s",
-                "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"},
-            }],
-            "defaults": json,
-        });
+        // Every setting is a configuration the worker accepts, and reads back as
+        // the policy that was simulated.
         let aws = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
-        fast_autoscaler::AutoscalerConfig::from_document(
-            &document.to_string(),
-            &|_| None,
-            fast_autoscaler::providers::ProviderContext { aws: &aws },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        for point in &points {
+            let document = json!({
+                "state_bucket": "tuned-state",
+                "services": [{
+                    "cluster": "c", "service": "s",
+                    "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"},
+                }],
+                "defaults": policy_json(&point.policy),
+            });
+            let config = fast_autoscaler::AutoscalerConfig::from_document(
+                &document.to_string(),
+                &|_| None,
+                fast_autoscaler::providers::ProviderContext { aws: &aws },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                config.services[0].policy, point.policy,
+                "{:?}",
+                point.candidate
+            );
+        }
     }
 }

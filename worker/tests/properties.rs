@@ -1,7 +1,7 @@
 //! Properties of the pure core, for all inputs: the policy's safety rules, and
 //! parsers that never panic on arbitrary input.
 
-use fast_autoscaler::config::{Fallback, PolicyKind, PolicySettings};
+use fast_autoscaler::config::{Fallback, PolicyKind, PolicySettings, ScaleInRelease};
 use fast_autoscaler::handler::select_tick;
 use fast_autoscaler::policy::{
     apply_cooldown, recommend, recommend_with_memory, Action, History, Memory, Observation,
@@ -39,13 +39,20 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
         proptest::option::of((0u32..600, 1u32..10)),
     );
     (
-        (0u32..500, 0u32..500, 0u64..600, 0u64..600, any::<bool>()),
+        (
+            0u32..500,
+            0u32..500,
+            0u64..600,
+            0u64..600,
+            any::<bool>(),
+            any::<bool>(),
+        ),
         prop_oneof![step, target, predictive],
         extras,
     )
         .prop_map(
             |(
-                (a, b, out_cooldown, in_cooldown, combined),
+                (a, b, out_cooldown, in_cooldown, combined, gradual),
                 kind,
                 (emergency, stabilization, out_step, in_step, activation, to_zero, fallback),
             )| {
@@ -59,6 +66,11 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
                     kind,
                     emergency_backlog: emergency,
                     scale_in_stabilization_s: stabilization,
+                    scale_in_release: if gradual {
+                        ScaleInRelease::Gradual
+                    } else {
+                        ScaleInRelease::Window
+                    },
                     max_scale_out_step: out_step,
                     max_scale_in_step: in_step,
                     activation_backlog: activation,

@@ -33,6 +33,7 @@ pub(super) const TICK_MAX_AGE_SECONDS: Key = key("TICK_MAX_AGE_SECONDS", "tick_m
 pub(super) const EMERGENCY_BACKLOG: Key = key("EMERGENCY_BACKLOG", "emergency_backlog");
 pub(super) const SCALE_IN_STABILIZATION: Key =
     key("SCALE_IN_STABILIZATION", "scale_in_stabilization");
+pub(super) const SCALE_IN_RELEASE: Key = key("SCALE_IN_RELEASE", "scale_in_release");
 pub(super) const MAX_SCALE_OUT_STEP: Key = key("MAX_SCALE_OUT_STEP", "max_scale_out_step");
 pub(super) const MAX_SCALE_IN_STEP: Key = key("MAX_SCALE_IN_STEP", "max_scale_in_step");
 pub(super) const ACTIVATION_BACKLOG: Key = key("ACTIVATION_BACKLOG", "activation_backlog");
@@ -47,7 +48,7 @@ pub(super) const SCHEDULED_BOUNDS: Key = key("SCHEDULED_BOUNDS", "scheduled_boun
 pub(super) const MAX_WAIT_SECONDS: Key = key("MAX_WAIT_SECONDS", "max_wait_seconds");
 
 /// Policy keys a service object (or `defaults`) may hold.
-pub(super) const POLICY_KEYS: [Key; 24] = [
+pub(super) const POLICY_KEYS: [Key; 25] = [
     MIN_TASKS,
     MAX_TASKS,
     SCALE_UP_THRESHOLD,
@@ -61,6 +62,7 @@ pub(super) const POLICY_KEYS: [Key; 24] = [
     TARGET_MESSAGES_PER_TASK,
     EMERGENCY_BACKLOG,
     SCALE_IN_STABILIZATION,
+    SCALE_IN_RELEASE,
     MAX_SCALE_OUT_STEP,
     MAX_SCALE_IN_STEP,
     ACTIVATION_BACKLOG,

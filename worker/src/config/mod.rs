@@ -34,7 +34,8 @@ use fast_autoscaler_providers::ProviderContext;
 pub use env::Env;
 pub use error::{ConfigError, ConfigIssue};
 pub use schema::{
-    AutoscalerConfig, ConfigSource, Fallback, PolicyKind, PolicySettings, ServiceConfig,
+    AutoscalerConfig, ConfigSource, Fallback, PolicyKind, PolicySettings, ScaleInRelease,
+    ServiceConfig,
 };
 
 use error::single_issue;

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::error::ConfigIssue;
 use super::keys::*;
 use super::schedule::{self, OwnBounds};
-use super::schema::{Fallback, PolicyKind, PolicySettings};
+use super::schema::{Fallback, PolicyKind, PolicySettings, ScaleInRelease};
 use crate::policy::schedule::BoundsWindow;
 
 /// A raw field value: text from the environment, or a JSON value from the document.
@@ -221,6 +221,7 @@ impl Reader<'_> {
         let max_wait_s = self.max_wait(kind.as_ref());
         let emergency_backlog = self.optional_whole(EMERGENCY_BACKLOG, 1, u64::MAX);
         let scale_in_stabilization_s = self.whole(SCALE_IN_STABILIZATION, 0, 0, 3600);
+        let scale_in_release = self.scale_in_release(scale_in_stabilization_s);
         let max_scale_out_step = self.optional_whole(MAX_SCALE_OUT_STEP, 1, TASKS_LIMIT);
         let max_scale_in_step = self.optional_whole(MAX_SCALE_IN_STEP, 1, TASKS_LIMIT);
         let activation_backlog = self.whole(ACTIVATION_BACKLOG, 0, 0, u64::MAX);
@@ -239,6 +240,7 @@ impl Reader<'_> {
             kind: kind?,
             emergency_backlog: emergency_backlog?,
             scale_in_stabilization_s: scale_in_stabilization_s?,
+            scale_in_release: scale_in_release?,
             max_scale_out_step: max_scale_out_step?.map(|n| n as u32),
             max_scale_in_step: max_scale_in_step?.map(|n| n as u32),
             activation_backlog: activation_backlog?,
@@ -247,6 +249,28 @@ impl Reader<'_> {
             scheduled_bounds: scheduled_bounds?,
             max_wait_s: max_wait_s?,
         })
+    }
+
+    /// `SCALE_IN_RELEASE`: how the stabilization window releases idle tasks. It
+    /// shapes that window, so it needs one.
+    fn scale_in_release(&mut self, stabilization_s: Option<u64>) -> Option<ScaleInRelease> {
+        let Some((raw, field)) = self.source.get(SCALE_IN_RELEASE) else {
+            return Some(ScaleInRelease::default());
+        };
+        let Some(release) = raw.text().as_deref().and_then(ScaleInRelease::from_name) else {
+            self.bad(field, raw.shown(), ScaleInRelease::NAMES);
+            return None;
+        };
+        if release == ScaleInRelease::Gradual && stabilization_s == Some(0) {
+            let window = self.source.label(SCALE_IN_STABILIZATION);
+            self.bad(
+                field,
+                raw.shown(),
+                format!("window (the default) unless {window} is above 0: gradual spreads the releases across that window"),
+            );
+            return None;
+        }
+        Some(release)
     }
 
     /// `MAX_WAIT_SECONDS`, a goal of the target rule only.

@@ -65,6 +65,9 @@ pub struct PolicySettings {
     pub emergency_backlog: Option<u64>,
     /// Scale in only to the highest recommendation of this many seconds (0: off).
     pub scale_in_stabilization_s: u64,
+    /// How the stabilization window lets idle tasks go: all at its end, or a
+    /// share at a time across it.
+    pub scale_in_release: ScaleInRelease,
     /// The most tasks one scale-out may add (except in an emergency).
     pub max_scale_out_step: Option<u32>,
     /// The most tasks one scale-in may remove.
@@ -83,6 +86,34 @@ pub struct PolicySettings {
     /// waited longer than this (from the provider's oldest message age).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_wait_s: Option<u64>,
+}
+
+/// How scale-in stabilization releases the tasks above the current
+/// recommendation (see [`crate::policy::modifiers::stabilization`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleInRelease {
+    /// Hold the highest recommendation of the window, then release all at once
+    /// (KEDA's and the HPA's behaviour).
+    #[default]
+    Window,
+    /// Release them a share at a time across the window, fewer early and more
+    /// late: the fleet form of randomized ski rental.
+    Gradual,
+}
+
+impl ScaleInRelease {
+    /// The accepted values, as the configuration spells them.
+    pub const NAMES: &'static str = "window or gradual";
+
+    /// The value a configuration names, if any.
+    pub fn from_name(name: &str) -> Option<ScaleInRelease> {
+        match name.to_ascii_lowercase().as_str() {
+            "window" => Some(ScaleInRelease::Window),
+            "gradual" => Some(ScaleInRelease::Gradual),
+            _ => None,
+        }
+    }
 }
 
 /// KEDA-style fallback: after `after_failures` consecutive failed metric readings,
@@ -110,6 +141,7 @@ impl Default for PolicySettings {
             },
             emergency_backlog: None,
             scale_in_stabilization_s: 0,
+            scale_in_release: ScaleInRelease::Window,
             max_scale_out_step: None,
             max_scale_in_step: None,
             activation_backlog: 0,

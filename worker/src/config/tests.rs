@@ -80,6 +80,20 @@ fn bad_environment_values_name_their_field() {
             "\"3601\"",
         ),
         (
+            &[
+                ("SCALE_IN_STABILIZATION", "45"),
+                ("SCALE_IN_RELEASE", "slowly"),
+            ],
+            "SCALE_IN_RELEASE",
+            "\"slowly\"",
+        ),
+        // A gradual release spreads the window's releases: it needs a window.
+        (
+            &[("SCALE_IN_RELEASE", "gradual")],
+            "SCALE_IN_RELEASE",
+            "\"gradual\"",
+        ),
+        (
             &[("MAX_SCALE_OUT_STEP", "0")],
             "MAX_SCALE_OUT_STEP",
             "\"0\"",
@@ -255,7 +269,8 @@ fn unknown_provider_lists_registered_ones() {
 fn a_document_with_several_services_and_defaults() {
     let config = from_doc(&format!(
         r#"{{"state_bucket": "scaling-state", "tick_interval_seconds": 5,
-            "defaults": {{"min_tasks": 2, "scale_in_cooldown": 60}},
+            "defaults": {{"min_tasks": 2, "scale_in_cooldown": 60,
+                          "scale_in_stabilization": 45, "scale_in_release": "gradual"}},
             "services": [
               {{"cluster": "prod", "service": "a", "provider": {{"type": "sqs", "queue_url": "{QUEUE}"}}}},
               {{"cluster": "prod", "service": "b", "min_tasks": 0, "scaling_policy": "target",
@@ -267,6 +282,10 @@ fn a_document_with_several_services_and_defaults() {
     assert_eq!(config.tick_max_age_ms, 5_000);
     assert_eq!(config.services[0].policy.min_tasks, 2);
     assert_eq!(config.services[0].policy.scale_in_cooldown_s, 60);
+    assert_eq!(
+        config.services[1].policy.scale_in_release,
+        ScaleInRelease::Gradual
+    );
     assert_eq!(config.services[1].policy.min_tasks, 0);
     assert_eq!(
         config.services[1].policy.kind,

@@ -72,7 +72,8 @@ fn recommended(queue: &str) -> Value {
         "cluster": CLUSTER, "service": "recommended", "provider": {"type": "sqs", "queue_url": queue},
         "min_tasks": 1, "max_tasks": MAX_TASKS, "scaling_policy": "predictive",
         "task_throughput": MU, "task_startup_seconds": STARTUP_S, "target_drain_seconds": STARTUP_S,
-        "scale_in_stabilization": STARTUP_S, "scale_in_cooldown": 0, "scale_out_cooldown": 0,
+        "scale_in_stabilization": STARTUP_S, "scale_in_release": "gradual",
+        "scale_in_cooldown": 0, "scale_out_cooldown": 0,
     })
 }
 

@@ -119,6 +119,7 @@ pub fn recommended_policy(workload: Workload) -> PolicySettings {
             task_throughput: workload.mu,
             task_startup_s: startup_s,
             target_drain_s: startup_s.max(1),
+            target_utilization: 1.0,
         },
         emergency_backlog: None,
         scale_in_stabilization_s: startup_s,

@@ -24,6 +24,8 @@ pub struct Candidate {
     pub target_drain_s: u64,
     pub stabilization_s: u64,
     pub scale_out_cooldown_s: u64,
+    /// `target_utilization` in percent (100: no spare tasks).
+    pub utilization_pct: u32,
 }
 
 /// A candidate's figures on the trace.
@@ -49,9 +51,27 @@ pub fn candidates(startup_s: u64) -> Vec<Candidate> {
                     target_drain_s: target_drain_s.max(1),
                     stabilization_s,
                     scale_out_cooldown_s,
+                    utilization_pct: 100,
                 });
             }
         }
+    }
+    all
+}
+
+/// The target utilizations [`with_spare_capacity`] adds: up to twice the tasks
+/// the work needs.
+pub const SPARE_UTILIZATIONS_PCT: [u32; 4] = [90, 80, 67, 50];
+
+/// `candidates` again at each of [`SPARE_UTILIZATIONS_PCT`] besides full use:
+/// the same rule holding spare capacity ahead of surges, paid for throughout.
+pub fn with_spare_capacity(candidates: &[Candidate]) -> Vec<Candidate> {
+    let mut all = candidates.to_vec();
+    for utilization_pct in SPARE_UTILIZATIONS_PCT {
+        all.extend(candidates.iter().map(|c| Candidate {
+            utilization_pct,
+            ..*c
+        }));
     }
     all
 }
@@ -67,6 +87,7 @@ pub fn policy_of(
             task_throughput: workload.mu,
             task_startup_s: workload.startup_s as u64,
             target_drain_s: candidate.target_drain_s,
+            target_utilization: f64::from(candidate.utilization_pct) / 100.0,
         },
         scale_in_stabilization_s: candidate.stabilization_s,
         scale_in_release: if candidate.stabilization_s > 0 {
@@ -155,13 +176,19 @@ pub fn choose(points: &[TunePoint], frontier: &[usize], choice: Choice) -> Optio
 /// The configuration keys of a tuned policy, as a service object or `defaults`
 /// takes them.
 pub fn policy_json(policy: &PolicySettings) -> Value {
-    let (throughput, startup, drain) = match policy.kind {
+    let (throughput, startup, drain, utilization) = match policy.kind {
         PolicyKind::Predictive {
             task_throughput,
             task_startup_s,
             target_drain_s,
-        } => (task_throughput, task_startup_s, target_drain_s),
-        _ => (0.0, 0, 0),
+            target_utilization,
+        } => (
+            task_throughput,
+            task_startup_s,
+            target_drain_s,
+            target_utilization,
+        ),
+        _ => (0.0, 0, 0, 1.0),
     };
     let mut settings = json!({
         "scaling_policy": "predictive",
@@ -174,6 +201,9 @@ pub fn policy_json(policy: &PolicySettings) -> Value {
         "min_tasks": policy.min_tasks,
         "max_tasks": policy.max_tasks,
     });
+    if utilization < 1.0 {
+        settings["target_utilization"] = json!(utilization);
+    }
     if policy.scale_in_release != ScaleInRelease::default() {
         settings["scale_in_release"] = json!(policy.scale_in_release);
     }
@@ -191,6 +221,7 @@ mod tests {
                 target_drain_s: 45,
                 stabilization_s: 45,
                 scale_out_cooldown_s: 0,
+                utilization_pct: 100,
             },
             policy: example_policy(),
             p99_wait_s: p99,
@@ -226,11 +257,13 @@ mod tests {
         let trace = Trace::built_in("bursty", 3600).expect("trace");
         let all = candidates(45);
         assert_eq!(all.len(), 50);
+        let all = with_spare_capacity(&all);
+        assert_eq!(all.len(), 250);
         let counted = std::sync::atomic::AtomicUsize::new(0);
         let points = evaluate(&trace, workload, &example_policy(), 10, &all, &|| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
-        assert_eq!(counted.into_inner(), 50);
+        assert_eq!(counted.into_inner(), 250);
         let frontier = pareto(&points);
         assert!(!frontier.is_empty());
         let chosen = choose(&points, &frontier, Choice::Budget(1e9)).expect("the fastest");

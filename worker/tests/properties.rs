@@ -22,11 +22,14 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
     );
     let target =
         (0.001..10_000.0f64).prop_map(|messages_per_task| PolicyKind::Target { messages_per_task });
-    let predictive = (0.01..100.0f64, 0u64..600, 1u64..600).prop_map(
-        |(task_throughput, task_startup_s, target_drain_s)| PolicyKind::Predictive {
-            task_throughput,
-            task_startup_s,
-            target_drain_s,
+    let predictive = (0.01..100.0f64, 0u64..600, 1u64..600, 0.1..=1.0f64).prop_map(
+        |(task_throughput, task_startup_s, target_drain_s, target_utilization)| {
+            PolicyKind::Predictive {
+                task_throughput,
+                task_startup_s,
+                target_drain_s,
+                target_utilization,
+            }
         },
     );
     let extras = (

@@ -44,11 +44,12 @@ pub(super) const FALLBACK_AFTER_FAILURES: Key =
 pub(super) const TASK_THROUGHPUT: Key = key("TASK_THROUGHPUT", "task_throughput");
 pub(super) const TASK_STARTUP_SECONDS: Key = key("TASK_STARTUP_SECONDS", "task_startup_seconds");
 pub(super) const TARGET_DRAIN_SECONDS: Key = key("TARGET_DRAIN_SECONDS", "target_drain_seconds");
+pub(super) const TARGET_UTILIZATION: Key = key("TARGET_UTILIZATION", "target_utilization");
 pub(super) const SCHEDULED_BOUNDS: Key = key("SCHEDULED_BOUNDS", "scheduled_bounds");
 pub(super) const MAX_WAIT_SECONDS: Key = key("MAX_WAIT_SECONDS", "max_wait_seconds");
 
 /// Policy keys a service object (or `defaults`) may hold.
-pub(super) const POLICY_KEYS: [Key; 25] = [
+pub(super) const POLICY_KEYS: [Key; 26] = [
     MIN_TASKS,
     MAX_TASKS,
     SCALE_UP_THRESHOLD,
@@ -72,6 +73,7 @@ pub(super) const POLICY_KEYS: [Key; 25] = [
     TASK_THROUGHPUT,
     TASK_STARTUP_SECONDS,
     TARGET_DRAIN_SECONDS,
+    TARGET_UTILIZATION,
     SCHEDULED_BOUNDS,
     MAX_WAIT_SECONDS,
 ];

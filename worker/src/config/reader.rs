@@ -219,6 +219,7 @@ impl Reader<'_> {
         }
         let kind = self.rule();
         let max_wait_s = self.max_wait(kind.as_ref());
+        self.predictive_only(TARGET_UTILIZATION, kind.as_ref());
         let emergency_backlog = self.optional_whole(EMERGENCY_BACKLOG, 1, u64::MAX);
         let scale_in_stabilization_s = self.whole(SCALE_IN_STABILIZATION, 0, 0, 3600);
         let scale_in_release = self.scale_in_release(scale_in_stabilization_s);
@@ -249,6 +250,24 @@ impl Reader<'_> {
             scheduled_bounds: scheduled_bounds?,
             max_wait_s: max_wait_s?,
         })
+    }
+
+    /// A setting of the predictive rule given with another rule: refused rather
+    /// than ignored, since the rule given would not do what it asks.
+    fn predictive_only(&mut self, key: Key, kind: Option<&PolicyKind>) {
+        if self.source.get(key).is_some()
+            && kind.is_some_and(|k| !matches!(k, PolicyKind::Predictive { .. }))
+        {
+            let field = self.source.label(key);
+            self.bad(
+                field,
+                "set".into(),
+                format!(
+                    "no value unless {} = predictive: only that rule plans with spare capacity",
+                    self.source.label(SCALING_POLICY)
+                ),
+            );
+        }
     }
 
     /// `SCALE_IN_RELEASE`: how the stabilization window releases idle tasks. It
@@ -377,10 +396,17 @@ impl Reader<'_> {
         );
         let task_startup_s = self.whole(TASK_STARTUP_SECONDS, 45, 0, 3600);
         let target_drain_s = self.whole(TARGET_DRAIN_SECONDS, 60, 1, 3600);
+        let target_utilization = self.real(
+            TARGET_UTILIZATION,
+            Some(1.0),
+            |x| (0.1..=1.0).contains(&x),
+            "a share of the tasks' capacity from 0.1 to 1 (1: no spare tasks)",
+        );
         Some(PolicyKind::Predictive {
             task_throughput: task_throughput?,
             task_startup_s: task_startup_s?,
             target_drain_s: target_drain_s?,
+            target_utilization: target_utilization?,
         })
     }
 

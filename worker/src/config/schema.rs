@@ -187,6 +187,9 @@ pub enum PolicyKind {
         task_startup_s: u64,
         /// Seconds to work off the expected backlog.
         target_drain_s: u64,
+        /// The share of the tasks' capacity the plan uses (0 to 1): below 1, the
+        /// rest is spare for what arrives between ticks and start-ups.
+        target_utilization: f64,
     },
 }
 

@@ -142,6 +142,21 @@ fn bad_environment_values_name_their_field() {
             "TARGET_DRAIN_SECONDS",
             "\"0\"",
         ),
+        (
+            &[
+                ("SCALING_POLICY", "predictive"),
+                ("TASK_THROUGHPUT", "2"),
+                ("TARGET_UTILIZATION", "1.5"),
+            ],
+            "TARGET_UTILIZATION",
+            "\"1.5\"",
+        ),
+        // Spare capacity is the predictive rule's: refused with another rule.
+        (
+            &[("TARGET_UTILIZATION", "0.8")],
+            "TARGET_UTILIZATION",
+            "set",
+        ),
         (&[("MIN_TASKS", "-1")], "MIN_TASKS", "\"-1\""),
         (&[("MAX_TASKS", "0")], "MAX_TASKS", "\"0\""),
         (

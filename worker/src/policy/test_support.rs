@@ -48,6 +48,7 @@ pub fn predictive_policy() -> PolicySettings {
             task_throughput: 1.0,
             task_startup_s: 45,
             target_drain_s: 60,
+            target_utilization: 1.0,
         },
         min_tasks: 1,
         max_tasks: 500,

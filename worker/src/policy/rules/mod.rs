@@ -61,6 +61,7 @@ pub(crate) fn wanted(policy: &PolicySettings, reading: &Reading<'_>, memory: &Me
             task_throughput,
             task_startup_s,
             target_drain_s,
+            target_utilization,
         } => predictive::wanted(
             reading,
             memory,
@@ -68,6 +69,7 @@ pub(crate) fn wanted(policy: &PolicySettings, reading: &Reading<'_>, memory: &Me
                 task_throughput,
                 task_startup_s,
                 target_drain_s,
+                target_utilization,
             },
         ),
     }

@@ -19,6 +19,11 @@
 //! λ is the sustained arrival rate (see [`crate::policy::rates::sustained_rate`]),
 //! and μ the task throughput, measured where the queue reports consumption and
 //! configured otherwise.
+//!
+//! With a `target_utilization` u below 1 the plan counts each task as `u · μ`,
+//! so `1/u` times the tasks the work needs are asked for: spare capacity for
+//! what arrives between ticks, paid for whether it comes or not. The tasks kept
+//! because the backlog keeps them busy are counted at their full μ.
 
 use super::Wanted;
 #[cfg(doc)]
@@ -33,6 +38,7 @@ pub(crate) struct Predictive {
     pub task_throughput: f64,
     pub task_startup_s: u64,
     pub target_drain_s: u64,
+    pub target_utilization: f64,
 }
 
 /// What the next start-up delay looks like, for a count of tasks.
@@ -40,6 +46,8 @@ struct Outlook {
     /// Sustained arrivals per second.
     lambda: f64,
     mu: f64,
+    /// The share of a task's capacity the plan counts on.
+    utilization: f64,
     backlog: f64,
     running: f64,
     startup_s: f64,
@@ -81,7 +89,7 @@ impl Outlook {
     /// The tasks needed once ready, with `total` tasks until then: those that
     /// keep up with arrivals and drain the expected backlog within the target.
     fn needed(&self, total: f64) -> f64 {
-        (self.lambda + self.expected(total) / self.drain_s) / self.mu
+        (self.lambda + self.expected(total) / self.drain_s) / (self.mu * self.utilization)
     }
 
     /// The fewest tasks, from the running ones up to `current`, that are enough
@@ -111,14 +119,18 @@ pub(crate) fn wanted(reading: &Reading<'_>, memory: &Memory, rule: Predictive) -
         task_throughput,
         task_startup_s,
         target_drain_s,
+        target_utilization,
     } = rule;
     // The measured throughput, where the queue service reports consumption; the
     // configured one otherwise (and until enough saturated work was seen).
     let mu = reading.measured.unwrap_or(task_throughput);
-    let mu_text = match reading.measured {
+    let mut mu_text = match reading.measured {
         Some(m) => format!("{m:.2}/s each (measured)"),
         None => format!("{task_throughput}/s each"),
     };
+    if target_utilization < 1.0 {
+        mu_text.push_str(&format!(" used at {:.0} %", target_utilization * 100.0));
+    }
     let total = reading.total;
     let dequeued = reading.metrics.dequeued_total;
     let now = reading.now_ms;
@@ -126,6 +138,7 @@ pub(crate) fn wanted(reading: &Reading<'_>, memory: &Memory, rule: Predictive) -
     let outlook = Outlook {
         lambda: rate.unwrap_or(0.0),
         mu,
+        utilization: target_utilization,
         backlog: total as f64,
         running: f64::from(reading.running),
         startup_s: task_startup_s as f64,
@@ -175,6 +188,7 @@ pub(crate) fn tasks_for_backlog(mu: f64, target_drain_s: u64, total: u64) -> u64
 mod tests {
     use fast_autoscaler_providers::QueueMetrics;
 
+    use crate::config::PolicyKind;
     use crate::policy::test_support::*;
     use crate::policy::*;
 
@@ -298,6 +312,26 @@ mod tests {
             "{}",
             later.reason
         );
+    }
+
+    /// Below full utilization the plan asks for 1/u times the tasks the work
+    /// needs, and says so.
+    #[test]
+    fn a_target_utilization_plans_spare_tasks() {
+        let mut policy = predictive_policy();
+        // 10 running tasks, backlog 100 growing to 500 in 10 s: 50/s arrive, and
+        // at full use (50 + 2300/60) = 88.3 → 88 tasks (as above); at 0.8, 110.
+        if let PolicyKind::Predictive {
+            target_utilization, ..
+        } = &mut policy.kind
+        {
+            *target_utilization = 0.8;
+        }
+        let (_, memory) =
+            recommend_with_memory(&policy, &at(&visible(100), 10, 10, 0), &Memory::default());
+        let (d, _) = recommend_with_memory(&policy, &at(&visible(500), 10, 10, 10_000), &memory);
+        assert_eq!(d.new_desired, 110, "{}", d.reason);
+        assert!(d.reason.contains("1/s each used at 80 %"), "{}", d.reason);
     }
 
     /// Running tasks the backlog keeps busy are never released, however few the

@@ -223,7 +223,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    match cli.command {
+    run_command(cli.command, config, source, &aws).await
+}
+
+/// A command that needs the configuration (and, for most, AWS).
+async fn run_command(
+    command: Command,
+    config: AutoscalerConfig,
+    source: ConfigSource,
+    aws: &aws_config::SdkConfig,
+) -> ExitCode {
+    match command {
         Command::CheckConfig => {
             print_json(&config.describe(source));
             ExitCode::SUCCESS
@@ -263,17 +273,17 @@ async fn main() -> ExitCode {
                     at,
                     reason: reason.as_deref(),
                 };
-                pause::pause(&config, &aws, args).await
+                pause::pause(&config, aws, args).await
             }
             Err(code) => code,
         },
         Command::Resume { service } => match find_service(&config, source, Some(&service)) {
-            Ok(service) => pause::resume(&config, &aws, service).await,
+            Ok(service) => pause::resume(&config, aws, service).await,
             Err(code) => code,
         },
         Command::Metrics => run::metrics(&config).await,
         Command::Run { once, dry_run } => {
-            run::run(Autoscaler::new(config, &aws), once, dry_run).await
+            run::run(Autoscaler::new(config, aws), once, dry_run).await
         }
         Command::Simulate { .. } | Command::Tune { .. } => {
             unreachable!("handled before loading AWS configuration")

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_ecs::error::DisplayErrorContext;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 
 use crate::Error;
 
@@ -66,31 +67,7 @@ pub async fn describe_services(
         match answer {
             Ok(answer) => {
                 for requested in chunk {
-                    let found = answer.services().iter().find(|s| {
-                        s.service_name() == Some(requested.as_str())
-                            || s.service_arn() == Some(requested.as_str())
-                    });
-                    let result = match found {
-                        Some(s) => view_of(cluster, requested, s),
-                        None => {
-                            let reason = answer
-                                .failures()
-                                .iter()
-                                .find(|f| {
-                                    f.arn().is_some_and(|arn| {
-                                        arn == requested || arn.ends_with(&format!("/{requested}"))
-                                    })
-                                })
-                                .and_then(|f| f.reason())
-                                .unwrap_or("not in the DescribeServices answer");
-                            Err(Error::ServiceNotFound {
-                                cluster: cluster.to_string(),
-                                service: requested.clone(),
-                                reason: reason.to_string(),
-                            })
-                        }
-                    };
-                    views.insert(requested.clone(), result);
+                    views.insert(requested.clone(), answered(cluster, requested, &answer));
                 }
             }
             Err(e) => {
@@ -110,6 +87,36 @@ pub async fn describe_services(
         }
     }
     views
+}
+
+/// One requested service (name or ARN) out of a DescribeServices answer: its
+/// view, or why ECS left it out (the answer's failure for it, when there is one).
+fn answered(
+    cluster: &str,
+    requested: &str,
+    answer: &DescribeServicesOutput,
+) -> Result<ServiceView, Error> {
+    let found = answer
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some(requested) || s.service_arn() == Some(requested));
+    if let Some(service) = found {
+        return view_of(cluster, requested, service);
+    }
+    let reason = answer
+        .failures()
+        .iter()
+        .find(|f| {
+            f.arn()
+                .is_some_and(|arn| arn == requested || arn.ends_with(&format!("/{requested}")))
+        })
+        .and_then(|f| f.reason())
+        .unwrap_or("not in the DescribeServices answer");
+    Err(Error::ServiceNotFound {
+        cluster: cluster.to_string(),
+        service: requested.to_string(),
+        reason: reason.to_string(),
+    })
 }
 
 /// Sets a service's desired count.

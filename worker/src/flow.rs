@@ -139,22 +139,9 @@ pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: 
             at.current,
         )
     };
-    let mut next = stored.base(at.cluster, at.service);
+    let next = stored.base(at.cluster, at.service);
     if !decision.action.changes_count() {
-        let effect = if matches!(stored, Stored::Corrupt { .. }) {
-            Effect::Repair(ServiceState::repaired(
-                at.cluster,
-                at.service,
-                at.now_ms,
-                at.tick_due_ms,
-            ))
-        } else if policy.needs_memory() {
-            next.memory = proposal.memory;
-            next.last_tick_due_ms = Some(at.tick_due_ms.max(next.last_tick_due_ms.unwrap_or(0)));
-            Effect::Remember(next)
-        } else {
-            Effect::None
-        };
+        let effect = unchanged_effect(policy, stored, next, proposal.memory, &at);
         return Settled { decision, effect };
     }
     let mut claim = next.with_action(ActionRecord {
@@ -170,6 +157,31 @@ pub fn settle(policy: &PolicySettings, proposal: Proposal, stored: &Stored, at: 
     Settled {
         decision,
         effect: Effect::Claim(claim),
+    }
+}
+
+/// What a tick that keeps the count writes: a repaired state over a corrupt
+/// one, this tick's memory for policies with history, else nothing.
+fn unchanged_effect(
+    policy: &PolicySettings,
+    stored: &Stored,
+    mut next: ServiceState,
+    memory: Memory,
+    at: &At<'_>,
+) -> Effect {
+    if matches!(stored, Stored::Corrupt { .. }) {
+        Effect::Repair(ServiceState::repaired(
+            at.cluster,
+            at.service,
+            at.now_ms,
+            at.tick_due_ms,
+        ))
+    } else if policy.needs_memory() {
+        next.memory = memory;
+        next.last_tick_due_ms = Some(at.tick_due_ms.max(next.last_tick_due_ms.unwrap_or(0)));
+        Effect::Remember(next)
+    } else {
+        Effect::None
     }
 }
 

@@ -87,23 +87,7 @@ pub async fn handle_tick_event(
     });
     let clock = autoscaler.clock();
     let selection = select_tick(bodies, clock.now_ms(), autoscaler.config().tick_max_age_ms);
-    for (id, why) in &selection.malformed {
-        tracing::warn!(message_id = %id, error = %why, "dropping malformed tick");
-    }
-    for tick in &selection.future {
-        tracing::warn!(
-            tick_due_ms = tick.due_ms,
-            ahead_ms = tick.due_ms.saturating_sub(clock.now_ms()),
-            "dropping a tick from the future (clock skew or a forged message)"
-        );
-    }
-    for tick in &selection.stale {
-        tracing::info!(
-            tick_due_ms = tick.due_ms,
-            lag_ms = clock.now_ms().saturating_sub(tick.due_ms),
-            "dropping stale tick"
-        );
-    }
+    log_dropped(&selection, clock.now_ms());
     let mut outcome = TickOutcome {
         received: records.len(),
         malformed: selection.malformed.len(),
@@ -117,13 +101,40 @@ pub async fn handle_tick_event(
         outcome.evaluated_tick_due_ms = Some(tick.due_ms);
         outcome.decisions = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
     }
-    let now = clock.now_ms();
-    let mut lines: Vec<_> = outcome
-        .decisions
-        .iter()
-        .map(|d| emf::decision_line(d, now))
-        .collect();
+    emit_lines(&outcome, lag_ms, clock.now_ms());
+    Ok(outcome)
+}
+
+/// One log line per tick message not evaluated, at a level that says whether
+/// it is a fault (malformed, from the future) or routine (stale).
+fn log_dropped(selection: &TickSelection, now_ms: u64) {
+    for (id, why) in &selection.malformed {
+        tracing::warn!(message_id = %id, error = %why, "dropping malformed tick");
+    }
+    for tick in &selection.future {
+        tracing::warn!(
+            tick_due_ms = tick.due_ms,
+            ahead_ms = tick.due_ms.saturating_sub(now_ms),
+            "dropping a tick from the future (clock skew or a forged message)"
+        );
+    }
+    for tick in &selection.stale {
+        tracing::info!(
+            tick_due_ms = tick.due_ms,
+            lag_ms = now_ms.saturating_sub(tick.due_ms),
+            "dropping stale tick"
+        );
+    }
+}
+
+/// The tick's structured log lines (CloudWatch embedded metrics): one per
+/// decision, then the tick's summary.
+fn emit_lines(outcome: &TickOutcome, lag_ms: Option<i64>, now_ms: u64) {
     let decisions = &outcome.decisions;
+    let mut lines: Vec<_> = decisions
+        .iter()
+        .map(|d| emf::decision_line(d, now_ms))
+        .collect();
     let summary = emf::TickSummary {
         evaluated_lag_ms: lag_ms,
         received: outcome.received,
@@ -134,9 +145,8 @@ pub async fn handle_tick_event(
             .count(),
         paused: decisions.iter().filter(|d| d.paused).count(),
     };
-    lines.push(emf::tick_line(now, &summary));
+    lines.push(emf::tick_line(now_ms, &summary));
     emf::emit(&lines);
-    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -270,13 +270,16 @@ async fn rabbitmq_readings_leave_no_connection_open() {
     let emulator = emulator_or_skip!();
     let broker = or_skip!(rabbitmq());
     broker.publish("leaks", 2).await;
+    // A user of this test's own: the other tests read the same node concurrently.
+    let (username, password) = ("leak-check", format!("pw-leak-{}", std::process::id()));
+    broker.add_monitoring_user(username, &password);
     for (mode, port) in [
         ("management", broker.https_port),
         ("amqp", broker.amqps_port),
     ] {
         let settings = AmqSettings::parse(&serde_json::json!({
             "engine": "rabbitmq", "mode": mode, "host": "127.0.0.1", "port": port,
-            "queue_name": "leaks", "username": broker.username, "password": broker.password,
+            "queue_name": "leaks", "username": username, "password": password,
             "ca_bundle": broker.pki.ca_pem.display().to_string(),
         }))
         .expect("settings");
@@ -302,11 +305,11 @@ async fn rabbitmq_readings_leave_no_connection_open() {
         drop(provider);
         // Closed connections leave the management API's list within a few seconds.
         let deadline = Instant::now() + Duration::from_secs(15);
-        while broker.connections_of_autoscaler() > 0 {
+        while broker.connections_of(username) > 0 {
             assert!(
                 Instant::now() < deadline,
                 "{mode}: {} connections still open after 150 readings",
-                broker.connections_of_autoscaler()
+                broker.connections_of(username)
             );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }

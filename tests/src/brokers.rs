@@ -290,17 +290,21 @@ impl RabbitMq {
     }
 
     fn create_user(&mut self) {
-        let user = format!(
-            "http://127.0.0.1:{}/api/users/{}",
-            self.http_port, self.username
-        );
-        let body = serde_json::json!({"password": self.password, "tags": "monitoring"});
+        self.add_monitoring_user(&self.username, &self.password);
+    }
+
+    /// Adds a user with the `monitoring` tag and read permission on vhost `/`, as the
+    /// autoscaler's secret would hold: a test that counts connections per user gets
+    /// one of its own, so the other tests sharing this node don't count.
+    pub fn add_monitoring_user(&self, username: &str, password: &str) {
+        let user = format!("http://127.0.0.1:{}/api/users/{username}", self.http_port);
+        let body = serde_json::json!({"password": password, "tags": "monitoring"});
         let (status, text) = blocking_http("PUT", &user, ("guest", "guest"), Some(&body))
             .expect("creating the test user");
         assert!(status < 300, "PUT user: {status} {text}");
         let permissions = format!(
-            "http://127.0.0.1:{}/api/permissions/%2F/{}",
-            self.http_port, self.username
+            "http://127.0.0.1:{}/api/permissions/%2F/{username}",
+            self.http_port
         );
         let body = serde_json::json!({"configure": "", "write": "", "read": ".*"});
         let (status, text) = blocking_http("PUT", &permissions, ("guest", "guest"), Some(&body))
@@ -390,16 +394,12 @@ impl RabbitMq {
             .expect("AMQP connection as guest")
     }
 
-    /// Open connections of the autoscaler's user, from the management API.
-    pub fn connections_of_autoscaler(&self) -> usize {
+    /// Open connections of `username`, from the management API.
+    pub fn connections_of(&self, username: &str) -> usize {
         let (_, text) = self.admin("GET", "/api/connections?columns=user", None);
         let list: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         list.as_array()
-            .map(|all| {
-                all.iter()
-                    .filter(|c| c["user"] == self.username.as_str())
-                    .count()
-            })
+            .map(|all| all.iter().filter(|c| c["user"] == username).count())
             .unwrap_or(0)
     }
 }

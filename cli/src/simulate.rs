@@ -48,24 +48,14 @@ pub fn simulate(
     tick: usize,
     svg: Option<&Path>,
 ) -> ExitCode {
-    let (policy, policy_source) = match simulation_policy(config_path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
-    };
-    if let Err(e) = check_workload(workload, tick) {
-        eprintln!("{e}");
-        return ExitCode::from(EXIT_BAD_CONFIG);
-    }
-    let trace = match Trace::load(trace_name, hours) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
-    };
+    let (policy, policy_source, trace) =
+        match simulation_inputs(config_path, trace_name, hours, workload, tick) {
+            Ok(inputs) => inputs,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(EXIT_BAD_CONFIG);
+            }
+        };
     let strategies = if policy_source == simulator::EXAMPLE_POLICY_SOURCE {
         simulator::example_strategies(workload, tick)
     } else {
@@ -79,6 +69,39 @@ pub fn simulate(
     let started = std::time::Instant::now();
     let comparison = simulator::compare(&trace, workload, &policy, &strategies, &reference);
     let elapsed = started.elapsed();
+    print_comparison(&trace, &policy_source, workload, &comparison);
+    println!(
+        "simulated {} strategies and solved the oracle in {:.2} s",
+        comparison.outcomes.len(),
+        elapsed.as_secs_f64()
+    );
+    match svg.filter(|p| p.as_os_str() != "none") {
+        Some(path) => write_chart(path, &trace, &comparison),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// The policy (and where it came from) and the trace, checked with the workload
+/// and tick: each error says what would be valid.
+fn simulation_inputs(
+    config_path: Option<&Path>,
+    trace_name: &str,
+    hours: Option<f64>,
+    workload: Workload,
+    tick: usize,
+) -> Result<(PolicySettings, String, Trace), String> {
+    let (policy, policy_source) = simulation_policy(config_path)?;
+    check_workload(workload, tick)?;
+    let trace = Trace::load(trace_name, hours).map_err(|e| e.to_string())?;
+    Ok((policy, policy_source, trace))
+}
+
+fn print_comparison(
+    trace: &Trace,
+    policy_source: &str,
+    workload: Workload,
+    comparison: &simulator::Comparison,
+) {
     println!(
         "trace {} ({:.1} h, {:.0} messages), {policy_source}; tasks process {} msg/s and start after {} s",
         trace.name,
@@ -87,25 +110,22 @@ pub fn simulate(
         workload.mu,
         workload.startup_s
     );
-    print!("{}", simulator::comparison_table(&comparison));
-    println!("{}", simulator::frontier_line(&comparison));
+    print!("{}", simulator::comparison_table(comparison));
+    println!("{}", simulator::frontier_line(comparison));
     println!();
-    print!("{}", simulator::elasticity_table(&comparison));
-    println!(
-        "simulated {} strategies and solved the oracle in {:.2} s",
-        comparison.outcomes.len(),
-        elapsed.as_secs_f64()
-    );
-    if let Some(path) = svg.filter(|p| p.as_os_str() != "none") {
-        let mut drawn = comparison.outcomes.clone();
-        drawn.extend(comparison.oracle.row.clone());
-        let chart = simulator::svg_chart(&trace, &drawn);
-        if let Err(e) = std::fs::write(path, chart) {
-            eprintln!("--svg {}: cannot write the chart: {e}", path.display());
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
-        println!("chart: {}", path.display());
+    print!("{}", simulator::elasticity_table(comparison));
+}
+
+/// The SVG chart of every strategy's backlog and tasks, the oracle's included.
+fn write_chart(path: &Path, trace: &Trace, comparison: &simulator::Comparison) -> ExitCode {
+    let mut drawn = comparison.outcomes.clone();
+    drawn.extend(comparison.oracle.row.clone());
+    let chart = simulator::svg_chart(trace, &drawn);
+    if let Err(e) = std::fs::write(path, chart) {
+        eprintln!("--svg {}: cannot write the chart: {e}", path.display());
+        return ExitCode::from(EXIT_BAD_CONFIG);
     }
+    println!("chart: {}", path.display());
     ExitCode::SUCCESS
 }
 

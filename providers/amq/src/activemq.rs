@@ -130,131 +130,169 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let mut connection = Connection::new(stream);
-    let result = exchange(
-        &mut connection,
+    let mut session = Session {
+        connection: &mut connection,
         broker,
-        host,
         queue,
         username,
-        password,
-        reply_deadline,
-    )
-    .await;
+        deadline: reply_deadline,
+    };
+    let result = session.exchange(host, password).await;
     connection.close().await;
     result
 }
 
-async fn exchange<S>(
-    connection: &mut Connection<S>,
-    broker: &str,
-    host: &str,
-    queue: &str,
-    username: &str,
-    password: &str,
+/// One reading's STOMP conversation, and the errors it answers with (each names
+/// the broker, and the queue or user where they matter).
+struct Session<'a, S> {
+    connection: &'a mut Connection<S>,
+    broker: &'a str,
+    queue: &'a str,
+    username: &'a str,
     deadline: Instant,
-) -> Result<DestinationStatistics, AmqError>
+}
+
+impl<S> Session<'_, S>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let protocol = |detail: String| AmqError::Protocol {
-        broker: broker.to_string(),
-        queue: queue.to_string(),
-        detail,
-    };
-    let lost = |e: ConnectionError, stage: &'static str| match e {
-        ConnectionError::TimedOut(_) => AmqError::Timeout {
-            broker: broker.to_string(),
-            waiting_for: stage,
-        },
-        ConnectionError::Frame(f) => protocol(f.to_string()),
-        other => AmqError::Unreachable {
-            broker: broker.to_string(),
-            cause: format!("{stage}: {other}"),
-        },
-    };
-
-    let connect = Frame::new("CONNECT")
-        .header("accept-version", "1.2")
-        .header("host", host)
-        .header("login", username)
-        .header("passcode", password)
-        .header("heart-beat", "0,0");
-    connection
-        .send(&connect)
-        .await
-        .map_err(|e| lost(e, "the STOMP CONNECT"))?;
-    let answer = connection
-        .receive(deadline)
-        .await
-        .map_err(|e| lost(e, "the STOMP CONNECTED frame"))?;
-    match answer.command.as_str() {
-        "CONNECTED" => {}
-        "ERROR" => {
-            let message = answer.get("message").unwrap_or_default().to_string();
-            let lowered = message.to_ascii_lowercase();
-            if lowered.contains("password") || lowered.contains("user") || lowered.contains("auth")
-            {
-                return Err(AmqError::AuthenticationFailed {
-                    broker: broker.to_string(),
-                    user: username.to_string(),
-                    detail: message,
-                });
-            }
-            return Err(protocol(format!("CONNECT refused: {message}")));
-        }
-        other => return Err(protocol(format!("expected CONNECTED, got {other}"))),
+    /// Steps 1 to 4 of the module's exchange.
+    async fn exchange(
+        &mut self,
+        host: &str,
+        password: &str,
+    ) -> Result<DestinationStatistics, AmqError> {
+        self.connect(host, password).await?;
+        self.request_statistics().await?;
+        self.collect_statistics().await
     }
 
-    let subscribe = Frame::new("SUBSCRIBE")
-        .header("id", "0")
-        .header("destination", REPLY_QUEUE)
-        .header("ack", "auto")
-        .header("transformation", "jms-map-json");
-    let request = Frame::new("SEND")
-        .header("destination", &format!("/queue/{STATISTICS_PREFIX}{queue}"))
-        .header("reply-to", REPLY_QUEUE)
-        .header(END_OF_LIST_HEADER, "true");
-    for frame in [&subscribe, &request] {
-        connection
+    async fn connect(&mut self, host: &str, password: &str) -> Result<(), AmqError> {
+        let connect = Frame::new("CONNECT")
+            .header("accept-version", "1.2")
+            .header("host", host)
+            .header("login", self.username)
+            .header("passcode", password)
+            .header("heart-beat", "0,0");
+        self.send(&connect, "the STOMP CONNECT").await?;
+        let answer = self.receive("the STOMP CONNECTED frame").await?;
+        match answer.command.as_str() {
+            "CONNECTED" => Ok(()),
+            "ERROR" => Err(self.connect_refused(&answer)),
+            other => Err(self.protocol(format!("expected CONNECTED, got {other}"))),
+        }
+    }
+
+    /// An `ERROR` answering `CONNECT`: wrong credentials when it says so.
+    fn connect_refused(&self, answer: &Frame) -> AmqError {
+        let message = answer.get("message").unwrap_or_default().to_string();
+        let lowered = message.to_ascii_lowercase();
+        if lowered.contains("password") || lowered.contains("user") || lowered.contains("auth") {
+            return AmqError::AuthenticationFailed {
+                broker: self.broker.to_string(),
+                user: self.username.to_string(),
+                detail: message,
+            };
+        }
+        self.protocol(format!("CONNECT refused: {message}"))
+    }
+
+    async fn request_statistics(&mut self) -> Result<(), AmqError> {
+        let subscribe = Frame::new("SUBSCRIBE")
+            .header("id", "0")
+            .header("destination", REPLY_QUEUE)
+            .header("ack", "auto")
+            .header("transformation", "jms-map-json");
+        let request = Frame::new("SEND")
+            .header(
+                "destination",
+                &format!("/queue/{STATISTICS_PREFIX}{}", self.queue),
+            )
+            .header("reply-to", REPLY_QUEUE)
+            .header(END_OF_LIST_HEADER, "true");
+        for frame in [&subscribe, &request] {
+            self.send(frame, "the statistics request").await?;
+        }
+        Ok(())
+    }
+
+    /// The plugin's replies up to the end of its list: the monitored queue's
+    /// statistics, or `QueueNotFound` when the list ends without them.
+    async fn collect_statistics(&mut self) -> Result<DestinationStatistics, AmqError> {
+        let wanted = format!("queue://{}", self.queue);
+        let mut found = None;
+        loop {
+            let frame = self.receive("the statistics reply").await?;
+            match frame.command.as_str() {
+                "MESSAGE" => match parse_statistics(&frame.body).map_err(|e| self.protocol(e))? {
+                    StatisticsReply::Destination { name, statistics } if name == wanted => {
+                        found = Some(statistics)
+                    }
+                    StatisticsReply::Destination { .. } => {}
+                    StatisticsReply::EndOfList => break,
+                },
+                "ERROR" => return Err(self.broker_error(&frame)),
+                _ => {}
+            }
+        }
+        found.ok_or_else(|| AmqError::QueueNotFound {
+            broker: self.broker.to_string(),
+            queue: self.queue.to_string(),
+        })
+    }
+
+    /// An `ERROR` during the statistics exchange: no read access when it says so.
+    fn broker_error(&self, frame: &Frame) -> AmqError {
+        let message = frame.get("message").unwrap_or_default().to_string();
+        if message.to_ascii_lowercase().contains("not authorized") {
+            return AmqError::AccessDenied {
+                broker: self.broker.to_string(),
+                user: self.username.to_string(),
+                queue: self.queue.to_string(),
+                detail: message,
+            };
+        }
+        self.protocol(format!("broker error: {message}"))
+    }
+
+    async fn send(&mut self, frame: &Frame, stage: &'static str) -> Result<(), AmqError> {
+        self.connection
             .send(frame)
             .await
-            .map_err(|e| lost(e, "the statistics request"))?;
+            .map_err(|e| self.lost(e, stage))
     }
 
-    let wanted = format!("queue://{queue}");
-    let mut found = None;
-    loop {
-        let frame = connection
+    async fn receive(&mut self, stage: &'static str) -> Result<Frame, AmqError> {
+        let deadline = self.deadline;
+        self.connection
             .receive(deadline)
             .await
-            .map_err(|e| lost(e, "the statistics reply"))?;
-        match frame.command.as_str() {
-            "MESSAGE" => match parse_statistics(&frame.body).map_err(protocol)? {
-                StatisticsReply::Destination { name, statistics } if name == wanted => {
-                    found = Some(statistics)
-                }
-                StatisticsReply::Destination { .. } => {}
-                StatisticsReply::EndOfList => break,
-            },
-            "ERROR" => {
-                let message = frame.get("message").unwrap_or_default().to_string();
-                if message.to_ascii_lowercase().contains("not authorized") {
-                    return Err(AmqError::AccessDenied {
-                        broker: broker.to_string(),
-                        user: username.to_string(),
-                        queue: queue.to_string(),
-                        detail: message,
-                    });
-                }
-                return Err(protocol(format!("broker error: {message}")));
-            }
-            _ => {}
+            .map_err(|e| self.lost(e, stage))
+    }
+
+    fn protocol(&self, detail: String) -> AmqError {
+        AmqError::Protocol {
+            broker: self.broker.to_string(),
+            queue: self.queue.to_string(),
+            detail,
         }
     }
-    found.ok_or_else(|| AmqError::QueueNotFound {
-        broker: broker.to_string(),
-        queue: queue.to_string(),
-    })
+
+    /// A connection error at `stage`: a time-out, a malformed frame, or the
+    /// broker unreachable.
+    fn lost(&self, error: ConnectionError, stage: &'static str) -> AmqError {
+        match error {
+            ConnectionError::TimedOut(_) => AmqError::Timeout {
+                broker: self.broker.to_string(),
+                waiting_for: stage,
+            },
+            ConnectionError::Frame(f) => self.protocol(f.to_string()),
+            other => AmqError::Unreachable {
+                broker: self.broker.to_string(),
+                cause: format!("{stage}: {other}"),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

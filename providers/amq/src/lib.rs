@@ -443,12 +443,13 @@ impl AmqProvider {
         }))
     }
 
-    async fn stomp_reading(&self, target: &rabbitmq::Target<'_>) -> Result<QueueMetrics, AmqError> {
+    /// A TCP connection to the broker's STOMP port, wrapped in TLS when configured,
+    /// within the connect time-out.
+    async fn stomp_stream(
+        &self,
+        target: &rabbitmq::Target<'_>,
+    ) -> Result<Box<dyn BrokerStream>, AmqError> {
         let connect_deadline = tokio::time::Instant::now() + self.settings.connect_timeout;
-        let unreachable = |cause: String| AmqError::Unreachable {
-            broker: target.broker.to_string(),
-            cause,
-        };
         let timed_out = || AmqError::Timeout {
             broker: target.broker.to_string(),
             waiting_for: "the TCP/TLS connection",
@@ -459,29 +460,36 @@ impl AmqProvider {
         )
         .await
         .map_err(|_| timed_out())?
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| AmqError::Unreachable {
+            broker: target.broker.to_string(),
+            cause: e.to_string(),
+        })?;
         let _ = tcp.set_nodelay(true);
-        let reply_deadline = tokio::time::Instant::now() + self.settings.reply_timeout;
-        let stream: Box<dyn BrokerStream> = match &self.tls {
-            Some(config) => {
-                let name =
-                    ServerName::try_from(target.host.to_string()).map_err(|e| AmqError::Tls {
-                        broker: target.broker.to_string(),
-                        cause: format!("{} is not a valid TLS server name: {e}", target.host),
-                    })?;
-                let connector = tokio_rustls::TlsConnector::from(config.clone());
-                let stream =
-                    tokio::time::timeout_at(connect_deadline, connector.connect(name, tcp))
-                        .await
-                        .map_err(|_| timed_out())?
-                        .map_err(|e| AmqError::Tls {
-                            broker: target.broker.to_string(),
-                            cause: error_chain(&e),
-                        })?;
-                Box::new(stream)
-            }
-            None => Box::new(tcp),
+        let Some(config) = &self.tls else {
+            return Ok(Box::new(tcp));
         };
+        let tls_error = |cause: String| AmqError::Tls {
+            broker: target.broker.to_string(),
+            cause,
+        };
+        let name = ServerName::try_from(target.host.to_string()).map_err(|e| {
+            tls_error(format!(
+                "{} is not a valid TLS server name: {e}",
+                target.host
+            ))
+        })?;
+        let connector = tokio_rustls::TlsConnector::from(config.clone());
+        let stream = tokio::time::timeout_at(connect_deadline, connector.connect(name, tcp))
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| tls_error(error_chain(&e)))?;
+        Ok(Box::new(stream))
+    }
+
+    /// One ActiveMQ reading: the statistics plugin over STOMP (see [`activemq`]).
+    async fn stomp_reading(&self, target: &rabbitmq::Target<'_>) -> Result<QueueMetrics, AmqError> {
+        let stream = self.stomp_stream(target).await?;
+        let reply_deadline = tokio::time::Instant::now() + self.settings.reply_timeout;
         let statistics = activemq::read_statistics(
             stream,
             target.broker,

@@ -76,6 +76,33 @@ pub struct Target<'a> {
     pub password: &'a str,
 }
 
+/// The errors a reading answers with, each naming the broker and what it read.
+impl Target<'_> {
+    fn protocol(&self, detail: String) -> AmqError {
+        AmqError::Protocol {
+            broker: self.broker.to_string(),
+            queue: self.queue.to_string(),
+            detail,
+        }
+    }
+
+    fn queue_not_found(&self) -> AmqError {
+        AmqError::QueueNotFound {
+            broker: self.broker.to_string(),
+            queue: format!("{} (vhost {})", self.queue, self.vhost),
+        }
+    }
+
+    fn access_denied(&self, detail: String) -> AmqError {
+        AmqError::AccessDenied {
+            broker: self.broker.to_string(),
+            user: self.username.to_string(),
+            queue: self.queue.to_string(),
+            detail,
+        }
+    }
+}
+
 /// One management API reading.
 pub async fn management_reading(
     http: &reqwest::Client,
@@ -92,63 +119,54 @@ pub async fn management_reading(
         .send()
         .await
         .map_err(|e| http_error(target.broker, e))?;
-    let status = response.status().as_u16();
-    match status {
+    match response.status().as_u16() {
         200 => {
             let body = response
                 .bytes()
                 .await
                 .map_err(|e| http_error(target.broker, e))?;
-            parse_queue_document(&body).map_err(|detail| AmqError::Protocol {
-                broker: target.broker.to_string(),
-                queue: target.queue.to_string(),
-                detail,
-            })
+            parse_queue_document(&body).map_err(|detail| target.protocol(detail))
         }
         401 => Err(AmqError::AuthenticationFailed {
             broker: target.broker.to_string(),
             user: target.username.to_string(),
             detail: "the management API answered 401 Unauthorized".into(),
         }),
-        403 => Err(AmqError::AccessDenied {
-            broker: target.broker.to_string(),
-            user: target.username.to_string(),
-            queue: target.queue.to_string(),
-            detail: "the management API answered 403; the user needs the monitoring tag \
-                     and permissions on the virtual host"
+        403 => Err(target.access_denied(
+            "the management API answered 403; the user needs the monitoring tag \
+             and permissions on the virtual host"
                 .into(),
-        }),
-        404 => {
-            // One 404 for both a missing queue and a missing vhost; ask which. The list
-            // holds the vhosts this user may use, so "missing" includes "not permitted".
-            let vhosts_url = format!("{}/api/vhosts?columns=name", target.base_url);
-            let vhosts = http
-                .get(&vhosts_url)
-                .basic_auth(target.username, Some(target.password))
-                .send()
-                .await
-                .map_err(|e| http_error(target.broker, e))?;
-            let listed: Value = vhosts.json().await.unwrap_or_default();
-            let vhost_known = listed
-                .as_array()
-                .is_some_and(|all| all.iter().any(|v| v["name"] == target.vhost));
-            if vhost_known {
-                Err(AmqError::QueueNotFound {
-                    broker: target.broker.to_string(),
-                    queue: format!("{} (vhost {})", target.queue, target.vhost),
-                })
-            } else {
-                Err(AmqError::VhostNotFound {
-                    broker: target.broker.to_string(),
-                    vhost: target.vhost.to_string(),
-                })
-            }
-        }
-        other => Err(AmqError::Protocol {
+        )),
+        404 => Err(missing_queue_or_vhost(http, target).await),
+        other => Err(target.protocol(format!("the management API answered HTTP {other}"))),
+    }
+}
+
+/// The management API answers one 404 for both a missing queue and a missing
+/// vhost; this asks which. The list holds the vhosts this user may use, so
+/// "missing" includes "not permitted".
+async fn missing_queue_or_vhost(http: &reqwest::Client, target: &Target<'_>) -> AmqError {
+    let vhosts_url = format!("{}/api/vhosts?columns=name", target.base_url);
+    let vhosts = match http
+        .get(&vhosts_url)
+        .basic_auth(target.username, Some(target.password))
+        .send()
+        .await
+    {
+        Ok(vhosts) => vhosts,
+        Err(e) => return http_error(target.broker, e),
+    };
+    let listed: Value = vhosts.json().await.unwrap_or_default();
+    let vhost_known = listed
+        .as_array()
+        .is_some_and(|all| all.iter().any(|v| v["name"] == target.vhost));
+    if vhost_known {
+        target.queue_not_found()
+    } else {
+        AmqError::VhostNotFound {
             broker: target.broker.to_string(),
-            queue: target.queue.to_string(),
-            detail: format!("the management API answered HTTP {other}"),
-        }),
+            vhost: target.vhost.to_string(),
+        }
     }
 }
 
@@ -260,20 +278,15 @@ async fn passive_declare(
     connection: &Connection,
     target: &Target<'_>,
 ) -> Result<QueueMetrics, AmqError> {
-    let protocol = |detail: String| AmqError::Protocol {
-        broker: target.broker.to_string(),
-        queue: target.queue.to_string(),
-        detail,
-    };
     let channel = connection
         .open_channel(None)
         .await
-        .map_err(|e| protocol(format!("could not open a channel: {e}")))?;
+        .map_err(|e| target.protocol(format!("could not open a channel: {e}")))?;
     let (reason_sender, close_reason) = tokio::sync::oneshot::channel();
     channel
         .register_callback(CloseReason(Some(reason_sender)))
         .await
-        .map_err(|e| protocol(format!("could not watch the channel: {e}")))?;
+        .map_err(|e| target.protocol(format!("could not watch the channel: {e}")))?;
     let declared = channel
         .queue_declare(
             QueueDeclareArguments::new(target.queue)
@@ -291,58 +304,41 @@ async fn passive_declare(
             oldest_message: None,
             max_consumers: None,
         }),
-        Ok(None) => Err(protocol("no queue.declare-ok".into())),
+        Ok(None) => Err(target.protocol("no queue.declare-ok".into())),
         Err(e) => {
-            let text = e.to_string();
             let reason = tokio::time::timeout(CLOSE_REASON_WAIT, close_reason)
                 .await
                 .ok()
                 .and_then(Result::ok);
-            if let Some((code, reply)) = &reason {
-                tracing::debug!(broker = %target.broker, code, reply = %reply, "the broker closed the channel");
-            }
-            match reason {
-                Some((404, _)) => {
-                    return Err(AmqError::QueueNotFound {
-                        broker: target.broker.to_string(),
-                        queue: format!("{} (vhost {})", target.queue, target.vhost),
-                    })
-                }
-                Some((403, reply)) => {
-                    return Err(AmqError::AccessDenied {
-                        broker: target.broker.to_string(),
-                        user: target.username.to_string(),
-                        queue: target.queue.to_string(),
-                        detail: reply,
-                    })
-                }
-                Some((code, reply)) => {
-                    return Err(protocol(format!(
-                        "the broker closed the channel: {code} {reply}"
-                    )))
-                }
-                None => {}
-            }
-            // No close reason arrived: judge by the error's text. With the
-            // read-only permissions the README asks for, a closed channel means
-            // a missing queue.
-            if text.contains("NOT_FOUND") || text.contains("404") || text.contains("channel closed")
-            {
-                Err(AmqError::QueueNotFound {
-                    broker: target.broker.to_string(),
-                    queue: format!("{} (vhost {})", target.queue, target.vhost),
-                })
-            } else if text.contains("ACCESS_REFUSED") || text.contains("403") {
-                Err(AmqError::AccessDenied {
-                    broker: target.broker.to_string(),
-                    user: target.username.to_string(),
-                    queue: target.queue.to_string(),
-                    detail: text,
-                })
-            } else {
-                Err(protocol(text))
-            }
+            Err(declare_refused(target, reason, e.to_string()))
         }
+    }
+}
+
+/// A failed passive `queue.declare`, by the broker's close reason (code, text)
+/// when it arrived, else by the error's text.
+fn declare_refused(target: &Target<'_>, reason: Option<(u16, String)>, text: String) -> AmqError {
+    if let Some((code, reply)) = &reason {
+        tracing::debug!(broker = %target.broker, code, reply = %reply, "the broker closed the channel");
+    }
+    match reason {
+        Some((404, _)) => target.queue_not_found(),
+        Some((403, reply)) => target.access_denied(reply),
+        Some((code, reply)) => {
+            target.protocol(format!("the broker closed the channel: {code} {reply}"))
+        }
+        // With the read-only permissions the README asks for, a closed channel
+        // means a missing queue.
+        None if text.contains("NOT_FOUND")
+            || text.contains("404")
+            || text.contains("channel closed") =>
+        {
+            target.queue_not_found()
+        }
+        None if text.contains("ACCESS_REFUSED") || text.contains("403") => {
+            target.access_denied(text)
+        }
+        None => target.protocol(text),
     }
 }
 

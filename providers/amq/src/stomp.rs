@@ -133,14 +133,30 @@ pub fn decode(buffer: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         return Ok(None);
     }
     // The head ends at the first blank line.
-    let Some(head_end) = find_blank_line(buffer) else {
+    let Some((head_len, separator_len)) = find_blank_line(buffer) else {
         if buffer.len() > MAX_FRAME_BYTES {
             return Err(FrameError::TooLarge);
         }
         return Ok(None);
     };
-    let (head_len, separator_len) = head_end;
     let head = std::str::from_utf8(&buffer[..head_len]).map_err(|_| FrameError::NotUtf8)?;
+    let (command, headers) = parse_head(head)?;
+    let body_start = head_len + separator_len;
+    let Some(body_end) = find_body_end(buffer, body_start, &headers)? else {
+        return Ok(None);
+    };
+    let body = buffer[body_start..body_end].to_vec();
+    buffer.advance(body_end + 1);
+    Ok(Some(Frame {
+        command,
+        headers,
+        body,
+    }))
+}
+
+/// The command and headers of a frame's head. Header values are unescaped in
+/// every frame but `CONNECTED`, which STOMP 1.2 leaves unescaped for STOMP 1.0.
+fn parse_head(head: &str) -> Result<(String, Vec<(String, String)>), FrameError> {
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let command = lines.next().unwrap_or_default().to_string();
     let unescaped = command != "CONNECTED";
@@ -155,7 +171,16 @@ pub fn decode(buffer: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
             headers.push((name.to_string(), value.to_string()));
         }
     }
-    let body_start = head_len + separator_len;
+    Ok((command, headers))
+}
+
+/// Where the body starting at `body_start` ends (its NUL), by `content-length`
+/// when the head has one, else at the first NUL; `None` if more bytes are needed.
+fn find_body_end(
+    buffer: &[u8],
+    body_start: usize,
+    headers: &[(String, String)],
+) -> Result<Option<usize>, FrameError> {
     let content_length = headers
         .iter()
         .find(|(n, _)| n == "content-length")
@@ -165,33 +190,24 @@ pub fn decode(buffer: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
                 .map_err(|_| FrameError::BadContentLength(v.clone()))
         })
         .transpose()?;
-    let body_end = match content_length {
+    match content_length {
+        Some(len) if len > MAX_FRAME_BYTES => Err(FrameError::TooLarge),
         Some(len) => {
-            if len > MAX_FRAME_BYTES {
-                return Err(FrameError::TooLarge);
-            }
             let end = body_start + len;
             if buffer.len() <= end {
-                return Ok(None);
+                Ok(None)
+            } else if buffer[end] != 0 {
+                Err(FrameError::MissingNul)
+            } else {
+                Ok(Some(end))
             }
-            if buffer[end] != 0 {
-                return Err(FrameError::MissingNul);
-            }
-            end
         }
         None => match buffer[body_start..].iter().position(|&b| b == 0) {
-            Some(offset) => body_start + offset,
-            None if buffer.len() > MAX_FRAME_BYTES => return Err(FrameError::TooLarge),
-            None => return Ok(None),
+            Some(offset) => Ok(Some(body_start + offset)),
+            None if buffer.len() > MAX_FRAME_BYTES => Err(FrameError::TooLarge),
+            None => Ok(None),
         },
-    };
-    let body = buffer[body_start..body_end].to_vec();
-    buffer.advance(body_end + 1);
-    Ok(Some(Frame {
-        command,
-        headers,
-        body,
-    }))
+    }
 }
 
 /// Position of the head's end and the length of the blank-line separator.

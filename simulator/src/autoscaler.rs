@@ -61,7 +61,7 @@ impl Scaler for FastAutoscaler<'_> {
             in_flight: snapshot as u64,
             delayed: 0,
             dequeued_total: seen.dequeued,
-            oldest_message: None,
+            oldest_message: seen.oldest_message,
             max_consumers: None,
         };
         let now_ms = seen.now_s as u64 * 1000;

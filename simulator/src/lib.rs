@@ -19,6 +19,7 @@
 //! - [`trace`]: built-in traces, random workloads and CSV;
 //! - [`cloudwatch`]: CloudWatch `GetMetricData` exports as traces;
 //! - [`workload`]: how the tasks behave;
+//! - [`age_metric`]: the oldest message's age, as CloudWatch publishes it;
 //! - [`strategy`]: what can be simulated, and the configurations `simulate` compares;
 //! - [`autoscaler`]: Fast Autoscaler through the worker's flow;
 //! - [`baselines`]: AWS target tracking and KEDA;
@@ -29,6 +30,7 @@
 //! - [`tune`]: settings searched on a workload, and their Pareto frontier;
 //! - [`chart`]: the SVG charts.
 
+pub mod age_metric;
 pub mod autoscaler;
 pub mod baselines;
 pub mod chart;

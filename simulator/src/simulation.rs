@@ -4,7 +4,10 @@
 use std::collections::VecDeque;
 
 use fast_autoscaler::config::PolicySettings;
+use fast_autoscaler::providers::MessageAge;
 use serde::Serialize;
+
+use crate::age_metric::AgeMetric;
 
 use crate::elasticity::{demand, elasticity, Elasticity};
 use crate::strategy::Strategy;
@@ -25,6 +28,8 @@ pub struct Seen {
     pub running: u32,
     /// Messages consumed so far, when the queue reports it.
     pub dequeued: Option<u64>,
+    /// The oldest message's age, as CloudWatch would have published it by now.
+    pub oldest_message: Option<MessageAge>,
 }
 
 /// A strategy's decider during one run.
@@ -181,6 +186,13 @@ impl Queue {
         worked
     }
 
+    /// How long the oldest waiting message has waited at `now`.
+    fn oldest_age(&self, now: usize) -> usize {
+        self.fifo
+            .front()
+            .map_or(0, |(arrived, _)| now.saturating_sub(*arrived))
+    }
+
     /// The waits, counting messages still queued at `end` as waiting until then.
     fn into_waits(mut self, end: usize) -> WaitHistogram {
         for (arrived, count) in std::mem::take(&mut self.fifo) {
@@ -204,58 +216,43 @@ pub fn run(
     tasks.set(policy.min_tasks, 0, 0);
     let mut scaler = strategy.scaler(policy);
     let interval = scaler.interval_s();
-    let (mut max_backlog, mut task_seconds, mut actions) = (queue.backlog, 0.0, 0u64);
+    let mut tally = Tally::new(queue.backlog, trace.arrivals.len());
     let mut first_scale_out_s = None;
-    let mut series = Vec::new();
-    let mut supply = Vec::with_capacity(trace.arrivals.len());
+    let mut ages = AgeMetric::default();
 
     for (now, arrivals) in trace.arrivals.iter().enumerate() {
         queue.arrive(now, *arrivals);
         // Running tasks work through the queue in arrival order.
         let running = tasks.running(now);
-        supply.push(running as u32);
         let worked = queue.work(now, running as f64 * workload.mu);
-        max_backlog = f64::max(max_backlog, queue.backlog);
-
+        ages.record(now, queue.oldest_age(now));
         if now % interval == 0 {
-            let current = tasks.count();
             let seen = Seen {
                 now_s: now,
                 backlog: queue.backlog,
                 busy: worked / workload.mu,
-                current,
-                running: tasks.running(now) as u32,
+                current: tasks.count(),
+                running: running as u32,
                 dequeued: workload
                     .consumption_counter
                     .then_some(queue.consumed as u64),
+                oldest_message: ages.newest(now),
             };
             if let Some(desired) = scaler.decide(&seen) {
                 let surge_started = trace.surge_start_s.filter(|s| now >= *s);
-                if desired > current && first_scale_out_s.is_none() {
+                if desired > seen.current && first_scale_out_s.is_none() {
                     first_scale_out_s = surge_started.map(|s| (now - s) as f64);
                 }
                 tasks.set(desired, now, workload.startup_s);
-                actions += 1;
+                tally.actions += 1;
             }
         }
-        task_seconds += f64::from(tasks.count());
-        if now % 60 == 0 {
-            series.push((now, queue.backlog, tasks.count()));
-        }
+        tally.second(now, queue.backlog, running as u32, tasks.count());
     }
-    let waits = queue.into_waits(trace.arrivals.len());
+    let task_seconds = tally.paid;
     Outcome {
-        strategy: strategy.label(),
-        p50_wait_s: waits.percentile(50.0),
-        p95_wait_s: waits.percentile(95.0),
-        p99_wait_s: waits.percentile(99.0),
-        max_wait_s: waits.max(),
-        max_backlog,
         first_scale_out_s,
-        task_seconds,
-        scaling_actions: actions,
-        elasticity: elasticity(&demand(&trace.arrivals, workload.mu), &supply),
-        series,
+        ..tally.outcome(strategy.label(), queue, trace, workload, task_seconds)
     }
 }
 
@@ -270,32 +267,77 @@ pub fn run_plan(
     label: String,
 ) -> Outcome {
     let mut queue = Queue::new(trace.initial_backlog);
-    let (mut max_backlog, mut series, mut actions) = (queue.backlog, Vec::new(), 0u64);
+    let mut tally = Tally::new(queue.backlog, trace.arrivals.len());
     let mut previous = initial_tasks;
     for (now, arrivals) in trace.arrivals.iter().enumerate() {
         queue.arrive(now, *arrivals);
         let running = plan.get(now).copied().unwrap_or(0);
         queue.work(now, f64::from(running) * workload.mu);
-        max_backlog = f64::max(max_backlog, queue.backlog);
-        actions += u64::from(running != previous);
+        tally.actions += u64::from(running != previous);
         previous = running;
-        if now % 60 == 0 {
-            series.push((now, queue.backlog, running));
+        tally.second(now, queue.backlog, running, running);
+    }
+    let task_seconds = crate::oracle::plan_cost(plan, initial_tasks, workload.startup_s);
+    tally.outcome(label, queue, trace, workload, task_seconds)
+}
+
+/// What a run counts second by second, besides the waits the queue keeps.
+struct Tally {
+    max_backlog: f64,
+    /// Changes of the desired count.
+    actions: u64,
+    /// Task-seconds of tasks requested (pending and running).
+    paid: f64,
+    /// Running tasks each second, for the elasticity metrics.
+    supply: Vec<u32>,
+    /// (time s, backlog, tasks requested), one a minute.
+    series: Vec<(usize, f64, u32)>,
+}
+
+impl Tally {
+    fn new(initial_backlog: f64, seconds: usize) -> Self {
+        Tally {
+            max_backlog: initial_backlog,
+            actions: 0,
+            paid: 0.0,
+            supply: Vec::with_capacity(seconds),
+            series: Vec::new(),
         }
     }
-    let waits = queue.into_waits(trace.arrivals.len());
-    Outcome {
-        strategy: label,
-        p50_wait_s: waits.percentile(50.0),
-        p95_wait_s: waits.percentile(95.0),
-        p99_wait_s: waits.percentile(99.0),
-        max_wait_s: waits.max(),
-        max_backlog,
-        first_scale_out_s: None,
-        task_seconds: crate::oracle::plan_cost(plan, initial_tasks, workload.startup_s),
-        scaling_actions: actions,
-        elasticity: elasticity(&demand(&trace.arrivals, workload.mu), plan),
-        series,
+
+    /// The end of second `now`: the backlog left, the tasks that worked in it and
+    /// the tasks requested.
+    fn second(&mut self, now: usize, backlog: f64, running: u32, requested: u32) {
+        self.max_backlog = self.max_backlog.max(backlog);
+        self.supply.push(running);
+        self.paid += f64::from(requested);
+        if now.is_multiple_of(60) {
+            self.series.push((now, backlog, requested));
+        }
+    }
+
+    fn outcome(
+        self,
+        label: String,
+        queue: Queue,
+        trace: &Trace,
+        workload: Workload,
+        task_seconds: f64,
+    ) -> Outcome {
+        let waits = queue.into_waits(trace.arrivals.len());
+        Outcome {
+            strategy: label,
+            p50_wait_s: waits.percentile(50.0),
+            p95_wait_s: waits.percentile(95.0),
+            p99_wait_s: waits.percentile(99.0),
+            max_wait_s: waits.max(),
+            max_backlog: self.max_backlog,
+            first_scale_out_s: None,
+            task_seconds,
+            scaling_actions: self.actions,
+            elasticity: elasticity(&demand(&trace.arrivals, workload.mu), &self.supply),
+            series: self.series,
+        }
     }
 }
 
@@ -405,6 +447,50 @@ mod tests {
             "{recommended:?} {slow:?}"
         );
         assert!(recommended.task_seconds <= slow.task_seconds * 1.1);
+    }
+
+    #[test]
+    fn the_wait_goal_answers_the_age_cloudwatch_publishes_without_running_away() {
+        use fast_autoscaler::config::PolicyKind;
+        let trace = Trace::built_in("spike", 7200).unwrap();
+        // A count goal too lax for the spike: only the wait goal can help.
+        let lax = PolicySettings {
+            kind: PolicyKind::Target {
+                messages_per_task: 1000.0,
+            },
+            scale_out_cooldown_s: 0,
+            scale_in_cooldown_s: 60,
+            ..policy()
+        };
+        let with_goal = PolicySettings {
+            max_wait_s: Some(120),
+            ..lax.clone()
+        };
+        let without = run(&trace, WORKLOAD, &lax, &fast("target", 10, &lax));
+        let with = run(&trace, WORKLOAD, &lax, &fast("target", 10, &with_goal));
+        let minutely = run(&trace, WORKLOAD, &lax, &fast("target", 60, &with_goal));
+        let figures = |o: &Outcome| {
+            format!(
+                "max wait {:.0} s, p99 {:.0} s, {:.0} task-s",
+                o.max_wait_s, o.p99_wait_s, o.task_seconds
+            )
+        };
+        assert!(
+            with.max_wait_s < 0.6 * without.max_wait_s,
+            "the wait goal shortens the longest wait: {} vs {}",
+            figures(&with),
+            figures(&without)
+        );
+        // The age is a minute's maximum, a minute late, so six ticks a minute read
+        // the same figure: scaling today's count by it on each would compound
+        // (twice the task-seconds of one reading a minute, before the rule scaled
+        // the tasks running when the age was measured).
+        assert!(
+            with.task_seconds < 1.3 * minutely.task_seconds,
+            "10 s ticks: {} against 60 s ticks: {}",
+            figures(&with),
+            figures(&minutely)
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use fast_autoscaler::handler::select_tick;
 use fast_autoscaler::policy::{
     apply_cooldown, recommend, recommend_with_memory, Action, History, Memory, Observation,
 };
-use fast_autoscaler::providers::QueueMetrics;
+use fast_autoscaler::providers::{MessageAge, QueueMetrics};
 use fast_autoscaler::state::ServiceState;
 use fast_autoscaler::{AutoscalerConfig, Tick};
 use proptest::prelude::*;
@@ -171,6 +171,50 @@ proptest! {
             memory = next;
             current = decision.new_desired;
         }
+    }
+
+    /// The wait goal on one late age, read tick after tick as CloudWatch's
+    /// minute-old datapoint is: while the running tasks stay the same, the count
+    /// asked for is the same on every tick, never a multiple of the last one.
+    #[test]
+    fn one_late_age_is_never_compounded(
+        messages_per_task in 1.0..1_000.0f64,
+        goal in 1u64..600,
+        late_by in 1u64..3_600,
+        running in 0u32..100,
+        visible in 0u64..5_000,
+        ticks in 8usize..16,
+    ) {
+        let policy = PolicySettings {
+            min_tasks: 0,
+            max_tasks: 10_000,
+            kind: PolicyKind::Target { messages_per_task },
+            max_wait_s: Some(goal),
+            ..PolicySettings::default()
+        };
+        let mut memory = Memory::default();
+        let mut current = running;
+        let minute_start_ms = 1_000_000u64;
+        let mut asked = Vec::new();
+        for tick in 0..ticks as u64 {
+            // Ticks every 10 s through the measured minute, then readings of it.
+            let now_ms = minute_start_ms + tick * 10_000;
+            let metrics = QueueMetrics {
+                oldest_message: (now_ms >= minute_start_ms + 60_000).then_some(MessageAge {
+                    age_s: goal + late_by,
+                    measured_ago_s: (now_ms - minute_start_ms) / 1000,
+                }),
+                ..QueueMetrics { visible, in_flight: 0, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None }
+            };
+            let observed = Observation { metrics: Ok(&metrics), current, running, now_ms };
+            let (decision, next) = recommend_with_memory(&policy, &observed, &memory);
+            if metrics.oldest_message.is_some() {
+                asked.push(decision.new_desired);
+            }
+            memory = next;
+            current = decision.new_desired;
+        }
+        prop_assert!(asked.windows(2).all(|w| w[0] == w[1]), "{asked:?}");
     }
 
     #[test]

@@ -161,6 +161,7 @@ impl PolicySettings {
             || self.scale_in_stabilization_s > 0
             || self.scale_to_zero_after_s.is_some()
             || self.fallback.is_some()
+            || self.max_wait_s.is_some()
     }
 }
 

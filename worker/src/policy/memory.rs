@@ -1,7 +1,7 @@
 //! What a policy remembers between ticks.
 //!
 //! Policies with history (stabilization, scale to zero, the predictive rule, the
-//! fallback) carry a small [`Memory`] from tick to tick. It is pure data: the
+//! wait goal, the fallback) carry a small [`Memory`] from tick to tick. It is pure data: the
 //! worker keeps it in the service's S3 state object and the simulator in memory,
 //! so both run the same code.
 
@@ -48,6 +48,11 @@ pub struct Memory {
     pub throughput_micro: Option<u64>,
 }
 
+/// How far back the wait goal looks for the tasks running when an age was
+/// measured: the SQS provider reads ages up to five minutes old, stamped with
+/// the start of their minute.
+pub const AGE_WINDOW_MS: u64 = 360_000;
+
 /// A bound on the samples kept, whatever the tick interval.
 pub const MAX_SAMPLES: usize = 400;
 
@@ -75,7 +80,10 @@ pub(crate) fn after_reading(
         recommended,
         dequeued: reading.metrics.dequeued_total,
     });
-    let keep_ms = RATE_WINDOW_MS.max(policy.scale_in_stabilization_s.saturating_mul(1000));
+    let mut keep_ms = RATE_WINDOW_MS.max(policy.scale_in_stabilization_s.saturating_mul(1000));
+    if policy.max_wait_s.is_some() {
+        keep_ms = keep_ms.max(AGE_WINDOW_MS);
+    }
     next.samples
         .retain(|s| s.at_ms <= now && s.at_ms.saturating_add(keep_ms) >= now);
     let excess = next.samples.len().saturating_sub(MAX_SAMPLES);

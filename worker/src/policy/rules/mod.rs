@@ -55,7 +55,7 @@ pub(crate) fn wanted(policy: &PolicySettings, reading: &Reading<'_>, memory: &Me
             },
         ),
         PolicyKind::Target { messages_per_task } => {
-            target::wanted(policy, reading, messages_per_task)
+            target::wanted(policy, reading, memory, messages_per_task)
         }
         PolicyKind::Predictive {
             task_throughput,

@@ -1,12 +1,24 @@
-//! Backlog per task: `desired = ceil(backlog / messages_per_task)`.
+//! Backlog per task: `desired = ceil(backlog / messages_per_task)`, with an
+//! optional second goal on the oldest message's age (`max_wait_seconds`).
+//!
+//! The age comes late: CloudWatch publishes it once a minute, a minute or more
+//! after it was measured, so the same figure is read on several ticks in a row.
+//! Growing *today's* count by `age / max_wait` on each of them would compound
+//! one late reading into a runaway. So the wait goal scales the tasks that were
+//! running when the age was measured (from the samples the policy keeps): every
+//! tick that reads the same figure asks for the same count, and tasks ordered
+//! since then are not multiplied again.
 
 use super::Wanted;
 use crate::config::PolicySettings;
+use crate::policy::memory::Memory;
 use crate::policy::reading::{tasks_ceil, Reading};
+use fast_autoscaler_providers::MessageAge;
 
 pub(crate) fn wanted(
     policy: &PolicySettings,
     reading: &Reading<'_>,
+    memory: &Memory,
     messages_per_task: f64,
 ) -> Wanted {
     let (label, total) = (reading.label, reading.total);
@@ -19,14 +31,21 @@ pub(crate) fn wanted(
     let why = format!("{label} {total} / {messages_per_task} messages per task = {wanted} task(s)");
     match policy.max_wait_s {
         None => Wanted::new(wanted, why),
-        Some(goal) => with_wait_goal(goal, reading, wanted, why),
+        Some(goal) => with_wait_goal(goal, reading, memory, wanted, why),
     }
 }
 
 /// The wait goal beside the count goal: while the oldest message has waited
-/// longer than `goal`, the tasks grow in proportion (a wait shrinks as the
-/// tasks draining the queue grow), by at least one; the larger need wins.
-fn with_wait_goal(goal: u64, reading: &Reading<'_>, by_count: u64, why: String) -> Wanted {
+/// longer than `goal`, the tasks running when that age was measured grow in
+/// proportion (a wait shrinks as the tasks draining the queue grow), by at
+/// least one, and none is released; the larger need wins.
+fn with_wait_goal(
+    goal: u64,
+    reading: &Reading<'_>,
+    memory: &Memory,
+    by_count: u64,
+    why: String,
+) -> Wanted {
     let Some(oldest) = reading.metrics.oldest_message else {
         return Wanted::new(
             by_count,
@@ -43,13 +62,33 @@ fn with_wait_goal(goal: u64, reading: &Reading<'_>, by_count: u64, why: String) 
             format!("{why}; {age}, within max_wait_seconds {goal}"),
         );
     }
-    let current = u64::from(reading.current);
-    let by_age = tasks_ceil(current as f64 * oldest.age_s as f64 / goal as f64).max(current + 1);
-    let wanted = by_count.max(by_age);
+    let then = running_when_measured(memory, reading, oldest);
+    let by_age = tasks_ceil(then as f64 * oldest.age_s as f64 / goal as f64).max(then + 1);
+    let wanted = by_count.max(by_age).max(u64::from(reading.current));
     Wanted::new(
         wanted,
-        format!("{why}; {age} > max_wait_seconds {goal}: {by_age} task(s) by wait"),
+        format!(
+            "{why}; {age} > max_wait_seconds {goal}: {by_age} task(s) by wait ({then} running then)"
+        ),
     )
+}
+
+/// The tasks running while the age was measured: at the last sample no later
+/// than the end of the datapoint's minute (it is stamped with the minute's
+/// start). Older than every sample kept: the oldest one. No sample yet (a new
+/// state object): the count now, for this one tick; samples answer from the next.
+fn running_when_measured(memory: &Memory, reading: &Reading<'_>, oldest: MessageAge) -> u64 {
+    let minute_end_ms = reading
+        .now_ms
+        .saturating_sub(oldest.measured_ago_s.saturating_mul(1000))
+        .saturating_add(60_000);
+    let sample = memory
+        .samples
+        .iter()
+        .rev()
+        .find(|s| s.at_ms <= minute_end_ms)
+        .or(memory.samples.first());
+    u64::from(sample.map_or(reading.current, |s| s.running))
 }
 
 /// The tasks a backlog needs at `messages_per_task`.
@@ -96,6 +135,53 @@ mod tests {
         let unknown = recommend(&policy, Ok(&visible(300)), 4);
         assert_eq!(unknown.new_desired, 3);
         assert!(unknown.reason.contains("age unknown"), "{}", unknown.reason);
+    }
+
+    #[test]
+    fn a_late_age_read_on_several_ticks_asks_for_the_same_tasks() {
+        use crate::policy::memory::Memory;
+        use fast_autoscaler_providers::MessageAge;
+        let mut policy = target(1, 500, 100.0);
+        policy.max_wait_s = Some(60);
+        assert!(policy.needs_memory());
+        let mut memory = Memory::default();
+        // Four tasks run through minute 0; its age, 180 s, is read from 120 s on.
+        for t in (0..120).step_by(10) {
+            memory = recommend_with_memory(&policy, &at(&visible(300), 4, 4, t * 1000), &memory).1;
+        }
+        let mut current = 4;
+        for t in (120..180).step_by(10) {
+            let metrics = QueueMetrics {
+                oldest_message: Some(MessageAge {
+                    age_s: 180,
+                    measured_ago_s: t,
+                }),
+                ..visible(300)
+            };
+            // The tasks ordered are still starting: 4 running.
+            let (decision, next) =
+                recommend_with_memory(&policy, &at(&metrics, current, 4, t * 1000), &memory);
+            memory = next;
+            // 4 × 180 / 60 on every tick, not 12, 36, 108, ...
+            assert_eq!(decision.new_desired, 12, "at {t} s: {}", decision.reason);
+            assert!(
+                decision.reason.contains("(4 running then)"),
+                "{}",
+                decision.reason
+            );
+            current = decision.new_desired;
+        }
+        // While the oldest message is late, no task is released, even when the
+        // figure would ask for fewer than are there.
+        let metrics = QueueMetrics {
+            oldest_message: Some(MessageAge {
+                age_s: 70,
+                measured_ago_s: 180,
+            }),
+            ..visible(0)
+        };
+        let (decision, _) = recommend_with_memory(&policy, &at(&metrics, 12, 4, 180_000), &memory);
+        assert_eq!(decision.new_desired, 12, "{}", decision.reason);
     }
 
     #[test]

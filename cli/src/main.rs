@@ -125,6 +125,11 @@ enum Command {
         /// Choose the fastest setting costing at most this many task-hours.
         #[arg(long, value_name = "TASK_HOURS")]
         budget: Option<f64>,
+        /// Also search spare capacity: every setting at a target_utilization of
+        /// 90, 80, 67 and 50 % too (tasks held ahead of surges, paid for
+        /// throughout). Five times the settings, so about five times as long.
+        #[arg(long)]
+        spare_capacity: bool,
         /// Where to write the SVG chart of the frontier ("none": no chart).
         #[arg(long, value_name = "FILE", default_value = "tune.svg")]
         svg: PathBuf,
@@ -182,6 +187,7 @@ fn offline(cli: &Cli) -> Option<ExitCode> {
             workload: w,
             max_p99,
             budget,
+            spare_capacity,
             svg,
         } => {
             let choice = match (max_p99, budget) {
@@ -196,6 +202,7 @@ fn offline(cli: &Cli) -> Option<ExitCode> {
                 workload: w.workload(),
                 tick: w.tick,
                 choice,
+                spare_capacity: *spare_capacity,
                 svg: Some(svg.as_path()),
             }))
         }

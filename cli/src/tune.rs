@@ -23,6 +23,8 @@ pub struct TuneArgs<'a> {
     pub workload: Workload,
     pub tick: usize,
     pub choice: Option<Choice>,
+    /// Also search `target_utilization` below 1 (see [`tune::with_spare_capacity`]).
+    pub spare_capacity: bool,
     pub svg: Option<&'a Path>,
 }
 
@@ -97,7 +99,10 @@ fn checked(args: &TuneArgs<'_>) -> Result<(PolicySettings, String, Trace), Strin
 /// progress bar on a terminal.
 fn search(trace: Trace, args: &TuneArgs<'_>, base: &PolicySettings) -> Tuned {
     let workload = args.workload;
-    let candidates = tune::candidates(workload.startup_s as u64);
+    let mut candidates = tune::candidates(workload.startup_s as u64);
+    if args.spare_capacity {
+        candidates = tune::with_spare_capacity(&candidates);
+    }
     let bar = ProgressBar::new(candidates.len() as u64 + 1).with_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -205,8 +210,8 @@ fn print_report(tuned: &Tuned, args: &TuneArgs<'_>, source: &str) {
 fn print_frontier(points: &[tune::TunePoint], frontier: &[usize], oracle: &[(usize, Option<f64>)]) {
     println!("\nPareto frontier (no other setting is both cheaper and faster):");
     println!(
-        "{:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>12}",
-        "drain s", "stab s", "out cd s", "p99 s", "task-h", "actions", "vs oracle"
+        "{:>8} {:>8} {:>8} {:>6} {:>7} {:>8} {:>8} {:>12}",
+        "drain s", "stab s", "out cd s", "use %", "p99 s", "task-h", "actions", "vs oracle"
     );
     for &i in frontier.iter() {
         let p = &points[i];
@@ -221,10 +226,11 @@ fn print_frontier(points: &[tune::TunePoint], frontier: &[usize], oracle: &[(usi
             "-".into()
         };
         println!(
-            "{:>8} {:>8} {:>8} {:>7.0} {:>8.1} {:>8} {:>12}",
+            "{:>8} {:>8} {:>8} {:>6} {:>7.0} {:>8.1} {:>8} {:>12}",
             p.candidate.target_drain_s,
             p.candidate.stabilization_s,
             p.candidate.scale_out_cooldown_s,
+            p.candidate.utilization_pct,
             p.p99_wait_s,
             p.task_seconds / 3600.0,
             p.actions,

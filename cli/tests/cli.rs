@@ -462,6 +462,52 @@ fn tune_prints_a_frontier_a_chart_and_a_configuration_the_worker_accepts() {
     let (code, _, stderr) = cli(&env, &["check-config"]);
     assert_eq!(code, 0, "{stderr}");
 
+    // With spare capacity searched too: five times the settings, a utilization
+    // column, and a chosen point that may hold spare tasks still passes the
+    // worker's validation. A tight p99 on bursts is where spare tasks pay.
+    let (code, stdout, stderr) = cli(
+        &[],
+        &[
+            "tune",
+            "--trace",
+            "bursty",
+            "--hours",
+            "1",
+            "--max-p99",
+            "53",
+            "--spare-capacity",
+            "--svg",
+            "none",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("tune: 250 settings"), "{stdout}");
+    // Frontier rows: drain, stabilization, cooldown, use %, p99, ...
+    let spare_on_frontier = stdout
+        .lines()
+        .skip_while(|l| !l.contains("use %"))
+        .skip(1)
+        .map_while(|l| l.split_whitespace().nth(3)?.parse::<u32>().ok())
+        .any(|use_pct| use_pct < 100);
+    assert!(spare_on_frontier, "{stdout}");
+    let chosen: Value = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("the chosen configuration as JSON");
+    let document = json!({
+        "state_bucket": "tuned-state",
+        "defaults": chosen,
+        "services": [{"cluster": "c", "service": "s",
+            "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"}}],
+    });
+    let env = vec![
+        ("AUTOSCALER_CONFIG".to_string(), document.to_string()),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ];
+    let (code, _, stderr) = cli(&env, &["check-config"]);
+    assert_eq!(code, 0, "{chosen}: {stderr}");
+
     // A goal nothing meets says so; contradictory choices are refused.
     let (code, stdout, _) = cli(
         &[],

@@ -1,9 +1,9 @@
 //! What a policy remembers between ticks.
 //!
 //! Policies with history (stabilization, scale to zero, the predictive rule, the
-//! wait goal, the fallback) carry a small [`Memory`] from tick to tick. It is pure data: the
-//! worker keeps it in the service's S3 state object and the simulator in memory,
-//! so both run the same code.
+//! wait goal, the fallback) carry a small [`Memory`] from tick to tick. It is
+//! pure data: the worker keeps it in the service's S3 state object and the
+//! simulator in memory, so both run the same code.
 
 use serde::{Deserialize, Serialize};
 

@@ -415,6 +415,31 @@ fn simulate_reads_a_cloudwatch_export() {
 
 /// `tune` searches settings on a workload, prints the frontier beside the oracle's,
 /// draws it, and prints a configuration the worker accepts.
+/// The configuration JSON `tune` prints for its chosen point.
+fn chosen_configuration(stdout: &str) -> Value {
+    stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("the chosen configuration as JSON")
+}
+
+/// `check-config` accepts `chosen` as a configuration's defaults.
+fn assert_the_worker_accepts(chosen: &Value) {
+    let document = json!({
+        "state_bucket": "tuned-state",
+        "defaults": chosen,
+        "services": [{"cluster": "c", "service": "s",
+            "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"}}],
+    });
+    let env = vec![
+        ("AUTOSCALER_CONFIG".to_string(), document.to_string()),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ];
+    let (code, _, stderr) = cli(&env, &["check-config"]);
+    assert_eq!(code, 0, "{chosen}: {stderr}");
+}
+
 #[test]
 fn tune_prints_a_frontier_a_chart_and_a_configuration_the_worker_accepts() {
     let chart = std::env::temp_dir().join(format!("fa-tune-{}.svg", std::process::id()));
@@ -435,11 +460,7 @@ fn tune_prints_a_frontier_a_chart_and_a_configuration_the_worker_accepts() {
     assert!(stdout.contains("Pareto frontier"), "{stdout}");
     assert!(stdout.contains("oracle"), "{stdout}");
     assert!(stdout.contains("chosen (--max-p99 120"), "{stdout}");
-    let chosen: Value = stdout
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .and_then(|l| serde_json::from_str(l).ok())
-        .expect("the chosen configuration as JSON");
+    let chosen = chosen_configuration(&stdout);
     assert_eq!(chosen["scaling_policy"], "predictive");
     let svg = std::fs::read_to_string(&chart).expect("the chart is written");
     let _ = std::fs::remove_file(&chart);
@@ -449,37 +470,13 @@ fn tune_prints_a_frontier_a_chart_and_a_configuration_the_worker_accepts() {
     );
 
     // The chosen settings pass the worker's own validation.
-    let document = json!({
-        "state_bucket": "tuned-state",
-        "defaults": chosen,
-        "services": [{"cluster": "c", "service": "s",
-            "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"}}],
-    });
-    let env = vec![
-        ("AUTOSCALER_CONFIG".to_string(), document.to_string()),
-        ("AWS_REGION".to_string(), "us-east-1".to_string()),
-    ];
-    let (code, _, stderr) = cli(&env, &["check-config"]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_the_worker_accepts(&chosen);
 
     // With spare capacity searched too: five times the settings, a utilization
     // column, and a chosen point that may hold spare tasks still passes the
     // worker's validation. A tight p99 on bursts is where spare tasks pay.
-    let (code, stdout, stderr) = cli(
-        &[],
-        &[
-            "tune",
-            "--trace",
-            "bursty",
-            "--hours",
-            "1",
-            "--max-p99",
-            "53",
-            "--spare-capacity",
-            "--svg",
-            "none",
-        ],
-    );
+    let spare = "tune --trace bursty --hours 1 --max-p99 53 --spare-capacity --svg none";
+    let (code, stdout, stderr) = cli(&[], &spare.split(' ').collect::<Vec<_>>());
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("tune: 250 settings"), "{stdout}");
     // Frontier rows: drain, stabilization, cooldown, use %, p99, ...
@@ -490,23 +487,8 @@ fn tune_prints_a_frontier_a_chart_and_a_configuration_the_worker_accepts() {
         .map_while(|l| l.split_whitespace().nth(3)?.parse::<u32>().ok())
         .any(|use_pct| use_pct < 100);
     assert!(spare_on_frontier, "{stdout}");
-    let chosen: Value = stdout
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .and_then(|l| serde_json::from_str(l).ok())
-        .expect("the chosen configuration as JSON");
-    let document = json!({
-        "state_bucket": "tuned-state",
-        "defaults": chosen,
-        "services": [{"cluster": "c", "service": "s",
-            "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"}}],
-    });
-    let env = vec![
-        ("AUTOSCALER_CONFIG".to_string(), document.to_string()),
-        ("AWS_REGION".to_string(), "us-east-1".to_string()),
-    ];
-    let (code, _, stderr) = cli(&env, &["check-config"]);
-    assert_eq!(code, 0, "{chosen}: {stderr}");
+    let chosen = chosen_configuration(&stdout);
+    assert_the_worker_accepts(&chosen);
 
     // A goal nothing meets says so; contradictory choices are refused.
     let (code, stdout, _) = cli(

@@ -113,16 +113,22 @@ fn print_tuned(lines: &[String]) {
     println!();
 }
 
-/// On one trace: `policy`'s cost and p99 against the baseline's, and its cost
-/// against the oracle's at its p99 (`None` where the oracle has no plan).
-fn three_ratios(trace: &Trace, policy: &PolicySettings) -> [Option<f64>; 3] {
+/// The baseline on one trace: the original's step rule at its 60 s schedule.
+fn baseline_run(trace: &Trace) -> simulator::Outcome {
     let bounds = simulator::example_policy();
-    let baseline = simulator::run(
+    simulator::run(
         trace,
         workload(),
         &bounds,
         &simulator::fast("original step", 60, &bounds),
-    );
+    )
+}
+
+/// On one trace: `policy`'s cost and p99 against the baseline's, and its cost
+/// against the oracle's at its p99 (`None` where the oracle has no plan).
+fn three_ratios(trace: &Trace, policy: &PolicySettings) -> [Option<f64>; 3] {
+    let bounds = simulator::example_policy();
+    let baseline = baseline_run(trace);
     let ours = simulator::run(
         trace,
         workload(),
@@ -152,12 +158,7 @@ fn three_ratios(trace: &Trace, policy: &PolicySettings) -> [Option<f64>; 3] {
 /// share of the original's p99, simulated like the strategies: a witness).
 fn p99_goal_possible(trace: &Trace) -> (bool, bool) {
     let bounds = simulator::example_policy();
-    let baseline = simulator::run(
-        trace,
-        workload(),
-        &bounds,
-        &simulator::fast("original step", 60, &bounds),
-    );
+    let baseline = baseline_run(trace);
     let goal_s = GOALS[1].limit * baseline.p99_wait_s;
     let simulated = |plan: &[u32], label: &str| {
         run_plan(trace, workload(), plan, bounds.min_tasks, label.into())

@@ -7,7 +7,11 @@
 //! one late reading into a runaway. So the wait goal scales the tasks that were
 //! running when the age was measured (from the samples the policy keeps): every
 //! tick that reads the same figure asks for the same count, and tasks ordered
-//! since then are not multiplied again.
+//! since then are not multiplied again. And the age lags: it keeps growing
+//! until that message is served, long after enough tasks run. So the late
+//! figure is brought to now by the backlog (Little's law: at the same
+//! throughput a wait grows and shrinks with the backlog), which is fresh: a
+//! backlog half what it was when the age was measured means half the wait.
 
 use super::Wanted;
 use crate::config::PolicySettings;
@@ -37,8 +41,9 @@ pub(crate) fn wanted(
 
 /// The wait goal beside the count goal: while the oldest message has waited
 /// longer than `goal`, the tasks running when that age was measured grow in
-/// proportion (a wait shrinks as the tasks draining the queue grow), by at
-/// least one, and none is released; the larger need wins.
+/// proportion to the wait now (a wait shrinks as the tasks draining the queue
+/// grow), by at least one while that is still over the goal, and none is
+/// released; the larger need wins.
 fn with_wait_goal(
     goal: u64,
     reading: &Reading<'_>,
@@ -62,22 +67,34 @@ fn with_wait_goal(
             format!("{why}; {age}, within max_wait_seconds {goal}"),
         );
     }
-    let then = running_when_measured(memory, reading, oldest);
-    let by_age = tasks_ceil(then as f64 * oldest.age_s as f64 / goal as f64).max(then + 1);
+    let (then, backlog_then) = when_measured(memory, reading, oldest);
+    // Little's law: at the same throughput a wait grows and shrinks with the
+    // backlog, so the fresh backlog tells what the late figure has become.
+    let now_s = if backlog_then > 0 {
+        oldest.age_s as f64 * reading.total as f64 / backlog_then as f64
+    } else {
+        oldest.age_s as f64
+    };
+    // Growing by at least one while the wait now is still over the goal.
+    let floor = if now_s > goal as f64 { then + 1 } else { 0 };
+    let by_age = tasks_ceil(then as f64 * now_s / goal as f64).max(floor);
     let wanted = by_count.max(by_age).max(u64::from(reading.current));
     Wanted::new(
         wanted,
         format!(
-            "{why}; {age} > max_wait_seconds {goal}: {by_age} task(s) by wait ({then} running then)"
+            "{why}; {age} > max_wait_seconds {goal}: ≈ {now_s:.0} s now by the backlog \
+             ({} now, {backlog_then} then), {by_age} task(s) by wait ({then} running then)",
+            reading.total
         ),
     )
 }
 
-/// The tasks running while the age was measured: at the last sample no later
-/// than the end of the datapoint's minute (it is stamped with the minute's
-/// start). Older than every sample kept: the oldest one. No sample yet (a new
-/// state object): the count now, for this one tick; samples answer from the next.
-fn running_when_measured(memory: &Memory, reading: &Reading<'_>, oldest: MessageAge) -> u64 {
+/// The tasks running and the backlog while the age was measured: at the last
+/// sample no later than the end of the datapoint's minute (it is stamped with
+/// the minute's start). Older than every sample kept: the oldest one. No sample
+/// yet (a new state object): now's, for this one tick; samples answer from the
+/// next.
+fn when_measured(memory: &Memory, reading: &Reading<'_>, oldest: MessageAge) -> (u64, u64) {
     let minute_end_ms = reading
         .now_ms
         .saturating_sub(oldest.measured_ago_s.saturating_mul(1000))
@@ -88,7 +105,9 @@ fn running_when_measured(memory: &Memory, reading: &Reading<'_>, oldest: Message
         .rev()
         .find(|s| s.at_ms <= minute_end_ms)
         .or(memory.samples.first());
-    u64::from(sample.map_or(reading.current, |s| s.running))
+    sample.map_or((u64::from(reading.current), reading.total), |s| {
+        (u64::from(s.running), s.backlog)
+    })
 }
 
 /// The tasks a backlog needs at `messages_per_task`.
@@ -182,6 +201,40 @@ mod tests {
         };
         let (decision, _) = recommend_with_memory(&policy, &at(&metrics, 12, 4, 180_000), &memory);
         assert_eq!(decision.new_desired, 12, "{}", decision.reason);
+    }
+
+    #[test]
+    fn a_late_age_is_brought_to_now_by_the_backlog() {
+        use crate::policy::memory::Memory;
+        use fast_autoscaler_providers::MessageAge;
+        let mut policy = target(1, 500, 100.0);
+        policy.max_wait_s = Some(60);
+        let mut memory = Memory::default();
+        // 300 messages and four tasks through minute 0, whose age was 180 s.
+        for t in (0..120).step_by(10) {
+            memory = recommend_with_memory(&policy, &at(&visible(300), 4, 4, t * 1000), &memory).1;
+        }
+        let late = |backlog: u64| QueueMetrics {
+            oldest_message: Some(MessageAge {
+                age_s: 180,
+                measured_ago_s: 130,
+            }),
+            ..visible(backlog)
+        };
+        // Half the backlog since: about 90 s now, 4 × 90 / 60 = 6 tasks.
+        let (halved, _) = recommend_with_memory(&policy, &at(&late(150), 4, 4, 130_000), &memory);
+        assert_eq!(halved.new_desired, 6, "{}", halved.reason);
+        assert!(
+            halved
+                .reason
+                .contains("≈ 90 s now by the backlog (150 now, 300 then)"),
+            "{}",
+            halved.reason
+        );
+        // A fifth of it: 36 s now, within the goal; nothing is released while the
+        // figure read still says late.
+        let (drained, _) = recommend_with_memory(&policy, &at(&late(60), 4, 4, 130_000), &memory);
+        assert_eq!(drained.new_desired, 4, "{}", drained.reason);
     }
 
     #[test]

@@ -72,15 +72,24 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	# An SQS-only worker links no other provider.
 	$(CARGO) check --locked -p fast-autoscaler-worker --no-default-features --features sqs
+	# No two modules of a crate import each other.
+	python3 .ci/module_cycles.py $(wildcard */src providers/*/src)
+	# The core and the simulator link nothing of AWS, tokio, Lambda or a broker.
+	@for crate in fast-autoscaler-core fast-autoscaler-simulator; do \
+	  tree=$$($(CARGO) tree --locked -p $$crate -e normal,build,dev --prefix none); \
+	  found=$$(echo "$$tree" | grep -E '^(aws[-_]|tokio|lambda|amqprs|redis |async-nats|reqwest|rustls|hyper)' | sort -u || true); \
+	  if [ -n "$$found" ]; then echo "$$crate must stay pure, but links:"; echo "$$found"; exit 1; fi; \
+	  echo "$$crate links no AWS, tokio, Lambda or broker crate"; \
+	done
 
 # One surge, the original step rule and the recommended policy side by side, against
 # a local emulator; the decision lines go to target/demo/decisions.jsonl.
 demo: venv
-	$(CARGO) run --locked --quiet -p fast-autoscaler-tests --bin demo
+	$(CARGO) run --locked --quiet -p fast-autoscaler-lab --bin demo
 
 # Tick latency and AWS calls per tick for 1, 10 and 100 services, against moto.
 bench: venv
-	$(CARGO) run --locked --release --quiet -p fast-autoscaler-tests --bin bench
+	$(CARGO) run --locked --release --quiet -p fast-autoscaler-lab --bin bench
 
 # The fault-injection soak: TICKS ticks (default 1000) against moto with FAULT_RATE
 # (default 0.2) of the autoscaler's AWS calls faulted; prints the figures, exits 1
@@ -88,7 +97,7 @@ bench: venv
 TICKS ?= 1000
 FAULT_RATE ?= 0.2
 reliability: venv
-	$(CARGO) run --locked --quiet -p fast-autoscaler-tests --bin reliability -- --ticks $(TICKS) --fault-rate $(FAULT_RATE)
+	$(CARGO) run --locked --quiet -p fast-autoscaler-lab --bin soak -- --ticks $(TICKS) --fault-rate $(FAULT_RATE)
 
 # target/lambda/{scheduler,worker}/bootstrap.zip for ARCH.
 lambda-zips: venv

@@ -1,13 +1,13 @@
-//! `fast-autoscaler decide`: the decision for given numbers, through the worker's
-//! own flow, with no cooldown history (a service never scaled before).
+//! `fast-autoscaler decide`: the decision for given numbers, through the core's
+//! decision protocol, with no cooldown history (a service never scaled before).
 
 use std::process::ExitCode;
 
-use fast_autoscaler::flow;
-use fast_autoscaler::policy::Observation;
-use fast_autoscaler::providers::QueueMetrics;
-use fast_autoscaler::state::Stored;
-use fast_autoscaler::{AutoscalerConfig, ConfigSource};
+use fast_autoscaler_core::flow;
+use fast_autoscaler_core::policy::Observation;
+use fast_autoscaler_core::state::Stored;
+use fast_autoscaler_core::QueueMetrics;
+use fast_autoscaler_worker::{AutoscalerConfig, ConfigSource};
 use serde_json::json;
 
 use crate::{find_service, print_json};
@@ -31,21 +31,16 @@ pub fn decide(
         running: desired,
         now_ms: 0,
     };
-    let proposal = flow::propose(&service.policy, &observed, None, 0);
-    let decision = if proposal.needs_state() {
-        let at = flow::At {
-            cluster: &service.cluster,
-            service: &service.service,
-            now_ms: 0,
-            tick_due_ms: 0,
-            current: desired,
-            // Nothing is claimed: the decision is only printed.
-            lease_ms: 0,
-        };
-        flow::settle(&service.policy, proposal, &Stored::Missing, at).decision
-    } else {
-        proposal.decision
+    let at = flow::At {
+        cluster: &service.cluster,
+        service: &service.service,
+        now_ms: 0,
+        tick_due_ms: 0,
+        current: desired,
+        // Nothing is claimed: the decision is only printed.
+        lease_ms: 0,
     };
+    let decision = flow::decide(&service.policy, &observed, &Stored::Missing, at).decision;
     print_json(&json!({
         "service": service.id(),
         "visible": metrics.visible,

@@ -8,15 +8,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fast_autoscaler::config::ServiceConfig;
-use fast_autoscaler::providers::{ProviderContext, QueueMetrics};
-use fast_autoscaler::{load_aws_config, Autoscaler, AutoscalerConfig, ConfigSource};
-use fast_autoscaler_simulator::tune::Choice;
+use fast_autoscaler_core::QueueMetrics;
+use fast_autoscaler_simulator::search::Choice;
 use fast_autoscaler_simulator::Workload;
+use fast_autoscaler_worker::config::ServiceConfig;
+use fast_autoscaler_worker::{load_aws_config, Autoscaler, AutoscalerConfig, ConfigSource};
 use lambda_runtime::tracing;
 
 mod decide;
-mod pause;
+mod pause_resume;
 mod run;
 mod simulate;
 mod tune;
@@ -218,29 +218,16 @@ async fn main() -> ExitCode {
     if let Some(code) = offline(&cli) {
         return code;
     }
-    let aws = load_aws_config().await;
-    let (config, source) = match AutoscalerConfig::load(
-        &|k| std::env::var(k).ok(),
-        cli.config.as_deref(),
-        ProviderContext { aws: &aws },
-    ) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
-    };
-    run_command(cli.command, config, source, &aws).await
-}
-
-/// A command that needs the configuration (and, for most, AWS).
-async fn run_command(
-    command: Command,
-    config: AutoscalerConfig,
-    source: ConfigSource,
-    aws: &aws_config::SdkConfig,
-) -> ExitCode {
-    match command {
+    // Validated plain data first: no AWS configuration or client is needed for it.
+    let (config, source) =
+        match AutoscalerConfig::load(&|k| std::env::var(k).ok(), cli.config.as_deref()) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(EXIT_BAD_CONFIG);
+            }
+        };
+    match cli.command {
         Command::CheckConfig => {
             print_json(&config.describe(source));
             ExitCode::SUCCESS
@@ -267,6 +254,22 @@ async fn run_command(
             desired,
             running,
         ),
+        command => {
+            let aws = load_aws_config().await;
+            run_aws_command(command, config, source, &aws).await
+        }
+    }
+}
+
+/// A command that reads queues or the state, or scales: the providers and the
+/// AWS clients are built for it.
+async fn run_aws_command(
+    command: Command,
+    config: AutoscalerConfig,
+    source: ConfigSource,
+    aws: &aws_config::SdkConfig,
+) -> ExitCode {
+    match command {
         Command::Pause {
             service,
             duration,
@@ -274,26 +277,33 @@ async fn run_command(
             reason,
         } => match find_service(&config, source, Some(&service)) {
             Ok(service) => {
-                let args = pause::PauseArgs {
+                let args = pause_resume::PauseArgs {
                     service,
                     duration: &duration,
                     at,
                     reason: reason.as_deref(),
                 };
-                pause::pause(&config, aws, args).await
+                pause_resume::pause(&config, aws, args).await
             }
             Err(code) => code,
         },
         Command::Resume { service } => match find_service(&config, source, Some(&service)) {
-            Ok(service) => pause::resume(&config, aws, service).await,
+            Ok(service) => pause_resume::resume(&config, aws, service).await,
             Err(code) => code,
         },
-        Command::Metrics => run::metrics(&config).await,
-        Command::Run { once, dry_run } => {
-            run::run(Autoscaler::new(config, aws), once, dry_run).await
+        Command::Metrics => run::metrics(&config, aws).await,
+        Command::Run { once, dry_run } => match Autoscaler::new(config, aws) {
+            Ok(autoscaler) => run::run(autoscaler, once, dry_run).await,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
+        },
+        Command::CheckConfig | Command::Decide { .. } => {
+            unreachable!("answered from the configuration alone")
         }
         Command::Simulate { .. } | Command::Tune { .. } => {
-            unreachable!("handled before loading AWS configuration")
+            unreachable!("handled before loading the configuration")
         }
     }
 }

@@ -3,14 +3,21 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use fast_autoscaler::{now_ms, Autoscaler, AutoscalerConfig, EvaluateOptions, Tick};
+use fast_autoscaler_worker::providers::ProviderContext;
+use fast_autoscaler_worker::{now_ms, Autoscaler, AutoscalerConfig, EvaluateOptions, Tick};
 use serde_json::json;
 
-use crate::print_json;
+use crate::{print_json, EXIT_BAD_CONFIG};
 
-pub async fn metrics(config: &AutoscalerConfig) -> ExitCode {
-    let readings =
-        futures::future::join_all(config.services.iter().map(|s| s.provider.metrics())).await;
+pub async fn metrics(config: &AutoscalerConfig, aws: &aws_config::SdkConfig) -> ExitCode {
+    let providers = match config.build(ProviderContext { aws }) {
+        Ok(providers) => providers,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let readings = futures::future::join_all(providers.iter().map(|p| p.metrics())).await;
     let mut failed = false;
     for (service, reading) in config.services.iter().zip(readings) {
         match reading {

@@ -4,10 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use fast_autoscaler::config::PolicySettings;
-use fast_autoscaler::providers::ProviderContext;
-use fast_autoscaler::AutoscalerConfig;
+use fast_autoscaler_core::PolicySettings;
 use fast_autoscaler_simulator::{self as simulator, Trace, Workload};
+use fast_autoscaler_worker::AutoscalerConfig;
 
 use crate::EXIT_BAD_CONFIG;
 
@@ -27,12 +26,8 @@ pub(crate) fn simulation_policy(
             simulator::EXAMPLE_POLICY_SOURCE.into(),
         ));
     }
-    // Validation needs no AWS access: the providers are built but never called.
-    let aws = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let (config, _) = AutoscalerConfig::load(&env, config_path, ProviderContext { aws: &aws })
-        .map_err(|e| e.to_string())?;
+    // The configuration as validated plain data: no provider is built.
+    let (config, _) = AutoscalerConfig::load(&env, config_path).map_err(|e| e.to_string())?;
     let service = &config.services[0];
     Ok((
         service.policy.clone(),

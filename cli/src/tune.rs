@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use fast_autoscaler::config::PolicySettings;
+use fast_autoscaler_core::PolicySettings;
 use fast_autoscaler_simulator::chart::{scatter_svg, Series};
 use fast_autoscaler_simulator::oracle::{self, OracleProblem};
-use fast_autoscaler_simulator::tune::{self, Choice};
+use fast_autoscaler_simulator::search::{self, Choice};
 use fast_autoscaler_simulator::{self as simulator, Trace, Workload, FRONTIER_WAITS};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -23,7 +23,7 @@ pub struct TuneArgs<'a> {
     pub workload: Workload,
     pub tick: usize,
     pub choice: Option<Choice>,
-    /// Also search `target_utilization` below 1 (see [`tune::with_spare_capacity`]).
+    /// Also search `target_utilization` below 1 (see [`search::with_spare_capacity`]).
     pub spare_capacity: bool,
     pub svg: Option<&'a Path>,
 }
@@ -35,7 +35,7 @@ const COARSE_AFTER_S: usize = 86_400;
 /// What a search found.
 struct Tuned {
     trace: Trace,
-    points: Vec<tune::TunePoint>,
+    points: Vec<search::TunePoint>,
     /// Indices into `points`, cheapest first.
     frontier: Vec<usize>,
     oracle: Vec<(usize, Option<f64>)>,
@@ -99,16 +99,16 @@ fn checked(args: &TuneArgs<'_>) -> Result<(PolicySettings, String, Trace), Strin
 /// progress bar on a terminal.
 fn search(trace: Trace, args: &TuneArgs<'_>, base: &PolicySettings) -> Tuned {
     let workload = args.workload;
-    let mut candidates = tune::candidates(workload.startup_s as u64);
+    let mut candidates = search::candidates(workload.startup_s as u64);
     if args.spare_capacity {
-        candidates = tune::with_spare_capacity(&candidates);
+        candidates = search::with_spare_capacity(&candidates);
     }
     let bar = ProgressBar::new(candidates.len() as u64 + 1).with_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("settings simulated");
-    let points = tune::evaluate(&trace, workload, base, args.tick, &candidates, &|| {
+    let points = search::evaluate(&trace, workload, base, args.tick, &candidates, &|| {
         bar.inc(1)
     });
     bar.set_message("oracle");
@@ -129,7 +129,7 @@ fn search(trace: Trace, args: &TuneArgs<'_>, base: &PolicySettings) -> Tuned {
     bar.inc(1);
     bar.finish_and_clear();
     Tuned {
-        frontier: tune::pareto(&points),
+        frontier: search::pareto(&points),
         trace,
         points,
         oracle,
@@ -139,7 +139,7 @@ fn search(trace: Trace, args: &TuneArgs<'_>, base: &PolicySettings) -> Tuned {
 }
 
 fn print_choice(tuned: &Tuned, choice: Choice) {
-    match tune::choose(&tuned.points, &tuned.frontier, choice) {
+    match search::choose(&tuned.points, &tuned.frontier, choice) {
         Some(i) => {
             let p = &tuned.points[i];
             println!(
@@ -148,7 +148,7 @@ fn print_choice(tuned: &Tuned, choice: Choice) {
                 p.p99_wait_s,
                 p.task_seconds / 3600.0
             );
-            println!("{}", tune::policy_json(&p.policy));
+            println!("{}", search::policy_json(&p.policy));
         }
         None => println!(
             "\nno setting meets {}: see the frontier above",
@@ -207,7 +207,11 @@ fn print_report(tuned: &Tuned, args: &TuneArgs<'_>, source: &str) {
 }
 
 /// The frontier's settings, one a line, each against the oracle.
-fn print_frontier(points: &[tune::TunePoint], frontier: &[usize], oracle: &[(usize, Option<f64>)]) {
+fn print_frontier(
+    points: &[search::TunePoint],
+    frontier: &[usize],
+    oracle: &[(usize, Option<f64>)],
+) {
     println!("\nPareto frontier (no other setting is both cheaper and faster):");
     println!(
         "{:>8} {:>8} {:>8} {:>6} {:>7} {:>8} {:>8} {:>12}",
@@ -248,7 +252,7 @@ fn chart(tuned: &Tuned) -> String {
         today: original,
         ..
     } = tuned;
-    let xy = |p: &tune::TunePoint| (p.task_seconds / 3600.0, p.p99_wait_s);
+    let xy = |p: &search::TunePoint| (p.task_seconds / 3600.0, p.p99_wait_s);
     let series = [
         Series {
             points: points.iter().map(xy).collect(),

@@ -112,6 +112,44 @@ async fn cli_decide_reproduces_the_known_cases_and_rejects_bad_config() {
     assert!(stderr.contains("2 problems"), "{stderr}");
 }
 
+/// `check-config` and `decide` read the configuration as plain data: they load
+/// no AWS configuration and build no client, so with no region set (where the
+/// SDK would ask the instance metadata service, here a closed loopback port) they
+/// answer with nothing on stderr.
+#[test]
+fn check_config_and_decide_need_no_aws() {
+    let env: Vec<(String, String)> = [
+        ("ECS_CLUSTER", "c"),
+        ("SERVICE_NAME", "s"),
+        ("S3_CONFIG_BUCKET", "state-bucket"),
+        ("QUEUE_TYPE", "redis"),
+        ("REDIS_URL", "rediss://127.0.0.1:1"),
+        ("REDIS_KEY", "jobs"),
+        (
+            "REDIS_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:redis-AbCdEf",
+        ),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    let (code, stdout, stderr) = cli(&env, &["check-config"]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(stdout.contains("\"type\":\"redis\""), "{stdout}");
+    let decide = [
+        "decide",
+        "--visible",
+        "200",
+        "--in-flight",
+        "0",
+        "--desired",
+        "10",
+    ];
+    let (code, stdout, stderr) = cli(&env, &decide);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(stdout.contains("\"action\":\"scale_out\""), "{stdout}");
+}
+
 #[tokio::test]
 async fn cli_metrics_check_config_and_run() {
     let emulator = emulator_or_skip!();

@@ -16,9 +16,9 @@
 
 use std::time::Duration;
 
-use fast_autoscaler::policy::Action;
-use fast_autoscaler::{Autoscaler, EvaluateOptions};
+use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_tests::{config_from, emulator_or_skip, take_messages, tick_now, Emulator};
+use fast_autoscaler_worker::{Autoscaler, EvaluateOptions};
 use serde_json::{json, Value};
 
 const ROUNDS: usize = 200;
@@ -137,7 +137,7 @@ async fn run(emulator: &Emulator, cluster: &str, workers: usize) -> Run {
     }
     let doc = document(cluster, &queue);
     let autoscalers: Vec<Autoscaler> = (0..workers)
-        .map(|_| Autoscaler::new(config_from(emulator, &doc), &emulator.aws))
+        .map(|_| Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build"))
         .collect();
     let mut stagger = XorShift(0x5ca1ab1e);
     let mut result = Run::default();

@@ -6,7 +6,7 @@
 //! minute began (`measured_ago_s`, as the provider reports it). A policy's
 //! `max_wait_seconds` answers as late in the simulator as it would on AWS.
 
-use fast_autoscaler::providers::MessageAge;
+use fast_autoscaler_core::MessageAge;
 
 /// Seconds from the end of a minute to its datapoint being readable. CloudWatch
 /// does not promise a figure; a minute is what SQS's standard metrics typically

@@ -1,18 +1,17 @@
-//! Fast Autoscaler in the simulator: the worker's own decision flow, with the
+//! Fast Autoscaler in the simulator: the core's own decision protocol, with the
 //! service's state kept in memory instead of S3.
 //!
-//! Each tick goes through `flow::propose` and, when the flow needs the state,
-//! `flow::settle`, exactly as the Lambda's engine does; the state the flow says to
-//! write is kept, and a claimed action is applied at once (the simulated ECS never
-//! fails).
+//! Each tick goes through `flow::decide`, the protocol the Lambda's engine runs
+//! step by step; the state the protocol says to write is kept, and a claimed
+//! action is applied at once (the simulated ECS never fails).
 
-use fast_autoscaler::config::PolicySettings;
-use fast_autoscaler::flow::{self, Effect};
-use fast_autoscaler::policy::Observation;
-use fast_autoscaler::providers::QueueMetrics;
-use fast_autoscaler::state::Stored;
+use fast_autoscaler_core::flow::{self, Effect};
+use fast_autoscaler_core::policy::Observation;
+use fast_autoscaler_core::settings::PolicySettings;
+use fast_autoscaler_core::state::{ServiceState, Stored};
+use fast_autoscaler_core::QueueMetrics;
 
-use crate::simulation::{Scaler, Seen};
+use crate::scaler::{Scaler, Seen};
 use crate::trace::Rng;
 
 /// The simulated service's cluster and name, for its state record.
@@ -37,7 +36,7 @@ impl<'a> FastAutoscaler<'a> {
         }
     }
 
-    fn keep(&mut self, state: fast_autoscaler::state::ServiceState) {
+    fn keep(&mut self, state: ServiceState) {
         self.stored = Stored::Found {
             state,
             etag: String::new(),
@@ -71,11 +70,6 @@ impl Scaler for FastAutoscaler<'_> {
             running: seen.running,
             now_ms,
         };
-        let read_for_memory = self.policy.needs_memory().then_some(&self.stored);
-        let proposal = flow::propose(self.policy, &observed, read_for_memory, now_ms);
-        if !proposal.needs_state() {
-            return None;
-        }
         let at = flow::At {
             cluster: CLUSTER,
             service: SERVICE,
@@ -85,7 +79,7 @@ impl Scaler for FastAutoscaler<'_> {
             // A claim is applied the moment it is written: no lease is ever needed.
             lease_ms: 0,
         };
-        let settled = flow::settle(self.policy, proposal, &self.stored, at);
+        let settled = flow::decide(self.policy, &observed, &self.stored, at);
         match settled.effect {
             Effect::None => None,
             Effect::Remember(state) | Effect::Repair(state) => {

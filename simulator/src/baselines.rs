@@ -13,9 +13,9 @@
 
 use std::collections::VecDeque;
 
-use fast_autoscaler::config::PolicySettings;
+use fast_autoscaler_core::settings::PolicySettings;
 
-use crate::simulation::{Scaler, Seen};
+use crate::scaler::{Scaler, Seen};
 
 /// The metric resolution target tracking works from.
 #[derive(Debug, Clone, Copy, PartialEq)]

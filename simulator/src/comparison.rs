@@ -6,7 +6,7 @@
 //! oracle pays to keep every wait within the strategy's p99, and what wait bound
 //! the oracle meets for the strategy's cost.
 
-use fast_autoscaler::config::PolicySettings;
+use fast_autoscaler_core::settings::PolicySettings;
 
 use crate::oracle::{self, OracleProblem};
 use crate::simulation::{run, run_plan, Outcome};

@@ -6,43 +6,49 @@
 //! at once (pending ones first). A strategy observes the backlog only at its own
 //! tick times.
 //!
-//! Fast Autoscaler's strategies decide through the worker's own decision flow
-//! (`fast_autoscaler::flow`: policy → state → cooldown, the same code, settings
+//! Fast Autoscaler's strategies decide through the core's own decision protocol
+//! (`fast_autoscaler_core::flow`: policy → state → cooldown, the same code, settings
 //! and state records as the Lambda), so the figures are about this product, not a
-//! copy of it. The [`baselines`] model AWS target tracking and KEDA from their
+//! copy of it. The simulator depends on that core alone: no AWS, tokio or broker
+//! crate is in its `cargo tree` (`make lint` checks it). The [`baselines`] model AWS target tracking and KEDA from their
 //! documented defaults.
 //!
 //! No I/O: a trace in, figures out.
 //!
 //! # Layout
 //!
-//! - [`trace`]: built-in traces, random workloads and CSV;
-//! - [`cloudwatch`]: CloudWatch `GetMetricData` exports as traces;
+//! - [`trace`]: built-in traces and random workloads;
+//! - [`trace_files`]: traces from a CSV file or, through [`cloudwatch_export`], a
+//!   CloudWatch `GetMetricData` export;
 //! - [`workload`]: how the tasks behave;
 //! - [`age_metric`]: the oldest message's age, as CloudWatch publishes it;
 //! - [`strategy`]: what can be simulated, and the configurations `simulate` compares;
-//! - [`autoscaler`]: Fast Autoscaler through the worker's flow;
+//! - [`scaler`]: what the loop asks of a strategy at each of its ticks;
+//! - [`autoscaler`]: Fast Autoscaler through the core's decision protocol;
 //! - [`baselines`]: AWS target tracking and KEDA;
 //! - [`oracle`]: the physical limit, an exact LP over the whole trace;
 //! - [`elasticity`]: the SPEC Research Group's elasticity metrics;
 //! - [`simulation`]: the event loop and its figures;
 //! - [`report`]: the comparison table and the goal summary;
-//! - [`tune`]: settings searched on a workload, and their Pareto frontier;
+//! - [`search`]: settings searched on a workload, and their Pareto frontier
+//!   (what `fast-autoscaler tune` runs);
 //! - [`chart`]: the SVG charts.
 
 pub mod age_metric;
 pub mod autoscaler;
 pub mod baselines;
 pub mod chart;
-pub mod cloudwatch;
+pub mod cloudwatch_export;
 pub mod comparison;
 pub mod elasticity;
 pub mod oracle;
 pub mod report;
+pub mod scaler;
+pub mod search;
 pub mod simulation;
 pub mod strategy;
 pub mod trace;
-pub mod tune;
+pub mod trace_files;
 pub mod workload;
 
 pub use chart::svg_chart;

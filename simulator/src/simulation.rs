@@ -3,42 +3,16 @@
 
 use std::collections::VecDeque;
 
-use fast_autoscaler::config::PolicySettings;
-use fast_autoscaler::providers::MessageAge;
+use fast_autoscaler_core::settings::PolicySettings;
 use serde::Serialize;
 
 use crate::age_metric::AgeMetric;
+use crate::scaler::Seen;
 
 use crate::elasticity::{demand, elasticity, Elasticity};
 use crate::strategy::Strategy;
 use crate::trace::Trace;
 use crate::workload::Workload;
-
-/// What a strategy sees at one of its ticks.
-#[derive(Debug, Clone, Copy)]
-pub struct Seen {
-    pub now_s: usize,
-    /// Messages waiting.
-    pub backlog: f64,
-    /// Tasks that worked in the last second.
-    pub busy: f64,
-    /// Tasks requested (desiredCount).
-    pub current: u32,
-    /// Tasks working.
-    pub running: u32,
-    /// Messages consumed so far, when the queue reports it.
-    pub dequeued: Option<u64>,
-    /// The oldest message's age, as CloudWatch would have published it by now.
-    pub oldest_message: Option<MessageAge>,
-}
-
-/// A strategy's decider during one run.
-pub trait Scaler {
-    /// Seconds between its decisions.
-    fn interval_s(&self) -> usize;
-    /// The new desired count, or `None` to stay.
-    fn decide(&mut self, seen: &Seen) -> Option<u32>;
-}
 
 /// The figures of one simulated run.
 #[derive(Debug, Clone, Serialize)]
@@ -451,7 +425,7 @@ mod tests {
 
     #[test]
     fn the_wait_goal_answers_the_age_cloudwatch_publishes_without_running_away() {
-        use fast_autoscaler::config::PolicyKind;
+        use fast_autoscaler_core::settings::PolicyKind;
         let trace = Trace::built_in("spike", 7200).unwrap();
         // A count goal too lax for the spike: only the wait goal can help.
         let lax = PolicySettings {

@@ -1,10 +1,10 @@
 //! What can be simulated, and the strategies `simulate` compares.
 
-use fast_autoscaler::config::{PolicyKind, PolicySettings, ScaleInRelease};
+use fast_autoscaler_core::settings::{PolicyKind, PolicySettings, ScaleInRelease};
 
 use crate::autoscaler::FastAutoscaler;
 use crate::baselines::{Keda, TargetTracking, TargetTrackingMetrics};
-use crate::simulation::Scaler;
+use crate::scaler::Scaler;
 use crate::workload::Workload;
 
 /// A scaling strategy to simulate.

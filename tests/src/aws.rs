@@ -26,7 +26,7 @@ impl Emulator {
 
 /// An `SdkConfig` for the emulator at `endpoint`, with static test credentials.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    fast_autoscaler::aws_defaults()
+    fast_autoscaler_worker::aws_defaults()
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

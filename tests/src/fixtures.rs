@@ -1,6 +1,12 @@
 //! Fixtures: queues, clusters, services, buckets and state objects created through
 //! the SDK on the emulator, and validated configurations and ticks for the worker.
 
+use std::sync::Arc;
+
+use fast_autoscaler_core::QueueMetrics;
+use fast_autoscaler_worker::config::ServiceConfig;
+use fast_autoscaler_worker::providers::{ProviderContext, ProviderError, QueueMetricsProvider};
+
 use crate::aws::send_messages;
 use crate::Emulator;
 
@@ -128,20 +134,33 @@ impl Emulator {
     }
 }
 
-/// A validated configuration from a JSON document, with providers built against the emulator.
-pub fn config_from(
+/// A validated configuration from a JSON document: plain data, no provider built.
+pub fn config_from(document: &serde_json::Value) -> fast_autoscaler_worker::AutoscalerConfig {
+    fast_autoscaler_worker::AutoscalerConfig::from_document(&document.to_string(), &|_| None)
+        .unwrap_or_else(|e| panic!("test configuration rejected: {e}"))
+}
+
+/// A configured service's provider, built against the emulator.
+pub fn build_provider(
     emulator: &Emulator,
-    document: &serde_json::Value,
-) -> fast_autoscaler::AutoscalerConfig {
-    fast_autoscaler::AutoscalerConfig::from_document(
-        &document.to_string(),
-        &|_| None,
-        fast_autoscaler::providers::ProviderContext { aws: &emulator.aws },
-    )
-    .unwrap_or_else(|e| panic!("test configuration rejected: {e}"))
+    service: &ServiceConfig,
+) -> Arc<dyn QueueMetricsProvider> {
+    service
+        .provider
+        .build(ProviderContext { aws: &emulator.aws })
+        .unwrap_or_else(|e| panic!("{}: the provider builds: {e}", service.id()))
+}
+
+/// One reading of a configured service's queue, through its provider built
+/// against the emulator.
+pub async fn read_queue(
+    emulator: &Emulator,
+    service: &ServiceConfig,
+) -> Result<QueueMetrics, ProviderError> {
+    build_provider(emulator, service).metrics().await
 }
 
 /// A tick due now.
-pub fn tick_now() -> fast_autoscaler::Tick {
-    fast_autoscaler::Tick::new(fast_autoscaler::now_ms(), 10, 0)
+pub fn tick_now() -> fast_autoscaler_worker::Tick {
+    fast_autoscaler_worker::Tick::new(fast_autoscaler_worker::now_ms(), 10, 0)
 }

@@ -23,7 +23,7 @@ pub mod stand_in;
 use std::path::{Path, PathBuf};
 
 pub use aws::{sdk_config, send_messages, take_messages};
-pub use fixtures::{config_from, tick_now};
+pub use fixtures::{build_provider, config_from, read_queue, tick_now};
 pub use lambda::{run_cli, workspace_binary, LambdaEmulator};
 pub use moto::Emulator;
 

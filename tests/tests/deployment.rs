@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fast_autoscaler::policy::Action;
-use fast_autoscaler::{emf, DecisionRecord};
+use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_tests::{missing, venv_bin, workspace_root};
+use fast_autoscaler_worker::{emf, DecisionRecord};
 use serde_json::Value;
 
 const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:123456789012:jobs";

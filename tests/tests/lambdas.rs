@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_sqs::types::QueueAttributeName;
-use fast_autoscaler::{now_ms, SystemClock, Tick};
 use fast_autoscaler_scheduler::{handle_schedule_event, plan_minute, SchedulerConfig};
 use fast_autoscaler_tests::{emulator_or_skip, workspace_binary, Emulator, LambdaEmulator};
+use fast_autoscaler_worker::{now_ms, SystemClock, Tick};
 use serde_json::{json, Value};
 
 async fn queue_counts(emulator: &Emulator, queue: &str) -> (u64, u64) {
@@ -255,7 +255,7 @@ fn the_tick_plan_is_shared_by_scheduler_and_worker() {
     let now = now_ms();
     for (tick, _) in plan_minute(now, 10) {
         assert_eq!(
-            fast_autoscaler::Tick::parse(&tick.to_body()).expect("parses"),
+            fast_autoscaler_worker::Tick::parse(&tick.to_body()).expect("parses"),
             tick
         );
     }

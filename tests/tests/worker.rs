@@ -1,13 +1,18 @@
 //! The worker's evaluation against the moto AWS emulator, through the real SDK clients.
 
-use fast_autoscaler::policy::Action;
-use fast_autoscaler::state::{ServiceState, StateStore};
+use fast_autoscaler_core::policy::Action;
+use fast_autoscaler_core::state::ServiceState;
+use fast_autoscaler_worker::store::StateStore;
 use std::sync::Arc;
 
 use futures::StreamExt;
 
-use fast_autoscaler::{Autoscaler, Clock, DecisionRecord, EvaluateOptions, ManualClock, Tick};
-use fast_autoscaler_tests::{config_from, emulator_or_skip, tick_now, Emulator};
+use fast_autoscaler_tests::{
+    build_provider, config_from, emulator_or_skip, read_queue, tick_now, Emulator,
+};
+use fast_autoscaler_worker::{
+    Autoscaler, Clock, DecisionRecord, EvaluateOptions, ManualClock, Tick,
+};
 use serde_json::{json, Value};
 
 const CLUSTER: &str = "test-cluster";
@@ -63,7 +68,8 @@ async fn state(emulator: &Emulator) -> Option<ServiceState> {
 async fn scales_out_on_a_surge_honours_cooldown_then_scales_in_within_bounds() {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, 2).await;
-    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 3)), &emulator.aws);
+    let autoscaler = Autoscaler::new(config_from(&document(&queue, 3)), &emulator.aws)
+        .expect("the providers build");
 
     // Quiet queue at 2 tasks wants 1, and with no history the scale-in may happen.
     let first = evaluate_once(&autoscaler).await;
@@ -142,7 +148,8 @@ async fn dry_run_decides_but_changes_nothing() {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, 2).await;
     emulator.send_messages(&queue, 300).await;
-    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 3)), &emulator.aws);
+    let autoscaler = Autoscaler::new(config_from(&document(&queue, 3)), &emulator.aws)
+        .expect("the providers build");
     let records = autoscaler
         .evaluate(&tick_now(), EvaluateOptions { dry_run: true })
         .await;
@@ -174,8 +181,8 @@ async fn two_workers_on_the_same_tick_act_once() {
         d["services"][0]["max_tasks"] = json!(100);
         d
     };
-    let first = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
-    let second = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let first = Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build");
+    let second = Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build");
     let mut expected = 2;
     for round in 0..5 {
         // Both workers receive the same tick at the same moment (an SQS duplicate).
@@ -207,7 +214,8 @@ async fn a_duplicate_or_late_tick_after_an_action_does_not_act_again() {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, 2).await;
     emulator.send_messages(&queue, 200).await;
-    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 3)), &emulator.aws);
+    let autoscaler = Autoscaler::new(config_from(&document(&queue, 3)), &emulator.aws)
+        .expect("the providers build");
     let tick = tick_now();
     let acted = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
     assert_eq!(acted[0].action, Action::ScaleOut);
@@ -229,7 +237,8 @@ async fn corrupt_state_denies_scale_in_allows_scale_out_and_is_repaired() {
     emulator
         .put_object(BUCKET, &key, b"{\"version\": 1, \"cluster\": \"trunc")
         .await;
-    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 0)), &emulator.aws);
+    let autoscaler = Autoscaler::new(config_from(&document(&queue, 0)), &emulator.aws)
+        .expect("the providers build");
 
     let denied = evaluate_once(&autoscaler).await;
     assert_eq!(
@@ -267,11 +276,12 @@ async fn state_from_the_future_is_distrusted_and_replaced() {
     let key = StateStore::key(CLUSTER, SERVICE);
     // A scale-out "in a year" would otherwise hold the scale-in cooldown for a year.
     let mut future = ServiceState::new(CLUSTER, SERVICE);
-    future.last_scale_out_ms = Some(fast_autoscaler::now_ms() + 365 * 86_400_000);
+    future.last_scale_out_ms = Some(fast_autoscaler_worker::now_ms() + 365 * 86_400_000);
     emulator
         .put_object(BUCKET, &key, &serde_json::to_vec(&future).expect("json"))
         .await;
-    let autoscaler = Autoscaler::new(config_from(&emulator, &document(&queue, 1)), &emulator.aws);
+    let autoscaler = Autoscaler::new(config_from(&document(&queue, 1)), &emulator.aws)
+        .expect("the providers build");
 
     let denied = evaluate_once(&autoscaler).await;
     assert_eq!(denied.action, Action::Hold, "{}", denied.reason);
@@ -292,7 +302,8 @@ async fn a_missing_ecs_service_is_a_clear_hold() {
     let queue = provision(&emulator, 2).await;
     let mut doc = document(&queue, 3);
     doc["services"][0]["service"] = json!("no-such-service");
-    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let autoscaler =
+        Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build");
     let record = evaluate_once(&autoscaler).await;
     assert_eq!(record.action, Action::Hold);
     assert!(
@@ -312,10 +323,8 @@ async fn unreadable_metrics_never_scale_down() {
     provision(&emulator, 8).await;
     // A well-formed URL of a queue that does not exist: every reading fails.
     let missing_queue = format!("{}/123456789012/no-such-queue", emulator.endpoint);
-    let autoscaler = Autoscaler::new(
-        config_from(&emulator, &document(&missing_queue, 0)),
-        &emulator.aws,
-    );
+    let autoscaler = Autoscaler::new(config_from(&document(&missing_queue, 0)), &emulator.aws)
+        .expect("the providers build");
     for _ in 0..3 {
         let record = evaluate_once(&autoscaler).await;
         assert_eq!(
@@ -349,7 +358,8 @@ async fn services_are_independent_and_steady_state_reads_no_state() {
     doc["services"] = json!([broken, healthy, steady]);
     emulator.create_service(CLUSTER, "steady", 3).await;
     emulator.send_messages(&queue, 50).await;
-    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let autoscaler =
+        Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build");
     let records = autoscaler
         .evaluate(&tick_now(), EvaluateOptions::default())
         .await;
@@ -386,7 +396,8 @@ async fn a_quiet_tick_costs_one_provider_call_per_service_one_describe_per_ten_a
         services.push(service);
     }
     let doc = json!({"state_bucket": BUCKET, "services": services});
-    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let autoscaler =
+        Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build");
     emulator.reset_calls();
     let records = autoscaler
         .evaluate(&tick_now(), EvaluateOptions::default())
@@ -423,8 +434,9 @@ async fn scheduled_bounds_hold_inside_their_window_in_its_time_zone_only() {
     // Monday 2026-11-30 15:00 UTC is 10:00 in New York (UTC-5).
     let inside = 1_796_050_800_000;
     let clock = Arc::new(ManualClock::at(inside));
-    let autoscaler =
-        Autoscaler::new(config_from(&emulator, &doc), &emulator.aws).with_clock(clock.clone());
+    let autoscaler = Autoscaler::new(config_from(&doc), &emulator.aws)
+        .expect("the providers build")
+        .with_clock(clock.clone());
     let decide = || async {
         let tick = Tick::new(clock.now_ms(), 10, 0);
         autoscaler
@@ -477,23 +489,19 @@ async fn several_queues_read_as_one_by_prefix_sum_or_max_and_a_failing_one_holds
         let service = doc["services"][0].as_object_mut().expect("a service");
         service.remove("provider");
         service.extend(providers.as_object().expect("keys").clone());
-        config_from(&emulator, &doc)
+        config_from(&doc)
     };
 
     // Every queue named orders-*, summed; not the other one.
     let by_prefix = read(json!({"provider": {"type": "sqs", "queue_name_prefix": "orders-"}}));
-    let reading = by_prefix.services[0]
-        .provider
-        .metrics()
+    let reading = read_queue(&emulator, &by_prefix.services[0])
         .await
         .expect("a reading");
     assert_eq!(reading.visible, 400);
     // Two providers, the busiest one.
     let busiest = read(json!({"combine": "max", "providers": [
         {"type": "sqs", "queue_url": eu}, {"type": "sqs", "queue_url": us}]}));
-    let reading = busiest.services[0]
-        .provider
-        .metrics()
+    let reading = read_queue(&emulator, &busiest.services[0])
         .await
         .expect("a reading");
     assert_eq!(reading.visible, 250);
@@ -505,7 +513,7 @@ async fn several_queues_read_as_one_by_prefix_sum_or_max_and_a_failing_one_holds
     let missing = eu.replace("orders-eu", "orders-gone");
     let partial = read(json!({"providers": [
         {"type": "sqs", "queue_url": eu}, {"type": "sqs", "queue_url": missing}, {"type": "sqs", "queue_url": us}]}));
-    let autoscaler = Autoscaler::new(partial, &emulator.aws);
+    let autoscaler = Autoscaler::new(partial, &emulator.aws).expect("the providers build");
     let held = evaluate_once(&autoscaler).await;
     assert_eq!(
         (held.action, held.new_desired),
@@ -537,14 +545,11 @@ async fn a_prefix_lists_every_page_of_queues_once() {
     emulator.send_messages(last, 7).await;
     let mut doc = document(last, 0);
     doc["services"][0]["provider"] = json!({"type": "sqs", "queue_name_prefix": "page-"});
-    let config = config_from(&emulator, &doc);
+    let config = config_from(&doc);
+    let provider = build_provider(&emulator, &config.services[0]);
     emulator.reset_calls();
     for _ in 0..2 {
-        let reading = config.services[0]
-            .provider
-            .metrics()
-            .await
-            .expect("a reading");
+        let reading = provider.metrics().await.expect("a reading");
         assert_eq!(reading.visible, 7, "the queue on the second page is read");
     }
     let calls = emulator.calls();
@@ -561,10 +566,10 @@ async fn a_prefix_lists_every_page_of_queues_once() {
 }
 
 /// The test service (min 1, max 10, step rule), reading its queue through `provider`.
-fn with_provider(emulator: &Emulator, provider: Value) -> fast_autoscaler::AutoscalerConfig {
+fn with_provider(provider: Value) -> fast_autoscaler_worker::AutoscalerConfig {
     let mut doc = document("https://sqs.us-east-1.amazonaws.com/123456789012/unused", 0);
     doc["services"][0]["provider"] = provider;
-    config_from(emulator, &doc)
+    config_from(&doc)
 }
 
 /// A Secrets Manager secret on the emulator holding `value`; answers its ARN.
@@ -644,21 +649,17 @@ async fn any_cloudwatch_metric_is_a_backlog_and_a_stale_or_bad_one_holds() {
     publish_backlog(&emulator, "stale", 40.0, 20 * 60).await;
     publish_backlog(&emulator, "broken", -5.0, 30).await;
     let metric = |queue: &str| json!({"namespace": "Custom/Queues", "metric_name": "Backlog", "dimensions": {"Queue": queue}});
-    let with = |provider: Value| with_provider(&emulator, provider);
+    let with = |provider: Value| with_provider(provider);
 
     let mut one = metric("fresh");
     one["type"] = json!("cloudwatch");
-    let reading = with(one).services[0]
-        .provider
-        .metrics()
+    let reading = read_queue(&emulator, &with(one).services[0])
         .await
         .expect("a reading");
     assert_eq!((reading.visible, reading.in_flight), (321, 0));
     let expression =
         json!({"type": "cloudwatch", "expression": "m1", "metrics": {"m1": metric("fresh")}});
-    let reading = with(expression).services[0]
-        .provider
-        .metrics()
+    let reading = read_queue(&emulator, &with(expression).services[0])
         .await
         .expect("a reading");
     assert_eq!(reading.visible, 321);
@@ -669,7 +670,8 @@ async fn any_cloudwatch_metric_is_a_backlog_and_a_stale_or_bad_one_holds() {
     ] {
         let mut provider = metric(queue);
         provider["type"] = json!("cloudwatch");
-        let autoscaler = Autoscaler::new(with(provider), &emulator.aws);
+        let autoscaler =
+            Autoscaler::new(with(provider), &emulator.aws).expect("the providers build");
         let held = evaluate_once(&autoscaler).await;
         assert_eq!(
             (held.action, held.new_desired),
@@ -748,12 +750,10 @@ async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_man
     let config = |consumer: &str| {
         let provider = json!({"type": "nats", "url": server.url(), "stream": "ORDERS", "consumer": consumer,
             "secret_arn": secret, "ca_bundle": server.pki.ca_pem});
-        with_provider(&emulator, provider)
+        with_provider(provider)
     };
 
-    let reading = config("workers").services[0]
-        .provider
-        .metrics()
+    let reading = read_queue(&emulator, &config("workers").services[0])
         .await
         .expect("a reading");
     assert_eq!((reading.visible, reading.in_flight), (20, 5));
@@ -764,7 +764,7 @@ async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_man
     assert!(!described.contains(&server.password), "{described}");
 
     // A consumer that does not exist: an error naming it, and the service holds.
-    let autoscaler = Autoscaler::new(config("nobody"), &emulator.aws);
+    let autoscaler = Autoscaler::new(config("nobody"), &emulator.aws).expect("the providers build");
     let missing = evaluate_once(&autoscaler).await;
     assert_eq!(
         (missing.action, missing.new_desired),
@@ -779,7 +779,8 @@ async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_man
     );
 
     // The server stops: the kept connection's request fails, and the service holds.
-    let autoscaler = Autoscaler::new(config("workers"), &emulator.aws);
+    let autoscaler =
+        Autoscaler::new(config("workers"), &emulator.aws).expect("the providers build");
     let password = server.password.clone();
     holds_once_stopped(&autoscaler, || server.stop(), &password).await;
 }
@@ -860,20 +861,19 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
             .as_object_mut()
             .expect("an object")
             .extend(source.as_object().expect("keys").clone());
-        with_provider(&emulator, provider)
+        with_provider(provider)
     };
 
-    let list = config(json!({"key": "jobs"})).services[0]
-        .provider
-        .metrics()
+    let list = read_queue(&emulator, &config(json!({"key": "jobs"})).services[0])
         .await
         .expect("a reading");
     assert_eq!((list.visible, list.in_flight), (12, 0));
-    let group = config(json!({"stream": "events", "group": "workers"})).services[0]
-        .provider
-        .metrics()
-        .await
-        .expect("a reading");
+    let group = read_queue(
+        &emulator,
+        &config(json!({"stream": "events", "group": "workers"})).services[0],
+    )
+    .await
+    .expect("a reading");
     assert_eq!(
         (group.visible, group.in_flight),
         (22, 5),
@@ -889,7 +889,8 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
     let autoscaler = Autoscaler::new(
         config(json!({"stream": "events", "group": "nobody"})),
         &emulator.aws,
-    );
+    )
+    .expect("the providers build");
     let missing = evaluate_once(&autoscaler).await;
     assert_eq!(
         (missing.action, missing.new_desired),
@@ -906,7 +907,8 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
     );
 
     // The server stops: the kept connection fails, and the service holds.
-    let autoscaler = Autoscaler::new(config(json!({"key": "jobs"})), &emulator.aws);
+    let autoscaler = Autoscaler::new(config(json!({"key": "jobs"})), &emulator.aws)
+        .expect("the providers build");
     let password = server.password.clone();
     holds_once_stopped(&autoscaler, || server.stop(), &password).await;
 }
@@ -941,7 +943,8 @@ async fn the_oldest_message_age_is_read_once_per_tick_and_the_wait_goal_scales_o
         }));
     }
     let doc = json!({"state_bucket": BUCKET, "services": services});
-    let autoscaler = Autoscaler::new(config_from(&emulator, &doc), &emulator.aws);
+    let autoscaler =
+        Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build");
     emulator.reset_calls();
     let records = autoscaler
         .evaluate(&tick_now(), EvaluateOptions::default())
@@ -1047,7 +1050,7 @@ async fn a_kinesis_stream_is_records_behind_from_its_lag_capped_at_its_shards() 
         ] {
             settings.as_object_mut().expect("an object").remove(key);
         }
-        Autoscaler::new(config_from(&emulator, &doc), &emulator.aws)
+        Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build")
     };
 
     // Lag 90 s at 10 records/s: about 900 behind, which wants 9 at 100 a task,

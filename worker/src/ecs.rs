@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_ecs::error::DisplayErrorContext;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 
-use crate::Error;
+use crate::error::Error;
 
 /// DescribeServices takes at most this many services per call.
 pub const DESCRIBE_BATCH: usize = 10;
@@ -45,7 +45,7 @@ fn view_of(
 }
 
 /// Describes `services` of one cluster, 10 per call, the calls running concurrently
-/// (at most [`crate::engine::MAX_CALLS_IN_FLIGHT`] at once).
+/// (at most [`crate::bounded_calls::MAX_CALLS_IN_FLIGHT`] at once).
 /// Answers one result per requested name (or ARN): a service that ECS reports
 /// missing, or that a call failed for, gets an error naming it.
 pub async fn describe_services(
@@ -63,7 +63,7 @@ pub async fn describe_services(
         (chunk, answer)
     });
     let mut views = HashMap::new();
-    for (chunk, answer) in crate::engine::bounded(calls).await {
+    for (chunk, answer) in crate::bounded_calls::bounded(calls).await {
         match answer {
             Ok(answer) => {
                 for requested in chunk {

@@ -14,8 +14,8 @@ use std::io::Write;
 
 use serde_json::{json, Map, Value};
 
-use crate::policy::Action;
 use crate::record::DecisionRecord;
+use fast_autoscaler_core::policy::Action;
 
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "FastAutoscaler";

@@ -1,5 +1,5 @@
-//! One tick's evaluation of every configured service: the I/O around the pure
-//! [`crate::flow`].
+//! One tick's evaluation of every configured service: the I/O around the core's
+//! decision protocol (`fast_autoscaler_core::flow`).
 //!
 //! Per tick, every provider, every cluster and the state bucket are read at once:
 //! one provider call per service, `ceil(N/10)` DescribeServices calls per
@@ -19,33 +19,19 @@ use std::time::Instant;
 
 use fast_autoscaler_common::aws::AWS_ATTEMPT_TIMEOUT;
 use fast_autoscaler_common::{Clock, SystemClock, Tick};
-use fast_autoscaler_providers::{ProviderError, QueueMetrics};
-use futures::stream::{self, StreamExt};
+use fast_autoscaler_core::flow::{self, Effect, Settled, Step};
+use fast_autoscaler_core::policy::{Action, Decision, Observation};
+use fast_autoscaler_core::state::{ServiceState, Stored};
+use fast_autoscaler_providers::{
+    ProviderContext, ProviderError, QueueMetrics, QueueMetricsProvider,
+};
 
+use crate::bounded_calls::bounded;
 use crate::config::{AutoscalerConfig, ServiceConfig};
 use crate::ecs::{self, ServiceView};
-use crate::flow::{self, Effect, Settled};
-use crate::policy::{Action, Decision, Observation};
+use crate::error::Error;
 use crate::record::{DecisionRecord, TickContext};
-use crate::state::{ServiceState, StateStore, Stored, WriteOutcome};
-use crate::Error;
-
-/// The most AWS calls of one kind a tick has in flight at once. Each is a
-/// connection: unbounded, a tick of 1,000 services would open 1,000 of them
-/// (Lambda allows 1,024 file descriptors) and pay a TCP and TLS set-up for each
-/// one, where a bounded pool keeps reusing the same connections. At 20 ms a call,
-/// 64 at a time read 1,000 queues in about a third of a second.
-pub const MAX_CALLS_IN_FLIGHT: usize = 64;
-
-/// Runs `futures` with at most [`MAX_CALLS_IN_FLIGHT`] at once; answers in order.
-pub(crate) async fn bounded<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    stream::iter(futures)
-        .buffered(MAX_CALLS_IN_FLIGHT)
-        .collect()
-        .await
-}
+use crate::store::{StateStore, WriteOutcome};
 
 /// How an evaluation may act.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,6 +54,8 @@ struct Read {
 #[derive(Debug)]
 pub struct Autoscaler {
     config: AutoscalerConfig,
+    /// Each service's provider, built from its settings, in configuration order.
+    providers: Vec<Arc<dyn QueueMetricsProvider>>,
     /// The configured service names of each cluster, grouped once at cold start
     /// for the batched DescribeServices of every tick.
     services_by_cluster: Vec<(String, Vec<String>)>,
@@ -80,17 +68,19 @@ pub struct Autoscaler {
 }
 
 impl Autoscaler {
-    /// Builds the clients from the shared AWS configuration.
-    pub fn new(config: AutoscalerConfig, aws: &aws_config::SdkConfig) -> Self {
+    /// Builds the providers and the clients from the shared AWS configuration.
+    pub fn new(config: AutoscalerConfig, aws: &aws_config::SdkConfig) -> Result<Self, Error> {
+        let providers = config.build(ProviderContext { aws })?;
         let state = StateStore::from_sdk_config(aws, config.state_bucket.clone());
-        Autoscaler {
+        Ok(Autoscaler {
+            providers,
             ecs: aws_sdk_ecs::Client::new(aws),
             state,
             services_by_cluster: group_by_cluster(&config),
             seen_states: tokio::sync::Mutex::new(HashMap::new()),
             config,
             clock: Arc::new(SystemClock),
-        }
+        })
     }
 
     /// The same, deciding against `clock` (tests move time instead of sleeping).
@@ -180,12 +170,13 @@ impl Autoscaler {
         HashMap<String, Described>,
         Vec<Result<Stored, Error>>,
     ) {
-        let metrics = bounded(self.config.services.iter().map(|s| async move {
-            tokio::time::timeout_at(deadline, s.provider.metrics())
+        let services = self.config.services.iter().zip(&self.providers);
+        let metrics = bounded(services.map(|(s, provider)| async move {
+            tokio::time::timeout_at(deadline, provider.metrics())
                 .await
                 .unwrap_or_else(|_| {
                     Err(ProviderError::Unavailable {
-                        provider: s.provider.provider_name(),
+                        provider: provider.provider_name(),
                         target: s.id(),
                         message: missed("reading the queue"),
                     })
@@ -329,7 +320,7 @@ impl Autoscaler {
         let due_ms = context.tick.due_ms;
         let stored = match stored {
             Ok(found) => Some(found),
-            Err(e) if policy.needs_memory() => {
+            Err(e) if flow::reads_state_every_tick(policy) => {
                 return Decision::hold(
                     current,
                     format_args!(
@@ -342,10 +333,10 @@ impl Autoscaler {
                 None
             }
         };
-        let proposal = flow::propose(policy, observed, stored.as_ref(), due_ms);
-        if !proposal.needs_state() {
-            return proposal.decision;
-        }
+        let pending = match flow::propose(policy, observed, stored.as_ref(), due_ms) {
+            Step::Done(decision) => return decision,
+            Step::NeedsState(pending) => pending,
+        };
         let stored = match stored {
             Some(stored) => stored,
             None => match self.read_state(service, now).await {
@@ -353,7 +344,7 @@ impl Autoscaler {
                 Err(e) => {
                     let why = format!(
                         "{}; cannot read the scaling state: {e}",
-                        proposal.decision.reason
+                        pending.proposed().reason
                     );
                     return Decision::hold(current, why);
                 }
@@ -367,7 +358,7 @@ impl Autoscaler {
             current,
             lease_ms: self.lease_ms(),
         };
-        let settled = flow::settle(policy, proposal, &stored, at);
+        let settled = pending.settle(&stored, at);
         if context.dry_run {
             return dry_run(settled.decision);
         }

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::emf;
 use crate::engine::{Autoscaler, EvaluateOptions};
-use crate::policy::Action;
 use crate::record::DecisionRecord;
+use fast_autoscaler_core::policy::Action;
 
 /// How a batch of ticks was sorted.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -1,13 +1,14 @@
 //! An operator's changes to a service's state: pause and resume.
 //!
-//! They go through the claim protocol's conditional writes (see [`crate::state`]):
+//! They go through the claim protocol's conditional writes (see `fast_autoscaler_core::state`):
 //! read the object and its ETag, change only the pause, write it back on that
 //! ETag, and start again if a worker wrote in between. So a pause is never lost
 //! to a concurrent claim, and never erases one.
 
-use crate::pause::Pause;
-use crate::state::{ServiceState, StateStore, Stored, WriteOutcome};
-use crate::Error;
+use crate::error::Error;
+use crate::store::{StateStore, WriteOutcome};
+use fast_autoscaler_core::pause::Pause;
+use fast_autoscaler_core::state::{ServiceState, Stored};
 
 /// How often a write lost to concurrent workers is retried before giving up.
 const ATTEMPTS: usize = 10;

@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use fast_autoscaler_common::Tick;
-use fast_autoscaler_providers::QueueMetrics;
+use fast_autoscaler_core::QueueMetrics;
 use serde::Serialize;
 
 use crate::config::ServiceConfig;
 use crate::ecs::ServiceView;
-use crate::policy::{Action, Decision};
+use fast_autoscaler_core::policy::{Action, Decision};
 
 /// One service's decision for one tick: the fields of its structured log line.
 #[derive(Debug, Clone, Serialize)]

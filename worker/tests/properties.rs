@@ -1,14 +1,14 @@
 //! Properties of the pure core, for all inputs: the policy's safety rules, and
 //! parsers that never panic on arbitrary input.
 
-use fast_autoscaler::config::{Fallback, PolicyKind, PolicySettings, ScaleInRelease};
-use fast_autoscaler::handler::select_tick;
-use fast_autoscaler::policy::{
+use fast_autoscaler_core::policy::{
     apply_cooldown, recommend, recommend_with_memory, Action, History, Memory, Observation,
 };
-use fast_autoscaler::providers::{MessageAge, QueueMetrics};
-use fast_autoscaler::state::ServiceState;
-use fast_autoscaler::{AutoscalerConfig, Tick};
+use fast_autoscaler_core::settings::{Fallback, PolicyKind, PolicySettings, ScaleInRelease};
+use fast_autoscaler_core::state::ServiceState;
+use fast_autoscaler_core::{MessageAge, QueueMetrics};
+use fast_autoscaler_worker::handler::select_tick;
+use fast_autoscaler_worker::{AutoscalerConfig, Tick};
 use proptest::prelude::*;
 
 fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
@@ -151,7 +151,7 @@ proptest! {
             };
             let (decision, next) = recommend_with_memory(&policy, &observed, &memory);
             prop_assert_eq!(&(decision.clone(), next.clone()), &recommend_with_memory(&policy, &observed, &memory));
-            prop_assert!(next.samples.len() <= fast_autoscaler::policy::MAX_SAMPLES);
+            prop_assert!(next.samples.len() <= fast_autoscaler_core::policy::MAX_SAMPLES);
             if reading.is_none() {
                 prop_assert!(decision.new_desired >= current, "failed metrics lowered the count: {decision:?}");
                 prop_assert!(decision.action == Action::Hold || decision.action == Action::ScaleOut || decision.action == Action::None);
@@ -274,8 +274,7 @@ proptest! {
         let _ = Tick::parse(&text);
         let _ = ServiceState::parse(&bytes);
         let _ = select_tick([("id", text.as_ref())], 1_000_000, 10_000);
-        let aws = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build();
-        let result = AutoscalerConfig::from_document(&text, &|_| None, fast_autoscaler::providers::ProviderContext { aws: &aws });
+        let result = AutoscalerConfig::from_document(&text, &|_| None);
         if let Err(e) = result {
             prop_assert!(!e.issues.is_empty());
         }
@@ -283,8 +282,7 @@ proptest! {
 
     #[test]
     fn config_documents_of_any_shape_get_named_issues(value in json_strategy()) {
-        let aws = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build();
-        let result = AutoscalerConfig::from_document(&value.to_string(), &|_| None, fast_autoscaler::providers::ProviderContext { aws: &aws });
+        let result = AutoscalerConfig::from_document(&value.to_string(), &|_| None);
         if let Err(e) = result {
             for issue in &e.issues {
                 prop_assert!(!issue.field.is_empty() && !issue.expected.is_empty(), "{issue:?}");

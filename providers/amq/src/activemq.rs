@@ -16,8 +16,8 @@ use fast_autoscaler_provider::MAX_PLAUSIBLE_COUNT;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::error::AmqError;
 use crate::stomp::{Connection, ConnectionError, Frame};
-use crate::AmqError;
 
 /// The statistics plugin's destination prefix.
 pub const STATISTICS_PREFIX: &str = "ActiveMQ.Statistics.Destination.";

@@ -17,7 +17,7 @@ use fast_autoscaler_provider::{QueueMetrics, MAX_PLAUSIBLE_COUNT};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
-use crate::AmqError;
+use crate::error::AmqError;
 
 /// Percent-encodes a path segment: the default vhost `/` becomes `%2F`.
 pub fn encode_segment(segment: &str) -> String {
@@ -177,8 +177,8 @@ fn http_error(broker: &str, error: reqwest::Error) -> AmqError {
             waiting_for: "the management API",
         };
     }
-    let chain = crate::error_chain(&error);
-    if crate::is_tls_failure(&error) {
+    let chain = crate::error::error_chain(&error);
+    if crate::error::is_tls_failure(&error) {
         return AmqError::Tls {
             broker: broker.to_string(),
             cause: chain,
@@ -327,7 +327,7 @@ fn declare_refused(target: &Target<'_>, reason: Option<(u16, String)>, text: Str
         Some((code, reply)) => {
             target.protocol(format!("the broker closed the channel: {code} {reply}"))
         }
-        // With the read-only permissions the README asks for, a closed channel
+        // With the read-only permissions docs/providers.md asks for, a closed channel
         // means a missing queue.
         None if text.contains("NOT_FOUND")
             || text.contains("404")

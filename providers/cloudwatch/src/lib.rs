@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::MetricDataQuery;
 use fast_autoscaler_provider::{
-    async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
-    QueueMetricsProvider, MAX_PLAUSIBLE_COUNT,
+    async_trait, inventory, ProviderConfig, ProviderContext, ProviderError, ProviderRegistration,
+    QueueMetrics, QueueMetricsProvider, MAX_PLAUSIBLE_COUNT,
 };
 use fast_autoscaler_provider_support::cloudwatch::{newest, recent, MetricSpec};
 use serde_json::{json, Value};
@@ -56,18 +56,48 @@ inventory::submit! {
             ("period", "CLOUDWATCH_PERIOD"),
             ("max_age_seconds", "CLOUDWATCH_MAX_AGE_SECONDS"),
         ],
-        factory,
+        parse,
     }
 }
 
-fn factory(
-    settings: &Value,
-    ctx: ProviderContext<'_>,
-) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
-    Ok(Arc::new(CloudwatchProvider {
-        settings: settings::parse(settings)?,
-        client: aws_sdk_cloudwatch::Client::new(ctx.aws),
-    }))
+fn parse(settings: &Value) -> Result<Arc<dyn ProviderConfig>, ProviderError> {
+    Ok(Arc::new(settings::parse(settings)?))
+}
+
+impl ProviderConfig for Settings {
+    fn provider_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> Value {
+        let metric = |m: &MetricQuery| {
+            json!({"namespace": m.namespace, "metric_name": m.metric_name, "dimensions": m.dimensions,
+                   "stat": m.stat, "period": m.period_s})
+        };
+        let mut described = match &self.backlog {
+            Backlog::Metric(m) => metric(m),
+            Backlog::Expression {
+                expression,
+                metrics,
+            } => json!({
+                "expression": expression,
+                "metrics": metrics.iter().map(|(id, m)| (id.clone(), metric(m))).collect::<serde_json::Map<_, _>>(),
+            }),
+        };
+        described["type"] = json!(NAME);
+        described["max_age_seconds"] = json!(self.max_age_s);
+        described
+    }
+
+    fn build(
+        &self,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
+        Ok(Arc::new(CloudwatchProvider {
+            settings: self.clone(),
+            client: aws_sdk_cloudwatch::Client::new(ctx.aws),
+        }))
+    }
 }
 
 /// Reads one metric or expression as a backlog.
@@ -137,26 +167,6 @@ impl QueueMetricsProvider for CloudwatchProvider {
             Backlog::Metric(m) => format!("{}/{} {:?}", m.namespace, m.metric_name, m.dimensions),
             Backlog::Expression { expression, .. } => format!("expression {expression:?}"),
         }
-    }
-
-    fn describe(&self) -> Value {
-        let metric = |m: &MetricQuery| {
-            json!({"namespace": m.namespace, "metric_name": m.metric_name, "dimensions": m.dimensions,
-                   "stat": m.stat, "period": m.period_s})
-        };
-        let mut described = match &self.settings.backlog {
-            Backlog::Metric(m) => metric(m),
-            Backlog::Expression {
-                expression,
-                metrics,
-            } => json!({
-                "expression": expression,
-                "metrics": metrics.iter().map(|(id, m)| (id.clone(), metric(m))).collect::<serde_json::Map<_, _>>(),
-            }),
-        };
-        described["type"] = json!(NAME);
-        described["max_age_seconds"] = json!(self.settings.max_age_s);
-        described
     }
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {

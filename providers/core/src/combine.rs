@@ -11,7 +11,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::{async_trait, ProviderError, QueueMetrics, QueueMetricsProvider};
+use crate::{
+    async_trait, ProviderConfig, ProviderContext, ProviderError, QueueMetrics, QueueMetricsProvider,
+};
 
 /// How the readings of several queues become one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -84,6 +86,54 @@ impl Combine {
     }
 }
 
+/// The settings of several queues read as one (a service's `providers` list).
+#[derive(Debug)]
+pub struct CombinedConfig {
+    configs: Vec<Arc<dyn ProviderConfig>>,
+    combine: Combine,
+}
+
+impl CombinedConfig {
+    pub fn new(configs: Vec<Arc<dyn ProviderConfig>>, combine: Combine) -> Self {
+        CombinedConfig { configs, combine }
+    }
+}
+
+/// The providers' common name, or `several` when they differ.
+fn common_name(mut names: impl Iterator<Item = &'static str>) -> &'static str {
+    let first = names.next().unwrap_or("several");
+    if names.all(|name| name == first) {
+        first
+    } else {
+        "several"
+    }
+}
+
+impl ProviderConfig for CombinedConfig {
+    fn provider_name(&self) -> &'static str {
+        common_name(self.configs.iter().map(|c| c.provider_name()))
+    }
+
+    fn describe(&self) -> Value {
+        json!({
+            "combine": self.combine,
+            "providers": self.configs.iter().map(|c| c.describe()).collect::<Vec<_>>(),
+        })
+    }
+
+    fn build(
+        &self,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
+        let providers = self
+            .configs
+            .iter()
+            .map(|config| config.build(ctx))
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(Combined::new(providers, self.combine)))
+    }
+}
+
 /// Several providers read as one (a service's `providers` list).
 #[derive(Debug)]
 pub struct Combined {
@@ -99,29 +149,13 @@ impl Combined {
 
 #[async_trait]
 impl QueueMetricsProvider for Combined {
-    /// The providers' common name, or `several` when they differ.
     fn provider_name(&self) -> &'static str {
-        let first = self
-            .providers
-            .first()
-            .map_or("several", |p| p.provider_name());
-        if self.providers.iter().all(|p| p.provider_name() == first) {
-            first
-        } else {
-            "several"
-        }
+        common_name(self.providers.iter().map(|p| p.provider_name()))
     }
 
     fn target(&self) -> String {
         let targets: Vec<String> = self.providers.iter().map(|p| p.target()).collect();
         format!("{} of {}", self.combine.as_str(), targets.join(" + "))
-    }
-
-    fn describe(&self) -> Value {
-        json!({
-            "combine": self.combine,
-            "providers": self.providers.iter().map(|p| p.describe()).collect::<Vec<_>>(),
-        })
     }
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
@@ -164,7 +198,13 @@ mod tests {
     #[test]
     fn a_sum_adds_every_count_and_keeps_a_counter_only_when_all_have_one() {
         let sum = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, Some(7))]);
-        assert_eq!(sum, reading(40, 3, Some(12)).with_delayed(2));
+        assert_eq!(
+            sum,
+            QueueMetrics {
+                delayed: 2,
+                ..reading(40, 3, Some(12))
+            }
+        );
         let partial = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, None)]);
         assert_eq!(partial.dequeued_total, None);
     }
@@ -188,12 +228,6 @@ mod tests {
             assert_eq!(limited.max_consumers, Some(5), "{combine:?}");
             let mixed = combine.readings(&[shards(2), reading(50, 0, None)]);
             assert_eq!(mixed.max_consumers, None, "{combine:?}");
-        }
-    }
-
-    impl QueueMetrics {
-        fn with_delayed(self, delayed: u64) -> Self {
-            QueueMetrics { delayed, ..self }
         }
     }
 }

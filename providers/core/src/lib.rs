@@ -4,11 +4,16 @@
 //!
 //! The worker never knows which queue technologies exist. Each technology lives in
 //! its own crate under `providers/` and announces itself with a [`ProviderRegistration`]:
-//! a static struct holding a name and two plain functions, submitted with
+//! a static struct holding a name and a parser, submitted with
 //! [`inventory::submit!`]. At cold start the worker looks a provider up by the name
-//! in its configuration ([`find`]) and calls the registration's factory with the
+//! in its configuration ([`find`]) and calls the registration's parser with the
 //! service's provider settings. An unknown name answers with every registered name,
 //! so a typo in `QUEUE_TYPE` is a one-line fix.
+//!
+//! The parser answers plain data, a [`ProviderConfig`]: the settings checked,
+//! with no client built and no I/O, which is all `check-config` needs. Only then,
+//! and only where queues are read, [`ProviderConfig::build`] makes the provider
+//! with its clients from a [`ProviderContext`].
 //!
 //! `inventory` collects registrations at link time, and the linker drops crates that
 //! nothing names. That is why the `fast-autoscaler-providers` facade crate names every
@@ -33,47 +38,11 @@ pub mod combine;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use async_trait::async_trait;
+pub use fast_autoscaler_core::metrics::{MessageAge, QueueMetrics};
 pub use inventory;
-
-/// One reading of a queue's depth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct QueueMetrics {
-    /// Messages waiting to be received.
-    pub visible: u64,
-    /// Messages received by a consumer and not yet deleted or acknowledged.
-    pub in_flight: u64,
-    /// Messages sent with a delay that are not receivable yet.
-    pub delayed: u64,
-    /// Messages consumed from the queue since the broker's counter started
-    /// (cumulative), where the queue service reports it (ActiveMQ's dequeueCount,
-    /// RabbitMQ's acknowledged messages). SQS does not: `None`. With it, the
-    /// predictive policy measures what a task really processes per second.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dequeued_total: Option<u64>,
-    /// How long the oldest waiting message has waited, where the provider reads
-    /// it (SQS `oldest_message_age`, from CloudWatch).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oldest_message: Option<MessageAge>,
-    /// The most tasks that can consume at once, where the queue itself limits
-    /// it: a Kinesis stream's shard is read by one consumer at a time, so tasks
-    /// beyond its open shards sit idle. The policy never asks for more (but
-    /// keeps `min_tasks`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_consumers: Option<u64>,
-}
-
-/// The age of a queue's oldest message, and how old that figure itself is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct MessageAge {
-    /// Seconds the oldest message had waited when it was measured.
-    pub age_s: u64,
-    /// Seconds since it was measured (CloudWatch datapoints arrive late).
-    pub measured_ago_s: u64,
-}
 
 /// Reads queue metrics for one configured queue.
 #[async_trait]
@@ -84,11 +53,31 @@ pub trait QueueMetricsProvider: Send + Sync + fmt::Debug {
     /// What this provider watches, for logs and errors (a queue URL, `broker/queue`, ...).
     fn target(&self) -> String;
 
+    /// Reads the queue's current depth. One call per service per tick.
+    async fn metrics(&self) -> Result<QueueMetrics, ProviderError>;
+}
+
+/// A provider's validated settings: plain data, checked without any I/O, and
+/// what builds the provider from them.
+///
+/// Configuration has two phases, as Vector's `SourceConfig::build`: a document
+/// is first parsed and validated into plain data (every provider's settings
+/// through its registration's `parse`), which `check-config`, `decide`,
+/// `simulate` and `tune` use as it is; only the worker and the commands that
+/// read queues then [`ProviderConfig::build`] the providers, with their clients.
+pub trait ProviderConfig: Send + Sync + fmt::Debug {
+    /// The registered provider name, e.g. `sqs`.
+    fn provider_name(&self) -> &'static str;
+
     /// The effective settings with every secret replaced by `"***"`, for `check-config`.
     fn describe(&self) -> Value;
 
-    /// Reads the queue's current depth. One call per service per tick.
-    async fn metrics(&self) -> Result<QueueMetrics, ProviderError>;
+    /// Builds the provider and its clients. No network I/O: connections and
+    /// secrets wait for the first reading.
+    fn build(
+        &self,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError>;
 }
 
 /// Everything a factory may use to build a provider.
@@ -98,9 +87,9 @@ pub struct ProviderContext<'a> {
     pub aws: &'a aws_config::SdkConfig,
 }
 
-/// Validates a settings object and builds the provider it describes.
-pub type ProviderFactory =
-    fn(&Value, ProviderContext<'_>) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError>;
+/// Validates a settings object into the plain data the provider is built from.
+/// Does no I/O: it runs at cold start and in `check-config`.
+pub type ProviderParser = fn(&Value) -> Result<Arc<dyn ProviderConfig>, ProviderError>;
 
 /// A provider plugin, registered with `inventory::submit!`.
 pub struct ProviderRegistration {
@@ -111,9 +100,8 @@ pub struct ProviderRegistration {
     /// Single-service mode: which environment variable fills which setting, e.g.
     /// `("queue_url", "SQS_QUEUE_URL")`. Values arrive as JSON strings.
     pub env_settings: &'static [(&'static str, &'static str)],
-    /// Validates `settings` and builds the provider. Must not do network I/O:
-    /// it runs at cold start and in `check-config`.
-    pub factory: ProviderFactory,
+    /// Validates `settings` (see [`ProviderConfig`]).
+    pub parse: ProviderParser,
 }
 
 inventory::collect!(ProviderRegistration);

@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatch::types::MetricDataQuery;
 use aws_sdk_kinesis::types::StreamStatus;
 use fast_autoscaler_provider::{
-    async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
-    QueueMetricsProvider,
+    async_trait, inventory, ProviderConfig, ProviderContext, ProviderError, ProviderRegistration,
+    QueueMetrics, QueueMetricsProvider,
 };
 use fast_autoscaler_provider_support::cloudwatch::{recent, MetricSpec};
 use serde_json::{json, Value};
@@ -65,21 +65,41 @@ inventory::submit! {
             ("max_age_seconds", "KINESIS_MAX_AGE_SECONDS"),
             ("tasks_per_shard", "KINESIS_TASKS_PER_SHARD"),
         ],
-        factory,
+        parse,
     }
 }
 
-fn factory(
-    settings: &Value,
-    ctx: ProviderContext<'_>,
-) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
-    Ok(Arc::new(KinesisProvider {
-        settings: settings::parse(settings)?,
-        kinesis: aws_sdk_kinesis::Client::new(ctx.aws),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(ctx.aws),
-        behind: Mutex::new(None),
-        shards: Mutex::new(None),
-    }))
+fn parse(settings: &Value) -> Result<Arc<dyn ProviderConfig>, ProviderError> {
+    Ok(Arc::new(settings::parse(settings)?))
+}
+
+impl ProviderConfig for Settings {
+    fn provider_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> Value {
+        json!({
+            "type": NAME,
+            "stream_name": self.stream_name,
+            "consumer_name": self.consumer_name,
+            "max_age_seconds": self.max_age_s,
+            "tasks_per_shard": self.tasks_per_shard,
+        })
+    }
+
+    fn build(
+        &self,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
+        Ok(Arc::new(KinesisProvider {
+            settings: self.clone(),
+            kinesis: aws_sdk_kinesis::Client::new(ctx.aws),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(ctx.aws),
+            behind: Mutex::new(None),
+            shards: Mutex::new(None),
+        }))
+    }
 }
 
 /// Reads one stream's backlog.
@@ -224,16 +244,6 @@ impl QueueMetricsProvider for KinesisProvider {
         }
     }
 
-    fn describe(&self) -> Value {
-        json!({
-            "type": NAME,
-            "stream_name": self.settings.stream_name,
-            "consumer_name": self.settings.consumer_name,
-            "max_age_seconds": self.settings.max_age_s,
-            "tasks_per_shard": self.settings.tasks_per_shard,
-        })
-    }
-
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
         let (behind, shards) = tokio::join!(self.behind(), self.open_shards());
         // A missing stream says so before its metrics' absence does.
@@ -313,7 +323,7 @@ mod tests {
             )
         );
         assert_eq!(fan_out.target(), "stream clicks (consumer billing)");
-        let described = fan_out.describe();
+        let described = fan_out.settings.describe();
         assert_eq!(described["tasks_per_shard"], 1);
     }
 }

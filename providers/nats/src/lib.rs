@@ -20,8 +20,8 @@ mod settings;
 use std::sync::Arc;
 
 use fast_autoscaler_provider::{
-    async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
-    QueueMetricsProvider,
+    async_trait, inventory, ProviderConfig, ProviderContext, ProviderError, ProviderRegistration,
+    QueueMetrics, QueueMetricsProvider,
 };
 use fast_autoscaler_provider_support::secrets;
 use secrecy::{ExposeSecret, SecretString};
@@ -44,19 +44,39 @@ inventory::submit! {
             ("secret_arn", "NATS_SECRET_ARN"),
             ("ca_bundle", "NATS_CA_BUNDLE"),
         ],
-        factory,
+        parse,
     }
 }
 
-fn factory(
-    settings: &Value,
-    ctx: ProviderContext<'_>,
-) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
-    Ok(Arc::new(NatsProvider {
-        settings: settings::parse(settings)?,
-        secrets: aws_sdk_secretsmanager::Client::new(ctx.aws),
-        client: Mutex::new(None),
-    }))
+fn parse(settings: &Value) -> Result<Arc<dyn ProviderConfig>, ProviderError> {
+    Ok(Arc::new(settings::parse(settings)?))
+}
+
+impl ProviderConfig for Settings {
+    fn provider_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> Value {
+        let s = self;
+        json!({
+            "type": NAME, "url": s.url, "stream": s.stream, "consumer": s.consumer,
+            "secret_arn": s.secret_arn, "ca_bundle": s.ca_bundle,
+            "connect_timeout_ms": s.connect_timeout.as_millis() as u64,
+            "request_timeout_ms": s.request_timeout.as_millis() as u64,
+        })
+    }
+
+    fn build(
+        &self,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
+        Ok(Arc::new(NatsProvider {
+            settings: self.clone(),
+            secrets: aws_sdk_secretsmanager::Client::new(ctx.aws),
+            client: Mutex::new(None),
+        }))
+    }
 }
 
 /// How the provider proves who it is.
@@ -170,16 +190,6 @@ impl QueueMetricsProvider for NatsProvider {
             "{} stream {} consumer {}",
             self.settings.url, self.settings.stream, self.settings.consumer
         )
-    }
-
-    fn describe(&self) -> Value {
-        let s = &self.settings;
-        json!({
-            "type": NAME, "url": s.url, "stream": s.stream, "consumer": s.consumer,
-            "secret_arn": s.secret_arn, "ca_bundle": s.ca_bundle,
-            "connect_timeout_ms": s.connect_timeout.as_millis() as u64,
-            "request_timeout_ms": s.request_timeout.as_millis() as u64,
-        })
     }
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {

@@ -20,8 +20,8 @@ mod settings;
 use std::sync::Arc;
 
 use fast_autoscaler_provider::{
-    async_trait, inventory, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
-    QueueMetricsProvider, MAX_PLAUSIBLE_COUNT,
+    async_trait, inventory, ProviderConfig, ProviderContext, ProviderError, ProviderRegistration,
+    QueueMetrics, QueueMetricsProvider, MAX_PLAUSIBLE_COUNT,
 };
 use fast_autoscaler_provider_support::secrets;
 use redis::aio::MultiplexedConnection;
@@ -48,19 +48,46 @@ inventory::submit! {
             ("secret_arn", "REDIS_SECRET_ARN"),
             ("ca_bundle", "REDIS_CA_BUNDLE"),
         ],
-        factory,
+        parse,
     }
 }
 
-fn factory(
-    settings: &Value,
-    ctx: ProviderContext<'_>,
-) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
-    Ok(Arc::new(RedisProvider {
-        settings: settings::parse(settings)?,
-        secrets: aws_sdk_secretsmanager::Client::new(ctx.aws),
-        connection: Mutex::new(None),
-    }))
+fn parse(settings: &Value) -> Result<Arc<dyn ProviderConfig>, ProviderError> {
+    Ok(Arc::new(settings::parse(settings)?))
+}
+
+impl ProviderConfig for Settings {
+    fn provider_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> Value {
+        let s = self;
+        let mut described = json!({
+            "type": NAME, "url": s.url, "db": s.db, "secret_arn": s.secret_arn, "ca_bundle": s.ca_bundle,
+            "connect_timeout_ms": s.connect_timeout.as_millis() as u64,
+            "response_timeout_ms": s.response_timeout.as_millis() as u64,
+        });
+        match &s.source {
+            Source::List { key } => described["key"] = json!(key),
+            Source::Stream { stream, group } => {
+                described["stream"] = json!(stream);
+                described["group"] = json!(group);
+            }
+        }
+        described
+    }
+
+    fn build(
+        &self,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
+        Ok(Arc::new(RedisProvider {
+            settings: self.clone(),
+            secrets: aws_sdk_secretsmanager::Client::new(ctx.aws),
+            connection: Mutex::new(None),
+        }))
+    }
 }
 
 /// Reads one list's or one consumer group's backlog.
@@ -202,23 +229,6 @@ impl QueueMetricsProvider for RedisProvider {
                 format!("{} db {} stream {stream} group {group}", s.url, s.db)
             }
         }
-    }
-
-    fn describe(&self) -> Value {
-        let s = &self.settings;
-        let mut described = json!({
-            "type": NAME, "url": s.url, "db": s.db, "secret_arn": s.secret_arn, "ca_bundle": s.ca_bundle,
-            "connect_timeout_ms": s.connect_timeout.as_millis() as u64,
-            "response_timeout_ms": s.response_timeout.as_millis() as u64,
-        });
-        match &s.source {
-            Source::List { key } => described["key"] = json!(key),
-            Source::Stream { stream, group } => {
-                described["stream"] = json!(stream);
-                described["group"] = json!(group);
-            }
-        }
-        described
     }
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {

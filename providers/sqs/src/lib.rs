@@ -24,7 +24,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use fast_autoscaler_provider::combine::Combine;
 use fast_autoscaler_provider::{
     async_trait, invalid_setting, inventory, parse_count, reject_unknown_keys, setting_text,
-    ProviderContext, ProviderError, ProviderRegistration, QueueMetrics, QueueMetricsProvider,
+    ProviderConfig, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
+    QueueMetricsProvider,
 };
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -50,14 +51,11 @@ inventory::submit! {
             ("queue_name_prefix", "SQS_QUEUE_NAME_PREFIX"),
             ("combine", "SQS_COMBINE"),
         ],
-        factory,
+        parse,
     }
 }
 
-fn factory(
-    settings: &Value,
-    ctx: ProviderContext<'_>,
-) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
+fn parse(settings: &Value) -> Result<Arc<dyn ProviderConfig>, ProviderError> {
     reject_unknown_keys(
         NAME,
         settings,
@@ -69,28 +67,82 @@ fn factory(
         ],
     )?;
     let queues = queues(settings)?;
-    let age = match (&queues, wants_age(settings)?) {
-        (Queues::One(url), true) => {
-            let name = url.rsplit('/').next().unwrap_or_default();
-            Some(age::register(ctx.aws, name))
-        }
-        (Queues::Prefix { .. }, true) => {
-            return Err(invalid_age(
-                &Value::Bool(true),
-                "only with queue_url: a prefix's queues have no single oldest message",
-            ))
-        }
-        _ => None,
-    };
-    Ok(Arc::new(SqsProvider {
-        client: aws_sdk_sqs::Client::new(ctx.aws),
+    let oldest_message_age = wants_age(settings)?;
+    if oldest_message_age && matches!(queues, QueueSpec::Prefix { .. }) {
+        return Err(invalid_age(
+            &Value::Bool(true),
+            "only with queue_url: a prefix's queues have no single oldest message",
+        ));
+    }
+    Ok(Arc::new(SqsSettings {
         queues,
-        age,
+        oldest_message_age,
     }))
 }
 
+/// The validated settings of one SQS provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsSettings {
+    queues: QueueSpec,
+    /// Read the queue's oldest message age from CloudWatch (one queue only).
+    oldest_message_age: bool,
+}
+
+/// Which queues a provider reads, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum QueueSpec {
+    One(String),
+    Prefix { prefix: String, combine: Combine },
+}
+
+impl ProviderConfig for SqsSettings {
+    fn provider_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> Value {
+        match &self.queues {
+            QueueSpec::One(url) if self.oldest_message_age => {
+                json!({"type": NAME, "queue_url": url, "oldest_message_age": true})
+            }
+            QueueSpec::One(url) => json!({"type": NAME, "queue_url": url}),
+            QueueSpec::Prefix { prefix, combine } => {
+                json!({"type": NAME, "queue_name_prefix": prefix, "combine": combine})
+            }
+        }
+    }
+
+    fn build(
+        &self,
+        ctx: ProviderContext<'_>,
+    ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError> {
+        let (queues, age) = match &self.queues {
+            QueueSpec::One(url) => {
+                let name = url.rsplit('/').next().unwrap_or_default();
+                let age = self
+                    .oldest_message_age
+                    .then(|| age::register(ctx.aws, name));
+                (Queues::One(url.clone()), age)
+            }
+            QueueSpec::Prefix { prefix, combine } => (
+                Queues::Prefix {
+                    prefix: prefix.clone(),
+                    combine: *combine,
+                    listed: OnceCell::new(),
+                },
+                None,
+            ),
+        };
+        Ok(Arc::new(SqsProvider {
+            client: aws_sdk_sqs::Client::new(ctx.aws),
+            queues,
+            age,
+        }))
+    }
+}
+
 /// One queue by URL, or every queue of a name prefix and how they combine.
-fn queues(settings: &Value) -> Result<Queues, ProviderError> {
+fn queues(settings: &Value) -> Result<QueueSpec, ProviderError> {
     let text = |field: &str| setting_text(settings, field);
     let invalid =
         |field: &str, expected: &str| invalid_setting(NAME, field, settings.get(field), expected);
@@ -100,7 +152,7 @@ fn queues(settings: &Value) -> Result<Queues, ProviderError> {
                 return Err(invalid("combine", "no combine for one queue_url (it combines the queues of a queue_name_prefix)"));
             }
             validate_queue_url(url)?;
-            Ok(Queues::One(url.to_string()))
+            Ok(QueueSpec::One(url.to_string()))
         }
         (None, Some(prefix)) => {
             validate_prefix(prefix)?;
@@ -111,10 +163,9 @@ fn queues(settings: &Value) -> Result<Queues, ProviderError> {
                     .and_then(Combine::parse)
                     .ok_or_else(|| invalid("combine", Combine::EXPECTED))?,
             };
-            Ok(Queues::Prefix {
+            Ok(QueueSpec::Prefix {
                 prefix: prefix.to_string(),
                 combine,
-                listed: OnceCell::new(),
             })
         }
         (Some(_), Some(_)) => Err(invalid("queue_name_prefix", "no queue_name_prefix beside queue_url: give one queue, or every queue with a prefix")),
@@ -255,20 +306,6 @@ impl QueueMetricsProvider for SqsProvider {
         match &self.queues {
             Queues::One(url) => url.clone(),
             Queues::Prefix { prefix, .. } => format!("queues named {prefix}*"),
-        }
-    }
-
-    fn describe(&self) -> Value {
-        match &self.queues {
-            Queues::One(url) if self.age.is_some() => {
-                json!({"type": NAME, "queue_url": url, "oldest_message_age": true})
-            }
-            Queues::One(url) => json!({"type": NAME, "queue_url": url}),
-            Queues::Prefix {
-                prefix, combine, ..
-            } => {
-                json!({"type": NAME, "queue_name_prefix": prefix, "combine": combine})
-            }
         }
     }
 

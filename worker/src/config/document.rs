@@ -4,16 +4,18 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use fast_autoscaler_providers::combine::{Combine, Combined};
-use fast_autoscaler_providers::{self as providers, ProviderContext, QueueMetricsProvider};
+use fast_autoscaler_core::settings::issues::{excerpt, finish, issue, single_issue};
+use fast_autoscaler_core::settings::{ConfigError, ConfigIssue, Key, Raw, Reader, Source};
+use fast_autoscaler_providers::combine::{Combine, CombinedConfig};
+use fast_autoscaler_providers::{self as providers, ProviderConfig};
 use serde_json::{Map, Value};
 
-use super::env::{Env, EnvSource};
-use super::error::{excerpt, finish, issue, single_issue, ConfigError, ConfigIssue};
+use super::env::EnvSource;
+use super::fields;
 use super::keys::*;
-use super::provider::build_provider;
-use super::reader::{Raw, Reader, Source};
+use super::provider_lookup::provider_settings;
 use super::schema::{AutoscalerConfig, ServiceConfig};
+use super::Env;
 
 /// A JSON object, with the shared `defaults` object and (top level only) the
 /// environment behind it.
@@ -55,11 +57,7 @@ const TOP_KEYS: [&str; 5] = [
 impl AutoscalerConfig {
     /// One or more services from the JSON document. Top-level settings the document
     /// leaves out (`state_bucket`, the tick settings) fall back to the environment.
-    pub fn from_document(
-        text: &str,
-        env: Env<'_>,
-        ctx: ProviderContext<'_>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_document(text: &str, env: Env<'_>) -> Result<Self, ConfigError> {
         let document: Value = serde_json::from_str(text).map_err(|e| {
             single_issue(
                 "AUTOSCALER_CONFIG",
@@ -87,9 +85,9 @@ impl AutoscalerConfig {
             source: &top_source,
             issues: &mut issues,
         };
-        let state_bucket = read.bucket(S3_CONFIG_BUCKET);
-        let tick = read.tick_settings();
-        let services = read_services(top, &defaults, env, ctx, &mut issues);
+        let state_bucket = fields::bucket(&mut read, S3_CONFIG_BUCKET);
+        let tick = fields::tick_settings(&mut read);
+        let services = read_services(top, &defaults, env, &mut issues);
         finish(issues, || {
             Some(Self {
                 state_bucket: state_bucket?,
@@ -126,7 +124,6 @@ fn read_services(
     top: &Map<String, Value>,
     defaults: &Map<String, Value>,
     env: Env<'_>,
-    ctx: ProviderContext<'_>,
     issues: &mut Vec<ConfigIssue>,
 ) -> Vec<ServiceConfig> {
     let list = match top.get("services") {
@@ -156,7 +153,7 @@ fn read_services(
             index: i,
             defaults,
         };
-        services.extend(read_service(entry, &mut seen, env, ctx, issues));
+        services.extend(read_service(entry, &mut seen, env, issues));
     }
     services
 }
@@ -174,7 +171,6 @@ fn read_service(
     entry: Entry<'_>,
     seen: &mut HashSet<(String, String)>,
     env: Env<'_>,
-    ctx: ProviderContext<'_>,
     issues: &mut Vec<ConfigIssue>,
 ) -> Option<ServiceConfig> {
     let Entry {
@@ -208,7 +204,7 @@ fn read_service(
             ));
         }
     }
-    let provider = read_queues(object, &prefix, env, ctx, issues);
+    let provider = read_queues(object, &prefix, env, issues);
     Some(ServiceConfig {
         cluster: cluster?,
         service: service?,
@@ -223,9 +219,8 @@ fn read_queues(
     object: &Map<String, Value>,
     prefix: &str,
     env: Env<'_>,
-    ctx: ProviderContext<'_>,
     issues: &mut Vec<ConfigIssue>,
-) -> Option<Arc<dyn QueueMetricsProvider>> {
+) -> Option<Arc<dyn ProviderConfig>> {
     let Some(list) = object.get("providers") else {
         if let Some(combine) = object.get("combine") {
             let expected = "no combine beside one provider: it combines a providers list";
@@ -239,7 +234,6 @@ fn read_queues(
             object.get("provider"),
             &format!("{prefix}provider"),
             env,
-            ctx,
             issues,
         );
     };
@@ -253,8 +247,8 @@ fn read_queues(
         return None;
     }
     let combine = read_combine(object.get("combine"), prefix, issues);
-    let providers = read_provider_list(list, prefix, env, ctx, issues)?;
-    Some(Arc::new(Combined::new(providers, combine?)))
+    let providers = read_provider_list(list, prefix, env, issues)?;
+    Some(Arc::new(CombinedConfig::new(providers, combine?)))
 }
 
 /// `combine` beside a providers list: sum by default.
@@ -281,9 +275,8 @@ fn read_provider_list(
     list: &Value,
     prefix: &str,
     env: Env<'_>,
-    ctx: ProviderContext<'_>,
     issues: &mut Vec<ConfigIssue>,
-) -> Option<Vec<Arc<dyn QueueMetricsProvider>>> {
+) -> Option<Vec<Arc<dyn ProviderConfig>>> {
     let entries = match list.as_array() {
         Some(entries) if !entries.is_empty() => entries,
         _ => {
@@ -304,7 +297,6 @@ fn read_provider_list(
                 Some(settings),
                 &format!("{prefix}providers[{i}]"),
                 env,
-                ctx,
                 issues,
             )
         })
@@ -318,12 +310,11 @@ fn read_provider(
     settings: Option<&Value>,
     at: &str,
     env: Env<'_>,
-    ctx: ProviderContext<'_>,
     issues: &mut Vec<ConfigIssue>,
-) -> Option<Arc<dyn QueueMetricsProvider>> {
+) -> Option<Arc<dyn ProviderConfig>> {
     match settings {
         Some(settings @ Value::Object(p)) => match p.get("type").and_then(Value::as_str) {
-            Some(kind) => build_provider(kind, Some((settings, at)), env, ctx, issues),
+            Some(kind) => provider_settings(kind, Some((settings, at)), env, issues),
             None => {
                 issues.push(issue(
                     &format!("{at}.type"),

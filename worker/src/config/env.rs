@@ -2,16 +2,14 @@
 //! environment variables, with its names and defaults, so migrating users keep
 //! their configuration.
 
-use fast_autoscaler_providers::ProviderContext;
+use fast_autoscaler_core::settings::issues::finish;
+use fast_autoscaler_core::settings::{ConfigError, Key, Raw, Reader, Source};
 
-use super::error::{finish, ConfigError};
+use super::fields;
 use super::keys::*;
-use super::provider::build_provider;
-use super::reader::{Raw, Reader, Source};
+use super::provider_lookup::provider_settings;
 use super::schema::{AutoscalerConfig, ServiceConfig};
-
-/// Reads one environment variable (the process environment in production).
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+use super::Env;
 
 pub(super) struct EnvSource<'a> {
     pub env: Env<'a>,
@@ -30,20 +28,20 @@ impl Source for EnvSource<'_> {
 
 impl AutoscalerConfig {
     /// One service from the original's environment variables.
-    pub fn from_env(env: Env<'_>, ctx: ProviderContext<'_>) -> Result<Self, ConfigError> {
+    pub fn from_env(env: Env<'_>) -> Result<Self, ConfigError> {
         let source = EnvSource { env };
         let mut issues = Vec::new();
         let mut read = Reader {
             source: &source,
             issues: &mut issues,
         };
-        let state_bucket = read.bucket(S3_CONFIG_BUCKET);
-        let tick = read.tick_settings();
+        let state_bucket = fields::bucket(&mut read, S3_CONFIG_BUCKET);
+        let tick = fields::tick_settings(&mut read);
         let cluster = read.name(ECS_CLUSTER, "an ECS cluster name or ARN");
         let service = read.name(SERVICE_NAME, "an ECS service name or ARN");
         let policy = read.policy();
         let queue_type = read.text(QUEUE_TYPE).unwrap_or_else(|| "sqs".into());
-        let provider = build_provider(&queue_type, None, env, ctx, &mut issues);
+        let provider = provider_settings(&queue_type, None, env, &mut issues);
         finish(issues, || {
             Some(Self {
                 state_bucket: state_bucket?,

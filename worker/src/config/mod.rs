@@ -1,10 +1,16 @@
-//! Configuration: one service from environment variables, or many from a JSON document.
+//! Configuration: one service from environment variables, or many from a JSON
+//! document, in two phases as Vector's `SourceConfig::build`.
 //!
-//! Both sources go through the same field readers, so a field is validated the same
-//! way wherever it comes from, and every problem is collected before anything is
-//! reported: a deployment with three mistakes learns of all three at once. Each
-//! problem names the field as the user wrote it (`MIN_TASKS`, or
-//! `services[2].min_tasks` in the document), the bad value, and what is valid.
+//! 1. **Validated plain data**, [`AutoscalerConfig`]: the policy's fields through
+//!    the readers of `fast_autoscaler_core::settings`, the worker's own fields
+//!    here, and each queue's settings through its provider's registered parser.
+//!    Every problem is collected before anything is reported: a deployment with
+//!    three mistakes learns of all three at once, each under the field as the
+//!    user wrote it (`MIN_TASKS`, or `services[2].min_tasks` in the document).
+//!    `check-config`, `decide`, `simulate` and `tune` stop here: they never
+//!    build a client.
+//! 2. **Build**, [`AutoscalerConfig::build`]: the providers, with their clients,
+//!    from that data. The worker does it once per cold start.
 //!
 //! Single-service mode keeps the environment variable names and defaults of the
 //! original Python autoscaler, so migrating users keep their configuration.
@@ -13,32 +19,28 @@
 //!
 //! - [`schema`]: the validated types the worker runs on;
 //! - [`env`] and [`document`]: the two sources;
-//! - `reader` and `keys`: the field readers and validation, and every field's names;
-//! - `provider`: the provider lookup and its settings;
-//! - `schedule`: the scheduled bounds' windows;
-//! - [`error`]: the problems, each naming its field.
+//! - `fields` and `keys`: the worker's own fields (cluster, service, queue type,
+//!   state bucket, ticks) and their readers;
+//! - `provider_lookup`: the provider found by name, its settings checked;
+//! - `build`: the second phase.
 
+mod build;
 pub mod document;
 pub mod env;
-pub mod error;
-mod keys;
-mod provider;
-mod reader;
-mod schedule;
+mod fields;
+pub mod keys;
+mod provider_lookup;
 pub mod schema;
 #[cfg(test)]
 mod tests;
 
-use fast_autoscaler_providers::ProviderContext;
+use fast_autoscaler_core::settings::issues::single_issue;
 
-pub use env::Env;
-pub use error::{ConfigError, ConfigIssue};
-pub use schema::{
-    AutoscalerConfig, ConfigSource, Fallback, PolicyKind, PolicySettings, ScaleInRelease,
-    ServiceConfig,
-};
+/// Reads one environment variable (the process environment in production).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-use error::single_issue;
+pub use fast_autoscaler_core::settings::{ConfigError, ConfigIssue};
+pub use schema::{AutoscalerConfig, ConfigSource, ServiceConfig};
 
 impl AutoscalerConfig {
     /// Loads the configuration the way the Lambda does: the JSON document from
@@ -48,7 +50,6 @@ impl AutoscalerConfig {
     pub fn load(
         env: Env<'_>,
         document_path: Option<&std::path::Path>,
-        ctx: ProviderContext<'_>,
     ) -> Result<(Self, ConfigSource), ConfigError> {
         let from_file = document_path.map(|p| p.to_path_buf()).or_else(|| {
             env("AUTOSCALER_CONFIG_FILE")
@@ -63,11 +64,11 @@ impl AutoscalerConfig {
                     format!("a readable JSON file ({e})"),
                 )
             })?;
-            return Self::from_document(&text, env, ctx).map(|c| (c, ConfigSource::Document));
+            return Self::from_document(&text, env).map(|c| (c, ConfigSource::Document));
         }
         if let Some(text) = env("AUTOSCALER_CONFIG").filter(|t| !t.trim().is_empty()) {
-            return Self::from_document(&text, env, ctx).map(|c| (c, ConfigSource::Document));
+            return Self::from_document(&text, env).map(|c| (c, ConfigSource::Document));
         }
-        Self::from_env(env, ctx).map(|c| (c, ConfigSource::Environment))
+        Self::from_env(env).map(|c| (c, ConfigSource::Environment))
     }
 }

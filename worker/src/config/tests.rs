@@ -1,14 +1,8 @@
 //! Every field's bad values, from both sources, each checked for the field it names.
 
 use super::*;
-use fast_autoscaler_providers::ProviderContext;
+use fast_autoscaler_core::settings::{PolicyKind, PolicySettings, ScaleInRelease};
 use std::collections::HashMap;
-
-fn aws() -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build()
-}
 
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs";
 
@@ -30,13 +24,11 @@ fn env_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 
 fn from_env(pairs: &[(&str, &str)]) -> Result<AutoscalerConfig, ConfigError> {
     let env = env_of(pairs);
-    let aws = aws();
-    AutoscalerConfig::from_env(&|k| env.get(k).cloned(), ProviderContext { aws: &aws })
+    AutoscalerConfig::from_env(&|k| env.get(k).cloned())
 }
 
 fn from_doc(doc: &str) -> Result<AutoscalerConfig, ConfigError> {
-    let aws = aws();
-    AutoscalerConfig::from_document(doc, &|_| None, ProviderContext { aws: &aws })
+    AutoscalerConfig::from_document(doc, &|_| None)
 }
 
 #[test]
@@ -71,7 +63,7 @@ fn defaults_match_the_original() {
 fn bad_environment_values_name_their_field() {
     // (environment overrides, field that must be named, value that must be shown)
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-    let cases: &[Case] = &[
+    let cases: &[Case<'_>] = &[
         (&[("MIN_TASKS", "ten")], "MIN_TASKS", "\"ten\""),
         (&[("EMERGENCY_BACKLOG", "0")], "EMERGENCY_BACKLOG", "\"0\""),
         (
@@ -252,8 +244,7 @@ fn bad_environment_values_name_their_field() {
 
 #[test]
 fn missing_required_fields_are_all_reported_together() {
-    let aws = aws();
-    let err = AutoscalerConfig::from_env(&|_| None, ProviderContext { aws: &aws }).unwrap_err();
+    let err = AutoscalerConfig::from_env(&|_| None).unwrap_err();
     let fields: Vec<&str> = err.issues.iter().map(|i| i.field.as_str()).collect();
     assert_eq!(
         fields,
@@ -368,7 +359,6 @@ fn bad_documents_name_their_fields() {
 
 #[test]
 fn document_settings_fall_back_to_environment() {
-    let aws = aws();
     let doc = format!(
         r#"{{"services": [{{"cluster": "c", "service": "s", "provider": {{"type": "sqs", "queue_url": "{QUEUE}"}}}}]}}"#
     );
@@ -377,8 +367,7 @@ fn document_settings_fall_back_to_environment() {
         "TICK_INTERVAL_SECONDS" => Some("15".to_string()),
         _ => None,
     };
-    let config =
-        AutoscalerConfig::from_document(&doc, &env, ProviderContext { aws: &aws }).unwrap();
+    let config = AutoscalerConfig::from_document(&doc, &env).unwrap();
     assert_eq!(config.state_bucket, "state-bucket");
     assert_eq!(config.tick_interval_s, 15);
 }

@@ -1,0 +1,205 @@
+//! The S3 adapter for the scaling state: one JSON object per service, read with
+//! its ETag and written only on that ETag (see `fast_autoscaler_core::state` for
+//! why every write is conditional, and what a claim and its lease mean).
+
+use std::collections::HashMap;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use fast_autoscaler_core::state::{ServiceState, Stored};
+
+use crate::error::Error;
+
+/// Where state objects live in the bucket.
+pub const STATE_PREFIX: &str = "autoscaling-state";
+
+/// Result of a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; the object's new etag, for a later conditional write.
+    Written { etag: String },
+    /// Another writer changed the object since it was read.
+    Conflict,
+}
+
+/// The S3 adapter for state objects.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+/// The short name of an ECS cluster or service given by name or ARN.
+fn short_name(name_or_arn: &str) -> &str {
+    if name_or_arn.starts_with("arn:") {
+        name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
+    } else {
+        name_or_arn
+    }
+}
+
+impl StateStore {
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        StateStore {
+            s3,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The store on `bucket`, with an S3 client from the shared AWS configuration.
+    pub fn from_sdk_config(aws: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
+        let mut s3 = aws_sdk_s3::config::Builder::from(aws);
+        if aws.endpoint_url().is_some() {
+            // Local emulators and S3-compatible stores answer on one host, not on
+            // `<bucket>.<host>`.
+            s3 = s3.force_path_style(true);
+        }
+        Self::new(aws_sdk_s3::Client::from_conf(s3.build()), bucket)
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// `autoscaling-state/{cluster}/{service}`, by short names.
+    pub fn key(cluster: &str, service: &str) -> String {
+        format!(
+            "{STATE_PREFIX}/{}/{}",
+            short_name(cluster),
+            short_name(service)
+        )
+    }
+
+    /// Reads a service's state; times more than [`fast_autoscaler_core::state::MAX_CLOCK_SKEW_MS`] after `now_ms`
+    /// make it [`Stored::Corrupt`].
+    pub async fn read(&self, cluster: &str, service: &str, now_ms: u64) -> Result<Stored, Error> {
+        let key = Self::key(cluster, service);
+        let answer = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(answer) => answer,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => {
+                return Ok(Stored::Missing)
+            }
+            Err(e) => return Err(self.error("GetObject", &key, e)),
+        };
+        let etag = answer.e_tag().unwrap_or_default().to_string();
+        let bytes = answer
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::State {
+                bucket: self.bucket.clone(),
+                key: key.clone(),
+                message: e.to_string(),
+            })?
+            .into_bytes();
+        let trusted = ServiceState::parse(&bytes)
+            .and_then(|state| state.future_timestamp(now_ms).map_or(Ok(state), Err));
+        Ok(match trusted {
+            Ok(state) => Stored::Found { state, etag },
+            Err(problem) => Stored::Corrupt { etag, problem },
+        })
+    }
+
+    /// The ETag of every state object, by key: one ListObjectsV2 call per 1,000
+    /// objects. A quiet tick lists once instead of reading every object, and reads
+    /// only the objects whose ETag changed.
+    pub async fn list_etags(&self) -> Result<HashMap<String, String>, Error> {
+        let prefix = format!("{STATE_PREFIX}/");
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        let mut etags = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("ListObjectsV2", &prefix, e))?;
+            for object in page.contents() {
+                if let (Some(key), Some(etag)) = (object.key(), object.e_tag()) {
+                    etags.insert(key.to_string(), etag.to_string());
+                }
+            }
+        }
+        Ok(etags)
+    }
+
+    /// Writes `state` only if the object is still as `previous` found it.
+    pub async fn write(
+        &self,
+        state: &ServiceState,
+        previous: &Stored,
+    ) -> Result<WriteOutcome, Error> {
+        let key = Self::key(&state.cluster, &state.service);
+        let body = serde_json::to_vec(state).map_err(|e| Error::State {
+            bucket: self.bucket.clone(),
+            key: key.clone(),
+            message: e.to_string(),
+        })?;
+        let request = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        let request = match previous {
+            Stored::Missing => request.if_none_match("*"),
+            Stored::Found { etag, .. } | Stored::Corrupt { etag, .. } => request.if_match(etag),
+        };
+        match request.send().await {
+            Ok(answer) => Ok(WriteOutcome::Written {
+                etag: answer.e_tag().unwrap_or_default().to_string(),
+            }),
+            // 412: the precondition failed; 409: a concurrent conditional write is in progress.
+            // Either way another worker got there first.
+            Err(SdkError::ServiceError(e)) if matches!(e.raw().status().as_u16(), 409 | 412) => {
+                Ok(WriteOutcome::Conflict)
+            }
+            Err(e) => Err(self.error("PutObject", &key, e)),
+        }
+    }
+
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+        &self,
+        operation: &str,
+        key: &str,
+        e: SdkError<E, R>,
+    ) -> Error {
+        Error::State {
+            bucket: self.bucket.clone(),
+            key: key.to_string(),
+            message: format!(
+                "{operation}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_use_short_names() {
+        assert_eq!(
+            StateStore::key("prod", "workers"),
+            "autoscaling-state/prod/workers"
+        );
+        assert_eq!(
+            StateStore::key(
+                "arn:aws:ecs:eu-west-1:123:cluster/prod",
+                "arn:aws:ecs:eu-west-1:123:service/prod/workers"
+            ),
+            "autoscaling-state/prod/workers"
+        );
+    }
+}

@@ -13,9 +13,9 @@ use fast_autoscaler_simulator::search::Choice;
 use fast_autoscaler_simulator::Workload;
 use fast_autoscaler_worker::config::ServiceConfig;
 use fast_autoscaler_worker::{load_aws_config, Autoscaler, AutoscalerConfig, ConfigSource};
-use lambda_runtime::tracing;
 
 mod decide;
+mod logging;
 mod pause_resume;
 mod run;
 mod simulate;
@@ -23,6 +23,9 @@ mod tune;
 
 /// Exit status for a configuration that does not validate.
 pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
+
+/// The one error of a command that needs AWS and has no region.
+const NO_REGION: &str = "no AWS region is set: set AWS_REGION (for example AWS_REGION=eu-west-1), or a region in your AWS profile (aws configure set region eu-west-1); check-config, decide, simulate and tune need none";
 
 #[derive(Parser)]
 #[command(
@@ -80,8 +83,13 @@ enum Command {
     Pause {
         /// The configured service (`service` or `cluster/service`).
         service: String,
-        /// How long, e.g. 30m, 2h, 1h30m (at most 7 days); then it resumes by itself.
-        #[arg(long = "for", value_name = "DURATION", default_value = "1h")]
+        /// How long, e.g. 30m, 2h, 1h30m or 7d (at most 7 days); then it resumes by itself.
+        #[arg(
+            long = "for",
+            value_name = "DURATION",
+            default_value = "1h",
+            allow_hyphen_values = true
+        )]
         duration: String,
         /// Hold desiredCount at this count instead of where it is.
         #[arg(long, value_name = "TASKS")]
@@ -212,8 +220,7 @@ fn offline(cli: &Cli) -> Option<ExitCode> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Logs go to stderr so stdout carries only the JSON answers.
-    tracing::init_default_subscriber_with_writer(std::io::stderr);
+    logging::init();
     let cli = Cli::parse();
     if let Some(code) = offline(&cli) {
         return code;
@@ -250,12 +257,17 @@ async fn main() -> ExitCode {
                 dequeued_total: None,
                 oldest_message: None,
                 max_consumers: None,
+                busiest: None,
             },
             desired,
             running,
         ),
         command => {
             let aws = load_aws_config().await;
+            if aws.region().is_none() {
+                eprintln!("{NO_REGION}");
+                return ExitCode::from(EXIT_BAD_CONFIG);
+            }
             run_aws_command(command, config, source, &aws).await
         }
     }

@@ -21,16 +21,32 @@ pub struct PauseArgs<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// A `--for` value in milliseconds, or the error naming it.
+/// What a `--for` value may be, as every error about one says it.
+const DURATIONS: &str =
+    "a duration such as 30m, 2h, 1h30m or 7d (units s, m, h, d, w), from 1s to 7 days";
+
+/// A `--for` value in milliseconds, or the one error naming it and what is
+/// valid. Days are 24 hours: a pause ends at the same instant whatever the
+/// calendar does meanwhile.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let expected = "a duration such as 30m, 2h or 1h30m, at most 7 days (168h)";
-    let duration: jiff::SignedDuration = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("--for {text:?}: expected {expected}"))?;
+    let bad = |why: &str| format!("--for {text:?}: {why}; expected {DURATIONS}");
+    let span: jiff::Span = text.trim().parse().map_err(|_| bad("not a duration"))?;
+    let duration = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| bad("months and years are not a fixed length"))?;
     let ms = duration.as_millis();
-    if ms <= 0 || ms > i128::from(MAX_PAUSE_MS) {
-        return Err(format!("--for {text:?}: expected {expected}; for longer, change the service's min_tasks and max_tasks"));
+    if ms < 0 {
+        return Err(bad("a pause cannot end before it starts"));
+    }
+    if ms < 1000 {
+        return Err(bad(
+            "too short to pause anything; to end a pause, use resume",
+        ));
+    }
+    if ms > i128::from(MAX_PAUSE_MS) {
+        return Err(bad(
+            "beyond a week, change the service's min_tasks and max_tasks in the configuration instead",
+        ));
     }
     Ok(ms as u64)
 }
@@ -47,9 +63,9 @@ pub async fn pause(
     let service = args.service;
     if let Some(at) = args.at.filter(|at| *at > service.policy.max_tasks) {
         return bad(format!(
-            "--at {at}: above {}'s max_tasks {}; pause at 0..={} or raise max_tasks in the configuration first",
-            service.id(),
+            "--at {at}: above the max_tasks {} of {}; pause at 0..={} or raise max_tasks in the configuration first",
             service.policy.max_tasks,
+            service.id(),
             service.policy.max_tasks
         ));
     }
@@ -130,12 +146,24 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(7_200_000));
         assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
         assert_eq!(parse_duration("45s"), Ok(45_000));
-        for wrong in ["", "soon", "-1h", "0s", "200h"] {
+        assert_eq!(parse_duration("7d"), Ok(MAX_PAUSE_MS));
+        assert_eq!(parse_duration("1w"), Ok(MAX_PAUSE_MS));
+        assert_eq!(parse_duration("1d12h"), Ok(36 * 3_600_000));
+        for (wrong, why) in [
+            ("", "not a duration"),
+            ("soon", "not a duration"),
+            ("-5m", "a pause cannot end before it starts"),
+            ("0s", "too short to pause anything"),
+            ("200h", "beyond a week"),
+            ("8d", "beyond a week"),
+            ("1mo", "months and years are not a fixed length"),
+        ] {
             let e = parse_duration(wrong).unwrap_err();
             assert!(
-                e.starts_with(&format!("--for {wrong:?}")) && e.contains("2h"),
+                e.starts_with(&format!("--for {wrong:?}: {why}")) && e.contains(DURATIONS),
                 "{e}"
             );
+            assert!(!e.contains("min_tasks") || why == "beyond a week", "{e}");
         }
     }
 }

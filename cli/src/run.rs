@@ -21,13 +21,19 @@ pub async fn metrics(config: &AutoscalerConfig, aws: &aws_config::SdkConfig) -> 
     let mut failed = false;
     for (service, reading) in config.services.iter().zip(readings) {
         match reading {
-            Ok(m) => print_json(&json!({
-                "service": service.id(),
-                "provider": service.provider.provider_name(),
-                "visible": m.visible,
-                "in_flight": m.in_flight,
-                "delayed": m.delayed,
-            })),
+            Ok(m) => {
+                let mut line = json!({
+                    "service": service.id(),
+                    "provider": service.provider.provider_name(),
+                    "visible": m.visible,
+                    "in_flight": m.in_flight,
+                    "delayed": m.delayed,
+                });
+                if let Some(busiest) = &m.busiest {
+                    line["busiest"] = json!(busiest);
+                }
+                print_json(&line)
+            }
             Err(e) => {
                 failed = true;
                 print_json(&json!({

@@ -175,7 +175,7 @@ fn print_report(tuned: &Tuned, args: &TuneArgs<'_>, source: &str) {
     } = tuned;
     let step_s = *step_s;
     println!(
-        "tune: {} settings of the predictive rule ({source}'s bounds) on {} ({:.1} days, {:.0} messages); \
+        "tune: {} settings of the predictive rule (with the bounds of the {source}) on {} ({:.1} days, {:.0} messages); \
          tasks process {} msg/s and start after {} s; ticks every {} s",
         points.len(),
         trace.name,

@@ -150,6 +150,51 @@ fn check_config_and_decide_need_no_aws() {
     assert!(stdout.contains("\"action\":\"scale_out\""), "{stdout}");
 }
 
+/// A command that needs AWS, with no region anywhere (no profile: the process
+/// has no HOME; the instance metadata service a closed loopback port): one line saying what to set, not the SDK's
+/// warnings. And a bad `--for`: one line naming it and what is valid, before
+/// any AWS call.
+#[test]
+fn missing_regions_and_bad_durations_get_one_line_each() {
+    let env: Vec<(String, String)> = [
+        ("ECS_CLUSTER", "c"),
+        ("SERVICE_NAME", "s"),
+        ("S3_CONFIG_BUCKET", "state-bucket"),
+        (
+            "SQS_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+        ),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec();
+    let (code, stdout, stderr) = cli(&env, &["metrics"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("no AWS region is set: set AWS_REGION"),
+        "{stderr}"
+    );
+
+    let mut env = env;
+    env.push(("AWS_REGION".into(), "us-east-1".into()));
+    for (duration, why) in [
+        ("-5m", "a pause cannot end before it starts"),
+        ("0s", "too short to pause anything"),
+        ("8d", "beyond a week"),
+        ("soon", "not a duration"),
+    ] {
+        let (code, stdout, stderr) = cli(&env, &["pause", "s", "--for", duration]);
+        assert_eq!(code, 2, "{duration}: {stdout}{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("--for {duration:?}: {why}"))
+                && stderr.contains("; expected a duration such as 30m, 2h"),
+            "{stderr}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn cli_metrics_check_config_and_run() {
     let emulator = emulator_or_skip!();
@@ -224,12 +269,12 @@ async fn pause_holds_a_service_sets_a_count_expires_and_resume_ends_it() {
         (&["pause", "nosuch"][..], "configured: cli-cluster/workers"),
         (
             &["pause", "workers", "--for", "soon"][..],
-            "--for \"soon\": expected a duration such as 30m, 2h",
+            "--for \"soon\": not a duration; expected a duration such as 30m, 2h",
         ),
-        (&["pause", "workers", "--for", "9d"][..], "at most 7 days"),
+        (&["pause", "workers", "--for", "9d"][..], "beyond a week"),
         (
             &["pause", "workers", "--at", "500"][..],
-            "--at 500: above cli-cluster/workers's max_tasks 100",
+            "--at 500: above the max_tasks 100 of cli-cluster/workers",
         ),
     ] {
         let (code, _, stderr) = cli(&env, args);
@@ -280,18 +325,19 @@ async fn pause_holds_a_service_sets_a_count_expires_and_resume_ends_it() {
     // Paused at a count: the worker sets it, as a claimed action.
     let (code, _, stderr) = cli(
         &env,
-        &["pause", "cli-cluster/workers", "--at", "2", "--for", "30m"],
+        &["pause", "cli-cluster/workers", "--at", "4", "--for", "7d"],
     );
     assert_eq!(code, 0, "{stderr}");
     let decision = run_once();
     assert_eq!(
         (decision["action"].clone(), decision["applied"].clone()),
-        (json!("scale_in"), json!(true)),
+        (json!("scale_out"), json!(true)),
         "{decision}"
     );
-    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 2);
+    assert_eq!(emulator.desired_count("cli-cluster", "workers").await, 4);
 
-    // Resumed: the policy decides again.
+    // Resumed: the policy decides again at once; the pause's own change started
+    // no scale-out cooldown.
     let (code, stdout, stderr) = cli(&env, &["resume", "workers"]);
     assert_eq!(
         (code, json_lines(&stdout)[0]["paused"].clone()),
@@ -305,7 +351,7 @@ async fn pause_holds_a_service_sets_a_count_expires_and_resume_ends_it() {
         "{decision}"
     );
     let resumed = emulator.desired_count("cli-cluster", "workers").await;
-    assert!(resumed > 2, "{decision}");
+    assert!(resumed > 4, "{decision}");
 
     // A pause ends by itself when it expires.
     let (code, _, stderr) = cli(&env, &["pause", "workers", "--for", "1s"]);

@@ -9,9 +9,12 @@
 //!   error text both configurations report;
 //! - [`clock`]: the wall clock, behind a trait so tests control time;
 //! - [`aws`]: the AWS configuration with bounded time-outs and retries, so no
-//!   Lambda waits on a hung call for longer than its tick allows.
+//!   Lambda waits on a hung call for longer than its tick allows;
+//! - [`aws_error`]: an AWS call's error on one line, its full rendering at debug
+//!   level.
 
 pub mod aws;
+pub mod aws_error;
 pub mod clock;
 pub mod interval;
 pub mod tick;

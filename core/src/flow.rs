@@ -84,17 +84,15 @@ pub fn propose<'p>(
 }
 
 /// The whole protocol, for a caller whose state is at hand: the simulator keeps
-/// it in memory, the CLI's `decide` has none ([`Stored::Missing`]). The state
-/// goes to [`propose`] only for a policy that [`reads_state_every_tick`], as the
-/// worker's does.
+/// it in memory, the CLI's `decide` has none ([`Stored::Missing`]). As the
+/// worker, which reads every state on every tick, it proposes with the state.
 pub fn decide(
     policy: &PolicySettings,
     observed: &Observation<'_>,
     stored: &Stored,
     at: At<'_>,
 ) -> Settled {
-    let every_tick = reads_state_every_tick(policy).then_some(stored);
-    match propose(policy, observed, every_tick, at.tick_due_ms) {
+    match propose(policy, observed, Some(stored), at.tick_due_ms) {
         Step::Done(decision) => Settled {
             decision,
             effect: Effect::None,
@@ -191,7 +189,7 @@ impl Pending<'_> {
             let effect = unchanged_effect(policy, stored, next, memory, &at);
             return Settled { decision, effect };
         }
-        let mut claim = next.with_action(ActionRecord {
+        let record = ActionRecord {
             action: decision.action,
             from: at.current,
             to: decision.new_desired,
@@ -199,7 +197,13 @@ impl Pending<'_> {
             tick_due_ms: at.tick_due_ms,
             reason: decision.reason.clone(),
             lease_until_ms: Some(at.now_ms.saturating_add(at.lease_ms)),
-        });
+        };
+        // A pause's count is the operator's change: claimed, but no cooldown.
+        let mut claim = if decision.paused {
+            next.with_operator_action(record)
+        } else {
+            next.with_action(record)
+        };
         claim.memory = memory;
         Settled {
             decision,
@@ -306,6 +310,7 @@ mod tests {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         };
         let observed = Observation {
             metrics: Ok(&metrics),
@@ -413,5 +418,48 @@ mod tests {
             (Action::ScaleOut, 5)
         );
         assert!(!settled.decision.paused);
+    }
+
+    #[test]
+    fn a_pauses_own_count_starts_no_cooldown() {
+        // Paused at 5 from 2, with one-minute cooldowns: the worker claims 2 → 5.
+        let policy = PolicySettings {
+            scale_out_cooldown_s: 60,
+            scale_in_cooldown_s: 60,
+            ..target()
+        };
+        let metrics = |visible| QueueMetrics {
+            visible,
+            ..QueueMetrics::default()
+        };
+        let decide = |stored: &Stored, now_ms: u64, current: u32, visible: u64| {
+            let reading = metrics(visible);
+            let observed = Observation {
+                metrics: Ok(&reading),
+                current,
+                running: current,
+                now_ms,
+            };
+            decide(&policy, &observed, stored, at(now_ms, current))
+        };
+        let settled = decide(&paused(Some(5)), 200_000, 2, 50);
+        let Effect::Claim(mut state) = settled.effect else {
+            panic!("the paused count is claimed: {:?}", settled.effect)
+        };
+        assert_eq!(state.last_scale_out_ms, None, "the operator's change");
+        // Resumed 10 s later, with 100 messages that want 10 tasks: the policy
+        // scales out at once, with no cooldown from the pause's change.
+        state.pause = None;
+        let resumed = Stored::Found {
+            state,
+            etag: "e".into(),
+        };
+        let settled = decide(&resumed, 210_000, 5, 100);
+        assert_eq!(
+            (settled.decision.action, settled.decision.new_desired),
+            (Action::ScaleOut, 10),
+            "{}",
+            settled.decision.reason
+        );
     }
 }

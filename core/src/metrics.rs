@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 /// One reading of a queue's depth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct QueueMetrics {
     /// Messages waiting to be received.
     pub visible: u64,
@@ -31,6 +31,10 @@ pub struct QueueMetrics {
     /// keeps `min_tasks`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_consumers: Option<u64>,
+    /// Of several queues read as their busiest (`combine: max`), which one this
+    /// reading is: decisions and `fast-autoscaler metrics` name it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busiest: Option<String>,
 }
 
 /// The age of a queue's oldest message, and how old that figure itself is.

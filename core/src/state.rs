@@ -171,6 +171,18 @@ impl ServiceState {
         next
     }
 
+    /// This state with an operator's change claimed (a pause that sets a count):
+    /// the claim and its lease, so one worker of many applies it, but no cooldown
+    /// starts. The autoscaler did not decide it, so once the pause ends the
+    /// policy decides at once, as if the count had been set by hand.
+    pub fn with_operator_action(&self, record: ActionRecord) -> Self {
+        let mut next = self.clone();
+        next.version = STATE_VERSION;
+        next.last_tick_due_ms = Some(record.tick_due_ms.max(self.last_tick_due_ms.unwrap_or(0)));
+        next.last_action = Some(record);
+        next
+    }
+
     /// This state with an action recorded.
     pub fn with_action(&self, record: ActionRecord) -> Self {
         let mut next = self.clone();

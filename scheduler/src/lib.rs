@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use fast_autoscaler_common::aws_error::one_line;
 use fast_autoscaler_common::{parse_interval, Clock, Tick};
 use serde::Serialize;
 
@@ -141,9 +142,7 @@ async fn send_batch(
         .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|e| {
-            SchedulerError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
-        })?;
+        .map_err(|e| SchedulerError::Sqs(format!("SendMessageBatch: {}", one_line(&e))))?;
     Ok(answer
         .failed()
         .iter()

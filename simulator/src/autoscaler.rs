@@ -62,6 +62,7 @@ impl Scaler for FastAutoscaler<'_> {
             dequeued_total: seen.dequeued,
             oldest_message: seen.oldest_message,
             max_consumers: None,
+            busiest: None,
         };
         let now_ms = seen.now_s as u64 * 1000;
         let observed = Observation {

@@ -43,6 +43,25 @@ pub fn venv_bin(name: &str) -> PathBuf {
     workspace_root().join(".venv").join("bin").join(name)
 }
 
+/// An error as users read it (a decision's reason, a command's message): one
+/// line under 600 characters, not the AWS SDK's rendering of a response
+/// (headers, extensions, debug structs) that drowns the cause.
+pub fn assert_one_clean_line(text: &str) {
+    assert!(!text.contains('\n'), "more than one line: {text}");
+    assert!(text.len() < 600, "{} characters: {text}", text.len());
+    for noise in [
+        "extensions",
+        "Response {",
+        "HeaderMap",
+        "headers:",
+        "raw:",
+        "source:",
+        "Some(",
+    ] {
+        assert!(!text.contains(noise), "{noise:?} in: {text}");
+    }
+}
+
 /// Whether this run is CI, where nothing may be skipped.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use fast_autoscaler_tests::{
-    build_provider, config_from, emulator_or_skip, read_queue, tick_now, Emulator,
+    assert_one_clean_line, build_provider, config_from, emulator_or_skip, read_queue, tick_now,
+    Emulator,
 };
 use fast_autoscaler_worker::{
     Autoscaler, Clock, DecisionRecord, EvaluateOptions, ManualClock, Tick,
@@ -505,6 +506,7 @@ async fn several_queues_read_as_one_by_prefix_sum_or_max_and_a_failing_one_holds
         .await
         .expect("a reading");
     assert_eq!(reading.visible, 250);
+    assert_eq!(reading.busiest.as_deref(), Some(us.as_str()), "named");
 
     // One queue of three fails: the whole reading fails, and the service, which
     // the empty queues alone would scale in, holds at 5.
@@ -523,6 +525,24 @@ async fn several_queues_read_as_one_by_prefix_sum_or_max_and_a_failing_one_holds
     );
     assert!(
         held.reason.contains("orders-gone") && held.reason.contains("partial reading"),
+        "{}",
+        held.reason
+    );
+    // The cause on one line, said once: the queue, the AWS error code and its
+    // message, not the SDK's rendering of the response.
+    assert_one_clean_line(&held.reason);
+    assert_eq!(
+        held.reason.matches("could not read metrics").count(),
+        1,
+        "{}",
+        held.reason
+    );
+    assert!(
+        held.reason
+            .contains("GetQueueAttributes: AWS.SimpleQueueService.NonExistentQueue")
+            || held
+                .reason
+                .contains("GetQueueAttributes: QueueDoesNotExist"),
         "{}",
         held.reason
     );
@@ -684,6 +704,7 @@ async fn any_cloudwatch_metric_is_a_backlog_and_a_stale_or_bad_one_holds() {
             "{}",
             held.reason
         );
+        assert_one_clean_line(&held.reason);
     }
     assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
 }
@@ -777,6 +798,7 @@ async fn a_jetstream_consumer_is_read_over_tls_with_credentials_from_secrets_man
         "{}",
         missing.reason
     );
+    assert_one_clean_line(&missing.reason);
 
     // The server stops: the kept connection's request fails, and the service holds.
     let autoscaler =
@@ -905,12 +927,131 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
         "{}",
         missing.reason
     );
+    assert_one_clean_line(&missing.reason);
 
     // The server stops: the kept connection fails, and the service holds.
     let autoscaler = Autoscaler::new(config(json!({"key": "jobs"})), &emulator.aws)
         .expect("the providers build");
     let password = server.password.clone();
     holds_once_stopped(&autoscaler, || server.stop(), &password).await;
+}
+
+/// Redis deletes an emptied list, so a missing key is an empty queue or a typo:
+/// an error (the service holds) until the key has held a list once, then an
+/// empty queue; `missing_key_is_empty` trusts it from the start. A key of
+/// another type, and a secret that does not exist, are one clean line each.
+#[tokio::test]
+async fn a_missing_redis_key_reads_as_empty_only_once_seen_or_when_trusted() {
+    let emulator = emulator_or_skip!();
+    let Some(server) = fast_autoscaler_tests::redis::RedisServer::start() else {
+        return;
+    };
+    emulator.create_service(CLUSTER, SERVICE, 5).await;
+    emulator.create_bucket(BUCKET).await;
+    let secret = store_secret(
+        &emulator,
+        "redis/missing-keys",
+        json!({"password": server.password}),
+    )
+    .await;
+    let list = |extra: Value| {
+        let mut provider = json!({"type": "redis", "url": server.url(), "secret_arn": secret, "ca_bundle": server.pki.ca_pem});
+        provider
+            .as_object_mut()
+            .expect("an object")
+            .extend(extra.as_object().expect("keys").clone());
+        with_provider(provider)
+    };
+    let mut app = server.connection().await;
+
+    // A typo: an error naming the key, and the service holds at 5.
+    let typo = list(json!({"key": "jbos"}));
+    let error = read_queue(&emulator, &typo.services[0])
+        .await
+        .expect_err("a missing key is not an empty queue");
+    assert_one_clean_line(&error.to_string());
+    assert!(
+        error.to_string().contains("key jbos does not exist"),
+        "{error}"
+    );
+    let autoscaler = Autoscaler::new(typo, &emulator.aws).expect("the providers build");
+    let held = evaluate_once(&autoscaler).await;
+    assert_eq!(
+        (held.action, held.new_desired),
+        (Action::Hold, Some(5)),
+        "{}",
+        held.reason
+    );
+
+    // Trusted: the same missing key reads as an empty queue.
+    let trusted = list(json!({"key": "jbos", "missing_key_is_empty": true}));
+    let reading = read_queue(&emulator, &trusted.services[0])
+        .await
+        .expect("an empty queue");
+    assert_eq!(reading.visible, 0);
+
+    // Seen once: a list that empties (and so is deleted) reads as empty after.
+    let drained = list(json!({"key": "drained"}));
+    let provider = build_provider(&emulator, &drained.services[0]);
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("drained")
+        .arg("job")
+        .query_async(&mut app)
+        .await
+        .expect("RPUSH");
+    assert_eq!(provider.metrics().await.expect("a list").visible, 1);
+    let _: Option<String> = redis::cmd("LPOP")
+        .arg("drained")
+        .query_async(&mut app)
+        .await
+        .expect("LPOP");
+    assert_eq!(provider.metrics().await.expect("emptied").visible, 0);
+
+    // Another type: named.
+    let _: () = redis::cmd("SET")
+        .arg("config")
+        .arg("x")
+        .query_async(&mut app)
+        .await
+        .expect("SET");
+    let error = read_queue(&emulator, &list(json!({"key": "config"})).services[0])
+        .await
+        .expect_err("a string is not a list");
+    assert!(
+        error
+            .to_string()
+            .contains("key config holds a string, not a list"),
+        "{error}"
+    );
+
+    // A password the server rejects: the secret it came from is named.
+    let wrong = store_secret(&emulator, "redis/wrong", json!({"password": "not-it"})).await;
+    let mut settings = json!({"type": "redis", "url": server.url(), "key": "jobs", "ca_bundle": server.pki.ca_pem});
+    settings["secret_arn"] = json!(wrong);
+    let error = read_queue(&emulator, &with_provider(settings).services[0])
+        .await
+        .expect_err("a wrong password");
+    assert_one_clean_line(&error.to_string());
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("with the password of secret {wrong}")),
+        "{error}"
+    );
+
+    // A secret that does not exist: the ARN, the AWS error code, one line.
+    let mut settings = json!({"type": "redis", "url": server.url(), "key": "jobs", "ca_bundle": server.pki.ca_pem});
+    settings["secret_arn"] = json!(secret.replace("missing-keys", "gone"));
+    let error = read_queue(&emulator, &with_provider(settings).services[0])
+        .await
+        .expect_err("no secret");
+    assert_one_clean_line(&error.to_string());
+    assert!(
+        error
+            .to_string()
+            .contains("GetSecretValue: ResourceNotFoundException"),
+        "{error}"
+    );
 }
 
 /// SQS's oldest message age, from `AWS/SQS ApproximateAgeOfOldestMessage` on
@@ -1129,4 +1270,5 @@ async fn a_kinesis_stream_is_records_behind_from_its_lag_capped_at_its_shards() 
         "{}",
         held.reason
     );
+    assert_one_clean_line(&held.reason);
 }

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_ecs::error::DisplayErrorContext;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use fast_autoscaler_common::aws_error::one_line;
 
 use crate::error::Error;
 
@@ -71,7 +71,7 @@ pub async fn describe_services(
                 }
             }
             Err(e) => {
-                let message = DisplayErrorContext(&e).to_string();
+                let message = one_line(&e);
                 for requested in chunk {
                     views.insert(
                         requested.clone(),
@@ -137,6 +137,6 @@ pub async fn set_desired_count(
             operation: "UpdateService",
             cluster: cluster.to_string(),
             service: service.to_string(),
-            message: DisplayErrorContext(&e).to_string(),
+            message: one_line(&e),
         })
 }

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use fast_autoscaler_common::aws_error::one_line;
 use fast_autoscaler_core::state::{ServiceState, Stored};
 
 use crate::error::Error;
@@ -167,19 +169,16 @@ impl StateStore {
         }
     }
 
-    fn error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         operation: &str,
         key: &str,
-        e: SdkError<E, R>,
+        e: SdkError<E, HttpResponse>,
     ) -> Error {
         Error::State {
             bucket: self.bucket.clone(),
             key: key.to_string(),
-            message: format!(
-                "{operation}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            ),
+            message: format!("{operation}: {}", one_line(&e)),
         }
     }
 }

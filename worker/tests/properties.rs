@@ -98,6 +98,7 @@ fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         }
     })
 }
@@ -105,7 +106,7 @@ fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
 /// A tick's reading: mostly numbers (small ones often), sometimes a failure.
 fn reading_strategy() -> impl Strategy<Value = Option<QueueMetrics>> {
     prop_oneof![
-        4 => (0u64..5_000, 0u64..200).prop_map(|(visible, in_flight)| Some(QueueMetrics { visible, in_flight, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None })),
+        4 => (0u64..5_000, 0u64..200).prop_map(|(visible, in_flight)| Some(QueueMetrics { visible, in_flight, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None, busiest: None })),
         1 => metrics_strategy().prop_map(Some),
         1 => Just(None),
     ]
@@ -204,7 +205,7 @@ proptest! {
                     age_s: goal + late_by,
                     measured_ago_s: (now_ms - minute_start_ms) / 1000,
                 }),
-                ..QueueMetrics { visible, in_flight: 0, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None }
+                ..QueueMetrics { visible, in_flight: 0, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None, busiest: None }
             };
             let observed = Observation { metrics: Ok(&metrics), current, running, now_ms };
             let (decision, next) = recommend_with_memory(&policy, &observed, &memory);

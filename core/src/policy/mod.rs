@@ -86,6 +86,9 @@ pub fn recommend_with_memory(
     if let Some(note) = scheduled {
         decision.reason = format!("{} [{note}]", decision.reason);
     }
+    if let Ok(Some(busiest)) = observed.metrics.map(|m| m.busiest.as_deref()) {
+        decision.reason = format!("{} [the busiest queue: {busiest}]", decision.reason);
+    }
     (decision, next)
 }
 

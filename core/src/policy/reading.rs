@@ -101,6 +101,7 @@ mod tests {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         };
         assert_eq!(recommend(&policy, Ok(&m), 10).action, Action::None);
         policy.use_combined_messages = true;

@@ -64,6 +64,7 @@ pub fn visible(n: u64) -> QueueMetrics {
         dequeued_total: None,
         oldest_message: None,
         max_consumers: None,
+        busiest: None,
     }
 }
 
@@ -75,6 +76,7 @@ pub fn counted(visible: u64, dequeued: u64) -> QueueMetrics {
         dequeued_total: Some(dequeued),
         oldest_message: None,
         max_consumers: None,
+        busiest: None,
     }
 }
 

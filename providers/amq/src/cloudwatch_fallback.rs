@@ -8,8 +8,8 @@ use aws_sdk_cloudwatch::types::ScanBy;
 use fast_autoscaler_provider::QueueMetrics;
 use fast_autoscaler_provider_support::cloudwatch::{newest, MetricSpec};
 
-use crate::error::error_chain;
 use crate::settings::AmqSettings;
+use fast_autoscaler_common::aws_error::one_line;
 
 /// The broker and the queue whose `QueueSize` is read, and how it is logged.
 pub(crate) struct QueueSizeOf<'a> {
@@ -49,7 +49,7 @@ impl QueueSizeOf<'_> {
         )
         .await
         .map_err(|_| "GetMetricData timed out".to_string())?
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| format!("GetMetricData: {}", one_line(&e)))?;
         let result = answer
             .metric_data_results()
             .first()
@@ -77,6 +77,7 @@ impl QueueSizeOf<'_> {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         })
     }
 }

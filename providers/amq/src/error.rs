@@ -1,5 +1,7 @@
-//! Everything that can go wrong reading a broker, and how an error's causes are
-//! read: on one line, and whether TLS failed somewhere under it.
+//! Everything that can go wrong reading a broker, and whether TLS failed
+//! somewhere under an error.
+
+use fast_autoscaler_common::aws_error::causes;
 
 /// Everything that can go wrong reading a broker. Each message names the broker
 /// and, where it applies, the queue.
@@ -69,21 +71,6 @@ impl AmqError {
     }
 }
 
-/// The error and every cause under it, on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// True when a TLS handshake or certificate check is somewhere in the error's causes.
 pub(crate) fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -102,6 +89,6 @@ pub(crate) fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool 
         current = e.source();
     }
     // Some layers (hyper's connector) flatten the rustls error into text.
-    let text = error_chain(error).to_ascii_lowercase();
+    let text = causes(error).to_ascii_lowercase();
     text.contains("certificate") || text.contains("handshake")
 }

@@ -14,9 +14,11 @@ use tokio::net::TcpStream;
 
 use crate::cloudwatch_fallback::QueueSizeOf;
 use crate::credentials::CredentialCache;
-use crate::error::{error_chain, AmqError};
+use fast_autoscaler_common::aws_error::causes;
+
+use crate::error::AmqError;
 use crate::resolution::{broker_label, Resolver};
-use crate::settings::{AmqSettings, Endpoint, Engine, Mode};
+use crate::settings::{AmqSettings, CredentialSource, Endpoint, Engine, Mode};
 use crate::tls::tls_config;
 use crate::{activemq, rabbitmq, NAME};
 
@@ -186,7 +188,7 @@ impl AmqProvider {
         let stream = tokio::time::timeout_at(connect_deadline, connector.connect(name, tcp))
             .await
             .map_err(|_| timed_out())?
-            .map_err(|e| tls_error(error_chain(&e)))?;
+            .map_err(|e| tls_error(causes(&e)))?;
         Ok(Box::new(stream))
     }
 
@@ -219,6 +221,7 @@ impl AmqProvider {
             dequeued_total: Some(statistics.dequeued),
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         })
     }
 }
@@ -258,9 +261,13 @@ impl QueueMetricsProvider for AmqProvider {
             Ok(metrics) => return Ok(metrics),
             Err(error) => error,
         };
+        let mut rejected_secret = None;
         if matches!(primary, AmqError::AuthenticationFailed { .. }) {
             // The secret may have been rotated: read it again on the next tick.
             self.credentials.forget().await;
+            if let CredentialSource::Secret { arn } = &self.settings.credentials {
+                rejected_secret = Some(arn);
+            }
         }
         let error = if self.settings.cloudwatch_fallback && primary.broker_unavailable() {
             match self.queue_size().await {
@@ -273,10 +280,14 @@ impl QueueMetricsProvider for AmqProvider {
         } else {
             primary
         };
+        let message = match rejected_secret {
+            Some(arn) => format!("{error} (the credentials of secret {arn}, read again next time)"),
+            None => error.to_string(),
+        };
         Err(ProviderError::Unavailable {
             provider: NAME,
             target: self.target.clone(),
-            message: error.to_string(),
+            message,
         })
     }
 }

@@ -61,6 +61,7 @@ pub fn parse_queue_document(body: &[u8]) -> Result<QueueMetrics, String> {
             .filter(|n| *n <= MAX_PLAUSIBLE_COUNT),
         oldest_message: None,
         max_consumers: None,
+        busiest: None,
     })
 }
 
@@ -177,7 +178,7 @@ fn http_error(broker: &str, error: reqwest::Error) -> AmqError {
             waiting_for: "the management API",
         };
     }
-    let chain = crate::error::error_chain(&error);
+    let chain = fast_autoscaler_common::aws_error::causes(&error);
     if crate::error::is_tls_failure(&error) {
         return AmqError::Tls {
             broker: broker.to_string(),
@@ -303,6 +304,7 @@ async fn passive_declare(
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         }),
         Ok(None) => Err(target.protocol("no queue.declare-ok".into())),
         Err(e) => {
@@ -394,6 +396,7 @@ mod tests {
                 dequeued_total: None,
                 oldest_message: None,
                 max_consumers: None,
+                busiest: None,
             }
         );
         for bad in [

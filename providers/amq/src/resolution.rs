@@ -4,7 +4,9 @@
 
 use tokio::sync::Mutex;
 
-use crate::error::{error_chain, AmqError};
+use fast_autoscaler_common::aws_error::one_line;
+
+use crate::error::AmqError;
 use crate::settings::{AmqSettings, Endpoint, Mode};
 
 /// The broker addresses to try, in order (an active/standby pair has two).
@@ -52,7 +54,7 @@ impl Resolver {
                     })?
                     .map_err(|e| AmqError::BrokerLookup {
                         broker_id: id.clone(),
-                        cause: error_chain(&e),
+                        cause: format!("DescribeBroker: {}", one_line(&e)),
                     })?;
                 resolve_broker(id, settings, &answer)?
             }

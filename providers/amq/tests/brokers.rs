@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use fast_autoscaler_provider::{ProviderContext, QueueMetricsProvider};
 use fast_autoscaler_provider_amq::{AmqProvider, AmqSettings};
 use fast_autoscaler_tests::brokers::{free_port, ActiveMq, RabbitMq};
-use fast_autoscaler_tests::{emulator_or_skip, run_cli, workspace_binary, Emulator};
+use fast_autoscaler_tests::{
+    assert_one_clean_line, emulator_or_skip, run_cli, workspace_binary, Emulator,
+};
 use serde_json::Value;
 
 /// Runs the workspace's `fast-autoscaler` binary with only `env` and `args`.
@@ -246,10 +248,17 @@ async fn rabbitmq_errors_name_the_broker_and_the_cause() {
     for (case, settings, expected) in cases {
         let error = metrics_error(&amq_env(&emulator, &settings));
         assert!(error.contains(expected), "{case}: {error}");
+        assert_one_clean_line(&error);
         assert!(
             error.contains("127.0.0.1:"),
             "{case} names no broker: {error}"
         );
+        if case == "wrong credentials" {
+            assert!(
+                error.contains(&format!("the credentials of secret {wrong}")),
+                "the rejected secret is named: {error}"
+            );
+        }
         assert!(
             !error.contains(&broker.password) && !error.contains("not-the-password"),
             "{case} leaks a password: {error}"
@@ -572,6 +581,7 @@ async fn activemq_errors_name_the_broker_and_the_cause() {
         let started = Instant::now();
         let error = metrics_error(&amq_env(&emulator, &settings));
         assert!(error.contains(expected), "{case}: {error}");
+        assert_one_clean_line(&error);
         assert!(
             !error.contains(&broker.password) && !error.contains("not-the-password"),
             "{case} leaks a password: {error}"

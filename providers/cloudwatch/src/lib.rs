@@ -199,6 +199,7 @@ impl QueueMetricsProvider for CloudwatchProvider {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         })
     }
 }

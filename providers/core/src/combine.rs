@@ -45,10 +45,15 @@ impl Combine {
         }
     }
 
-    /// One reading from several. A consumption counter survives only a sum of
-    /// queues that all report one: with `max`, the busiest queue can change from
-    /// one tick to the next, and its counter with it.
-    pub fn readings(self, readings: &[QueueMetrics]) -> QueueMetrics {
+    /// One reading from several, the busiest named by `name` (its index in
+    /// `readings`) when it is the busiest's. A consumption counter survives only a
+    /// sum of queues that all report one: with `max`, the busiest queue can
+    /// change from one tick to the next, and its counter with it.
+    pub fn readings(
+        self,
+        readings: &[QueueMetrics],
+        name: impl Fn(usize) -> String,
+    ) -> QueueMetrics {
         match self {
             Combine::Sum => QueueMetrics {
                 visible: readings.iter().map(|r| r.visible).sum(),
@@ -64,13 +69,17 @@ impl Combine {
                     .filter_map(|r| r.oldest_message)
                     .max_by_key(|age| age.age_s),
                 max_consumers: Self::max_consumers(readings),
+                busiest: None,
             },
             Combine::Max => readings
                 .iter()
-                .max_by_key(|r| r.visible.saturating_add(r.in_flight))
-                .map(|busiest| QueueMetrics {
+                .enumerate()
+                .max_by_key(|(_, r)| r.visible.saturating_add(r.in_flight))
+                .map(|(index, busiest)| QueueMetrics {
                     dequeued_total: None,
                     max_consumers: Self::max_consumers(readings),
+                    // A busiest queue of several itself names the one it is.
+                    busiest: busiest.busiest.clone().or_else(|| Some(name(index))),
                     ..*busiest
                 })
                 .unwrap_or_default(),
@@ -160,23 +169,13 @@ impl QueueMetricsProvider for Combined {
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
         let answers = futures::future::join_all(self.providers.iter().map(|p| p.metrics())).await;
-        let mut readings = Vec::with_capacity(answers.len());
-        for (provider, answer) in self.providers.iter().zip(answers) {
-            match answer {
-                Ok(reading) => readings.push(reading),
-                Err(e) => {
-                    return Err(ProviderError::Unavailable {
-                        provider: provider.provider_name(),
-                        target: provider.target(),
-                        message: format!(
-                            "{e}; one of this service's {} queues failed, and a partial reading is never scaled on",
-                            self.providers.len()
-                        ),
-                    })
-                }
-            }
-        }
-        Ok(self.combine.readings(&readings))
+        let readings = answers
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.one_of(self.providers.len()))?;
+        Ok(self
+            .combine
+            .readings(&readings, |i| self.providers[i].target()))
     }
 }
 
@@ -192,12 +191,17 @@ mod tests {
             dequeued_total: dequeued,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         }
+    }
+
+    fn name(index: usize) -> String {
+        format!("queue {index}")
     }
 
     #[test]
     fn a_sum_adds_every_count_and_keeps_a_counter_only_when_all_have_one() {
-        let sum = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, Some(7))]);
+        let sum = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, Some(7))], name);
         assert_eq!(
             sum,
             QueueMetrics {
@@ -205,14 +209,20 @@ mod tests {
                 ..reading(40, 3, Some(12))
             }
         );
-        let partial = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, None)]);
+        let partial = Combine::Sum.readings(&[reading(10, 2, Some(5)), reading(30, 1, None)], name);
         assert_eq!(partial.dequeued_total, None);
     }
 
     #[test]
     fn a_max_is_the_busiest_queue_without_its_counter() {
-        let max = Combine::Max.readings(&[reading(10, 20, Some(5)), reading(25, 1, Some(7))]);
-        assert_eq!(max, reading(10, 20, None));
+        let max = Combine::Max.readings(&[reading(10, 20, Some(5)), reading(25, 1, Some(7))], name);
+        assert_eq!(
+            max,
+            QueueMetrics {
+                busiest: Some("queue 0".into()),
+                ..reading(10, 20, None)
+            }
+        );
         assert_eq!(Combine::parse(" MAX "), Some(Combine::Max));
         assert_eq!(Combine::parse("avg"), None);
     }
@@ -221,12 +231,13 @@ mod tests {
     fn the_consumers_that_fit_add_up_and_one_unlimited_queue_lifts_the_limit() {
         let shards = |n| QueueMetrics {
             max_consumers: Some(n),
+            busiest: None,
             ..reading(10, 0, None)
         };
         for combine in [Combine::Sum, Combine::Max] {
-            let limited = combine.readings(&[shards(2), shards(3)]);
+            let limited = combine.readings(&[shards(2), shards(3)], name);
             assert_eq!(limited.max_consumers, Some(5), "{combine:?}");
-            let mixed = combine.readings(&[shards(2), reading(50, 0, None)]);
+            let mixed = combine.readings(&[shards(2), reading(50, 0, None)], name);
             assert_eq!(mixed.max_consumers, None, "{combine:?}");
         }
     }

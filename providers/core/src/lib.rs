@@ -187,6 +187,40 @@ pub enum ProviderError {
     },
 }
 
+impl ProviderError {
+    /// This error, for one of `queues` queues read as one: the whole reading
+    /// fails, and the reason says why, once.
+    pub fn one_of(self, queues: usize) -> ProviderError {
+        let note = format!(
+            "one of this service's {queues} queues failed, and a partial reading is never scaled on"
+        );
+        match self {
+            ProviderError::Unavailable {
+                provider,
+                target,
+                message,
+            } => ProviderError::Unavailable {
+                provider,
+                target,
+                message: format!("{message}; {note}"),
+            },
+            ProviderError::BadResponse {
+                provider,
+                target,
+                field,
+                value,
+            } => ProviderError::Unavailable {
+                provider,
+                target,
+                message: format!(
+                    "answered {field} = {value:?}, which is not a message count; {note}"
+                ),
+            },
+            other => other,
+        }
+    }
+}
+
 /// The largest message count believed: 2^40, about 1.1 trillion messages. No
 /// queue service reports more for one queue; a larger number is a broken answer,
 /// and trusting it would scale straight to `max_tasks` on garbage.

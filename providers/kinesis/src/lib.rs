@@ -27,6 +27,7 @@
 mod backlog;
 mod settings;
 
+use fast_autoscaler_common::aws_error::one_line;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -204,10 +205,7 @@ impl KinesisProvider {
                         "no such stream (DescribeStreamSummary: ResourceNotFoundException)"
                             .to_string()
                     }
-                    _ => format!(
-                        "DescribeStreamSummary: {}",
-                        aws_sdk_kinesis::error::DisplayErrorContext(&e)
-                    ),
+                    _ => format!("DescribeStreamSummary: {}", one_line(&e)),
                 };
                 self.error(why)
             })?;
@@ -256,6 +254,7 @@ impl QueueMetricsProvider for KinesisProvider {
             dequeued_total: None,
             oldest_message: behind.oldest,
             max_consumers: Some(shards.saturating_mul(self.settings.tasks_per_shard)),
+            busiest: None,
         })
     }
 }

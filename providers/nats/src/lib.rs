@@ -173,7 +173,19 @@ impl NatsProvider {
                     self.settings.connect_timeout.as_millis()
                 ))
             })?
-            .map_err(|e| self.error(format!("cannot connect: {e}")))?;
+            .map_err(|e| {
+                let rejected = matches!(
+                    e.kind(),
+                    async_nats::ConnectErrorKind::AuthorizationViolation
+                        | async_nats::ConnectErrorKind::Authentication
+                );
+                match (&self.settings.secret_arn, rejected) {
+                    (Some(arn), true) => self.error(format!(
+                        "cannot connect: {e} (with the credentials of secret {arn})"
+                    )),
+                    _ => self.error(format!("cannot connect: {e}")),
+                }
+            })?;
         *kept = Some(client.clone());
         Ok(client)
     }
@@ -210,6 +222,7 @@ impl QueueMetricsProvider for NatsProvider {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         })
     }
 }

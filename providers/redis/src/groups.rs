@@ -34,7 +34,7 @@ pub fn group_backlog(answer: &Value, group: &str) -> Result<(u64, u64), String> 
         let lag = match field("lag") {
             Some(Value::Int(n)) if *n >= 0 => *n as u64,
             // Redis answers nil when entries were deleted or trimmed in between.
-            Some(Value::Nil) => return Err(format!("Redis cannot tell group {group}'s lag now (entries were deleted or trimmed since its last delivery); it is known again after the group reads past them")),
+            Some(Value::Nil) => return Err(format!("Redis cannot tell the lag of group {group} now (entries were deleted or trimmed since its last delivery); it is known again after the group reads past them")),
             None => return Err("XINFO GROUPS reports no lag: Redis 7 or later is needed".into()),
             Some(other) => return Err(format!("group {group} answered lag = {other:?}, not a count")),
         };

@@ -2,21 +2,24 @@
 //! consumer group.
 //!
 //! - A list (`key`): its length, `LLEN`, is the visible backlog. A list has no
-//!   notion of messages in flight.
+//!   notion of messages in flight. A key that is not there is not read as an
+//!   empty queue until it has held a list once (see [`list`]).
 //! - A stream's consumer group (`stream`, `group`): `XINFO GROUPS` gives the
 //!   group's lag (entries not yet delivered to it, Redis 7 or later), the
 //!   visible backlog, and its pending entries (delivered, not acknowledged), in
 //!   flight. A lag Redis cannot tell is an error, never a zero.
 //!
-//! One command per reading, on a connection opened on the first reading and
+//! One round trip per reading, on a connection opened on the first reading and
 //! kept; a failed command drops it, and the next reading connects again. TLS
 //! (`rediss://`) is always verified, against `ca_bundle` for a private CA. The
 //! password (and an ACL user name) come from a Secrets Manager secret, read when
 //! connecting and never logged; a URL with credentials is rejected.
 
 mod groups;
+pub mod list;
 mod settings;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use fast_autoscaler_provider::{
@@ -30,6 +33,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
+use list::ListAnswer;
 use settings::{Settings, Source};
 
 /// The registered name.
@@ -47,6 +51,7 @@ inventory::submit! {
             ("db", "REDIS_DB"),
             ("secret_arn", "REDIS_SECRET_ARN"),
             ("ca_bundle", "REDIS_CA_BUNDLE"),
+            ("missing_key_is_empty", "REDIS_MISSING_KEY_IS_EMPTY"),
         ],
         parse,
     }
@@ -69,7 +74,13 @@ impl ProviderConfig for Settings {
             "response_timeout_ms": s.response_timeout.as_millis() as u64,
         });
         match &s.source {
-            Source::List { key } => described["key"] = json!(key),
+            Source::List {
+                key,
+                missing_key_is_empty,
+            } => {
+                described["key"] = json!(key);
+                described["missing_key_is_empty"] = json!(missing_key_is_empty);
+            }
             Source::Stream { stream, group } => {
                 described["stream"] = json!(stream);
                 described["group"] = json!(group);
@@ -86,6 +97,7 @@ impl ProviderConfig for Settings {
             settings: self.clone(),
             secrets: aws_sdk_secretsmanager::Client::new(ctx.aws),
             connection: Mutex::new(None),
+            seen_key: AtomicBool::new(false),
         }))
     }
 }
@@ -95,6 +107,9 @@ pub struct RedisProvider {
     settings: Settings,
     secrets: aws_sdk_secretsmanager::Client,
     connection: Mutex<Option<MultiplexedConnection>>,
+    /// A list's key has held a list since this provider was built: its absence
+    /// is now an emptied queue, not a wrong key.
+    seen_key: AtomicBool,
 }
 
 // Written by hand so that nothing of a connection or a secret reaches a log.
@@ -180,17 +195,25 @@ impl RedisProvider {
         client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| self.error(format!("cannot connect: {e}")))
+            .map_err(|e| match (&self.settings.secret_arn, e.kind()) {
+                (Some(arn), redis::ErrorKind::AuthenticationFailed) => self.error(format!(
+                    "cannot connect: {e} (with the password of secret {arn})"
+                )),
+                _ => self.error(format!("cannot connect: {e}")),
+            })
     }
 
-    /// The command of one reading, on the kept connection; a failure drops it.
-    async fn query(&self, command: &redis::Cmd) -> Result<redis::Value, ProviderError> {
+    /// The commands of one reading, on the kept connection; a failure drops it.
+    async fn query(&self, commands: &redis::Pipeline) -> Result<Vec<redis::Value>, ProviderError> {
         let mut kept = self.connection.lock().await;
         let mut connection = match kept.as_ref() {
             Some(connection) => connection.clone(),
             None => self.connect().await?,
         };
-        match command.query_async::<redis::Value>(&mut connection).await {
+        match commands
+            .query_async::<Vec<redis::Value>>(&mut connection)
+            .await
+        {
             Ok(answer) => {
                 *kept = Some(connection);
                 Ok(answer)
@@ -199,6 +222,43 @@ impl RedisProvider {
                 *kept = None;
                 Err(self.error(e.to_string()))
             }
+        }
+    }
+
+    /// A list's length; a missing key is 0 only once the key has held a list
+    /// since the worker started, or with `missing_key_is_empty` (see [`list`]).
+    async fn list_length(
+        &self,
+        key: &str,
+        missing_key_is_empty: bool,
+    ) -> Result<u64, ProviderError> {
+        let answers = self
+            .query(
+                redis::pipe()
+                    .ignore_errors()
+                    .cmd("TYPE")
+                    .arg(key)
+                    .cmd("LLEN")
+                    .arg(key),
+            )
+            .await?;
+        let bad = |value: String| ProviderError::BadResponse {
+            provider: NAME,
+            target: self.target(),
+            field: "TYPE/LLEN".into(),
+            value,
+        };
+        match list::answer(&answers).map_err(bad)? {
+            ListAnswer::Length(n) if n >= 0 => {
+                self.seen_key.store(true, Ordering::Relaxed);
+                self.count("LLEN", n as u64)
+            }
+            ListAnswer::Length(n) => Err(bad(n.to_string())),
+            ListAnswer::Missing if missing_key_is_empty || self.seen_key.load(Ordering::Relaxed) => Ok(0),
+            ListAnswer::Missing => Err(self.error(list::missing(key))),
+            ListAnswer::OtherType(kind) => Err(self.error(format!(
+                "key {key} holds a {kind}, not a list; key names a list used as a queue (a stream's consumer group is stream and group)"
+            ))),
         }
     }
 
@@ -224,7 +284,7 @@ impl QueueMetricsProvider for RedisProvider {
     fn target(&self) -> String {
         let s = &self.settings;
         match &s.source {
-            Source::List { key } => format!("{} db {} list {key}", s.url, s.db),
+            Source::List { key, .. } => format!("{} db {} list {key}", s.url, s.db),
             Source::Stream { stream, group } => {
                 format!("{} db {} stream {stream} group {group}", s.url, s.db)
             }
@@ -233,26 +293,17 @@ impl QueueMetricsProvider for RedisProvider {
 
     async fn metrics(&self) -> Result<QueueMetrics, ProviderError> {
         let (visible, in_flight) = match &self.settings.source {
-            Source::List { key } => {
-                let answer = self.query(redis::cmd("LLEN").arg(key)).await?;
-                match answer {
-                    redis::Value::Int(n) if n >= 0 => (self.count("LLEN", n as u64)?, 0),
-                    other => {
-                        return Err(ProviderError::BadResponse {
-                            provider: NAME,
-                            target: self.target(),
-                            field: "LLEN".into(),
-                            value: format!("{other:?}"),
-                        })
-                    }
-                }
-            }
+            Source::List {
+                key,
+                missing_key_is_empty,
+            } => (self.list_length(key, *missing_key_is_empty).await?, 0),
             Source::Stream { stream, group } => {
-                let answer = self
-                    .query(redis::cmd("XINFO").arg("GROUPS").arg(stream))
+                let answers = self
+                    .query(redis::pipe().cmd("XINFO").arg("GROUPS").arg(stream))
                     .await?;
+                let answer = answers.first().unwrap_or(&redis::Value::Nil);
                 let (lag, pending) =
-                    groups::group_backlog(&answer, group).map_err(|e| self.error(e))?;
+                    groups::group_backlog(answer, group).map_err(|e| self.error(e))?;
                 (self.count("lag", lag)?, self.count("pending", pending)?)
             }
         };
@@ -263,6 +314,7 @@ impl QueueMetricsProvider for RedisProvider {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         })
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::NAME;
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "url",
     "key",
     "stream",
@@ -20,13 +20,19 @@ const KEYS: [&str; 9] = [
     "ca_bundle",
     "connect_timeout_ms",
     "response_timeout_ms",
+    "missing_key_is_empty",
 ];
 
 /// What is read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
-    /// A list used as a queue: its length (`LLEN`).
-    List { key: String },
+    /// A list used as a queue: its length (`LLEN`). A missing key reads as an
+    /// empty queue only with `missing_key_is_empty`, or once the key has held a
+    /// list (see [`crate::list`]).
+    List {
+        key: String,
+        missing_key_is_empty: bool,
+    },
     /// A stream's consumer group: its lag and pending entries (`XINFO GROUPS`).
     Stream { stream: String, group: String },
 }
@@ -86,11 +92,29 @@ fn url(settings: &Value) -> Result<(String, bool), ProviderError> {
     Ok((format!("{scheme}://{address}"), scheme == "rediss"))
 }
 
+/// A true or false setting (its text in single-service mode), false when absent.
+fn flag(settings: &Value, field: &str) -> Result<bool, ProviderError> {
+    match settings.get(field) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(t)) if ["true", "false", ""].contains(&t.trim()) => {
+            Ok(t.trim() == "true")
+        }
+        Some(other) => Err(invalid(field, Some(other), "true or false")),
+    }
+}
+
 pub fn parse(settings: &Value) -> Result<Settings, ProviderError> {
     reject_unknown_keys(NAME, settings, &KEYS)?;
     let (url, _) = url(settings)?;
     let source = match (text(settings, "key"), text(settings, "stream"), text(settings, "group")) {
-        (Some(key), None, None) => Source::List { key: key.to_string() },
+        (Some(key), None, None) => Source::List {
+            key: key.to_string(),
+            missing_key_is_empty: flag(settings, "missing_key_is_empty")?,
+        },
+        (None, Some(_), Some(_)) if settings.get("missing_key_is_empty").is_some_and(|v| v != &Value::Bool(false) && !v.is_null()) => {
+            return Err(invalid("missing_key_is_empty", settings.get("missing_key_is_empty"), "no value with a stream: a stream that does not exist is always an error"))
+        }
         (None, Some(stream), Some(group)) => Source::Stream { stream: stream.to_string(), group: group.to_string() },
         (None, Some(_), None) => return Err(invalid("group", None, "the consumer group of the stream, whose lag and pending entries are the backlog")),
         _ => return Err(invalid("key", settings.get("key"), "either key (a list used as a queue) or stream and group (a stream's consumer group), not both")),
@@ -129,7 +153,21 @@ mod tests {
     #[test]
     fn a_list_or_a_stream_group() {
         let list = parse(&json!({"url": "rediss://127.0.0.1:6380", "key": "jobs"})).expect("valid");
-        assert_eq!(list.source, Source::List { key: "jobs".into() });
+        assert_eq!(
+            list.source,
+            Source::List {
+                key: "jobs".into(),
+                missing_key_is_empty: false
+            }
+        );
+        let trusted = parse(&json!({"url": "redis://127.0.0.1:6379", "key": "jobs", "missing_key_is_empty": "true"})).expect("valid");
+        assert!(matches!(
+            trusted.source,
+            Source::List {
+                missing_key_is_empty: true,
+                ..
+            }
+        ));
         let stream = parse(&json!({"url": "redis://127.0.0.1:6379", "stream": "events", "group": "workers", "db": "2"})).expect("valid");
         assert_eq!(
             (stream.db, stream.response_timeout),
@@ -168,6 +206,14 @@ mod tests {
             (
                 json!({"url": "redis://127.0.0.1:6379", "key": "jobs", "colour": 1}),
                 "colour",
+            ),
+            (
+                json!({"url": "redis://127.0.0.1:6379", "key": "jobs", "missing_key_is_empty": "yes"}),
+                "missing_key_is_empty",
+            ),
+            (
+                json!({"url": "redis://127.0.0.1:6379", "stream": "s", "group": "g", "missing_key_is_empty": true}),
+                "missing_key_is_empty",
             ),
         ] {
             match parse(&settings) {

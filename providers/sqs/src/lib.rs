@@ -21,6 +21,7 @@ mod url;
 use std::sync::Arc;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use fast_autoscaler_common::aws_error::one_line;
 use fast_autoscaler_provider::combine::Combine;
 use fast_autoscaler_provider::{
     async_trait, invalid_setting, inventory, parse_count, reject_unknown_keys, setting_text,
@@ -240,10 +241,7 @@ impl SqsProvider {
             .send()
             .await
             .map_err(|e| {
-                self.unavailable(
-                    queue_url,
-                    aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
-                )
+                self.unavailable(queue_url, format!("GetQueueAttributes: {}", one_line(&e)))
             })?;
         let attributes = answer.attributes();
         let count = |name: QueueAttributeName| {
@@ -263,6 +261,7 @@ impl SqsProvider {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         })
     }
 
@@ -280,15 +279,7 @@ impl SqsProvider {
             .send()
             .try_collect()
             .await
-            .map_err(|e| {
-                self.unavailable(
-                    &target,
-                    format!(
-                        "ListQueues: {}",
-                        aws_sdk_sqs::error::DisplayErrorContext(&e)
-                    ),
-                )
-            })?;
+            .map_err(|e| self.unavailable(&target, format!("ListQueues: {}", one_line(&e))))?;
         if urls.is_empty() {
             return Err(self.unavailable(&target, "ListQueues found no queue with this prefix; check queue_name_prefix and the region".into()));
         }
@@ -336,12 +327,10 @@ impl QueueMetricsProvider for SqsProvider {
             .buffered(READS_IN_FLIGHT)
             .collect()
             .await;
-        let readings = answers.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| {
-            self.unavailable(
-                &self.target(),
-                format!("{e}; one of the {} queues failed, and a partial reading is never scaled on", urls.len()),
-            )
-        })?;
-        Ok(combine.readings(&readings))
+        let readings = answers
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.one_of(urls.len()))?;
+        Ok(combine.readings(&readings, |i| urls[i].clone()))
     }
 }

@@ -1,6 +1,7 @@
 //! CloudWatch `GetMetricData` queries for one metric, one call over the recent
 //! past, and the newest datapoint of an answer.
 
+use fast_autoscaler_common::aws_error::one_line;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -61,12 +62,7 @@ pub async fn recent(
         .scan_by(ScanBy::TimestampDescending)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "GetMetricData: {}",
-                aws_sdk_cloudwatch::error::DisplayErrorContext(&e)
-            )
-        })?;
+        .map_err(|e| format!("GetMetricData: {}", one_line(&e)))?;
     Ok((
         answer.metric_data_results.unwrap_or_default(),
         DateTime::from(now).secs(),

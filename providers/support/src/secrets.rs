@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use fast_autoscaler_common::aws_error::one_line;
 use serde_json::{Map, Value};
 
 /// The secret's JSON object, or why it could not be read.
@@ -14,7 +15,7 @@ pub async fn json_object(
     let answer = tokio::time::timeout(limit, client.get_secret_value().secret_id(arn).send())
         .await
         .map_err(|_| "GetSecretValue timed out".to_string())?
-        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| format!("GetSecretValue: {}", one_line(&e)))?;
     match answer
         .secret_string()
         .and_then(|text| serde_json::from_str(text).ok())

@@ -77,6 +77,7 @@ mod tests {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         };
         let (d, memory) = recommend_with_memory(&policy, &at(&busy, 2, 2, 0), &empty);
         assert_eq!(d.new_desired, 1, "{}", d.reason);

@@ -48,6 +48,7 @@ mod tests {
         let policy = step(2, 50, 100.0, 10.0, 0.1, 0.5);
         let sharded = |consumers| QueueMetrics {
             max_consumers: Some(consumers),
+            busiest: None,
             ..visible(5_000)
         };
         let capped = recommend(&policy, Ok(&sharded(8)), 4);

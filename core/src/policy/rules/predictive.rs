@@ -219,6 +219,7 @@ mod tests {
             dequeued_total: None,
             oldest_message: None,
             max_consumers: None,
+            busiest: None,
         };
         let (_, memory) =
             recommend_with_memory(&policy, &at(&steady, 20, 20, 0), &Memory::default());
@@ -283,6 +284,7 @@ mod tests {
                 dequeued_total: None,
                 oldest_message: None,
                 max_consumers: None,
+                busiest: None,
             };
             let (_, next) =
                 recommend_with_memory(&policy, &at(&quiet, 1, 1, tick * 10_000), &memory);

@@ -592,6 +592,21 @@ fn with_provider(provider: Value) -> fast_autoscaler_worker::AutoscalerConfig {
     config_from(&doc)
 }
 
+/// The test service reading `server` over TLS with the password in `secret`, and
+/// `source`'s settings (a key, or a stream and its group).
+fn redis_service(
+    server: &fast_autoscaler_tests::redis::RedisServer,
+    secret: &str,
+    source: Value,
+) -> fast_autoscaler_worker::AutoscalerConfig {
+    let mut provider = json!({"type": "redis", "url": server.url(), "secret_arn": secret, "ca_bundle": server.pki.ca_pem});
+    provider
+        .as_object_mut()
+        .expect("an object")
+        .extend(source.as_object().expect("keys").clone());
+    with_provider(provider)
+}
+
 /// A Secrets Manager secret on the emulator holding `value`; answers its ARN.
 async fn store_secret(emulator: &Emulator, name: &str, value: Value) -> String {
     let secret = aws_sdk_secretsmanager::Client::new(&emulator.aws)
@@ -877,14 +892,7 @@ async fn redis_lists_and_stream_groups_are_read_over_tls_with_a_password_from_se
         json!({"password": server.password}),
     )
     .await;
-    let config = |source: Value| {
-        let mut provider = json!({"type": "redis", "url": server.url(), "secret_arn": secret, "ca_bundle": server.pki.ca_pem});
-        provider
-            .as_object_mut()
-            .expect("an object")
-            .extend(source.as_object().expect("keys").clone());
-        with_provider(provider)
-    };
+    let config = |source: Value| redis_service(&server, &secret, source);
 
     let list = read_queue(&emulator, &config(json!({"key": "jobs"})).services[0])
         .await
@@ -954,14 +962,7 @@ async fn a_missing_redis_key_reads_as_empty_only_once_seen_or_when_trusted() {
         json!({"password": server.password}),
     )
     .await;
-    let list = |extra: Value| {
-        let mut provider = json!({"type": "redis", "url": server.url(), "secret_arn": secret, "ca_bundle": server.pki.ca_pem});
-        provider
-            .as_object_mut()
-            .expect("an object")
-            .extend(extra.as_object().expect("keys").clone());
-        with_provider(provider)
-    };
+    let list = |source: Value| redis_service(&server, &secret, source);
     let mut app = server.connection().await;
 
     // A typo: an error naming the key, and the service holds at 5.

@@ -22,7 +22,7 @@ SLS := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node_modules/.bin/ser
 
 BROKER_PACKAGES := rabbitmq-server activemq libxstream-java libjettison-java openssl default-jre-headless nats-server redis-server
 
-.PHONY: all venv node brokers test lint demo bench reliability lambda-zips package deploy clean
+.PHONY: all venv node brokers test lint demo bench reliability chaos lambda-zips package deploy clean
 
 all: test
 
@@ -98,6 +98,16 @@ TICKS ?= 1000
 FAULT_RATE ?= 0.2
 reliability: venv
 	$(CARGO) run --locked --quiet -p fast-autoscaler-lab --bin soak -- --ticks $(TICKS) --fault-rate $(FAULT_RATE)
+
+# Worker processes killed with SIGKILL at random moments: ROUNDS rounds (default
+# 200) of eight `fast-autoscaler run --once` against moto, KILL_RATE (default 0.3)
+# of them killed; prints the figures, exits 1 on a double action, a lost decision
+# or a corrupt state. The binaries are built first: the rounds run the CLI.
+ROUNDS ?= 200
+KILL_RATE ?= 0.3
+chaos: venv
+	$(CARGO) build --locked --quiet -p fast-autoscaler-cli
+	$(CARGO) run --locked --quiet -p fast-autoscaler-lab --bin chaos -- --rounds $(ROUNDS) --kill-rate $(KILL_RATE)
 
 # target/lambda/{scheduler,worker}/bootstrap.zip for ARCH.
 lambda-zips: venv

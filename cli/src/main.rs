@@ -75,6 +75,10 @@ enum Command {
         /// Decide and print, but call no UpdateService and write no state.
         #[arg(long)]
         dry_run: bool,
+        /// Evaluate only shard K of N (e.g. 0/3): one process per shard splits a
+        /// large fleet as TICK_SHARDS does for the Lambda.
+        #[arg(long, value_name = "K/N", default_value = "0/1")]
+        shard: String,
     },
     /// Validate the configuration and print it, secrets redacted.
     CheckConfig,
@@ -304,13 +308,26 @@ async fn run_aws_command(
             Err(code) => code,
         },
         Command::Metrics => run::metrics(&config, aws).await,
-        Command::Run { once, dry_run } => match Autoscaler::new(config, aws) {
-            Ok(autoscaler) => run::run(autoscaler, once, dry_run).await,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(EXIT_BAD_CONFIG)
+        Command::Run {
+            once,
+            dry_run,
+            shard,
+        } => {
+            let shard = match run::parse_shard(&shard, config.tick_interval_s) {
+                Ok(shard) => shard,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EXIT_BAD_CONFIG);
+                }
+            };
+            match Autoscaler::new(config, aws) {
+                Ok(autoscaler) => run::run(autoscaler, once, dry_run, shard).await,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(EXIT_BAD_CONFIG)
+                }
             }
-        },
+        }
         Command::CheckConfig | Command::Decide { .. } => {
             unreachable!("answered from the configuration alone")
         }

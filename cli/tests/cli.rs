@@ -590,3 +590,60 @@ fn tune_prints_a_frontier_a_chart_and_a_configuration_the_worker_accepts() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--max-p99 -5"), "{stderr}");
 }
+
+/// Shards as separate processes: `run --once --shard k/3` for each k at once,
+/// against moto. Each decides only its own services (as
+/// `fast_autoscaler_core::shards` assigns them), no service is decided twice,
+/// and together they decide every service.
+#[tokio::test]
+async fn shards_run_as_separate_processes_each_deciding_its_own_services() {
+    let emulator = emulator_or_skip!();
+    let queue = emulator.create_queue("sharded").await;
+    emulator.create_bucket("shard-state").await;
+    let names: Vec<String> = (0..12).map(|i| format!("svc-{i:02}")).collect();
+    for name in &names {
+        emulator.create_service("sharded", name, 1).await;
+    }
+    let services: Vec<Value> = names
+        .iter()
+        .map(|name| {
+            json!({"cluster": "sharded", "service": name,
+            "provider": {"type": "sqs", "queue_url": queue}, "min_tasks": 1, "max_tasks": 5})
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!("fa-shards-{}.json", std::process::id()));
+    let document = json!({"state_bucket": "shard-state", "services": services});
+    std::fs::write(&file, document.to_string()).expect("the configuration file");
+    let env = emulator.env();
+    let config = file.to_string_lossy().to_string();
+    let runs: Vec<_> = (0..3)
+        .map(|k| {
+            let (env, config) = (env.clone(), config.clone());
+            let shard = format!("{k}/3");
+            std::thread::spawn(move || {
+                cli(
+                    &env,
+                    &["--config", &config, "run", "--once", "--shard", &shard],
+                )
+            })
+        })
+        .collect();
+    let mut decided = Vec::new();
+    for (k, run) in runs.into_iter().enumerate() {
+        let (code, stdout, stderr) = run.join().expect("a shard's process");
+        assert_eq!(code, 0, "shard {k}: {stderr}");
+        for line in json_lines(&stdout) {
+            let service = line["service"].as_str().expect("a service").to_string();
+            let name = service.rsplit('/').next().unwrap_or_default().to_string();
+            assert_eq!(
+                fast_autoscaler_core::shards::shard_of("sharded", &name, 3),
+                k as u32,
+                "{service} decided by shard {k}"
+            );
+            decided.push(name);
+        }
+    }
+    decided.sort();
+    assert_eq!(decided, names, "every service once, across the shards");
+    let _ = std::fs::remove_file(file);
+}

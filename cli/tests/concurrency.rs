@@ -17,7 +17,10 @@
 use std::time::Duration;
 
 use fast_autoscaler_core::policy::Action;
-use fast_autoscaler_tests::{config_from, emulator_or_skip, take_messages, tick_now, Emulator};
+use fast_autoscaler_tests::processes::{
+    self, four_services, run_once_each, set_depth, Line, Plan, XorShift, FOUR_SERVICES,
+};
+use fast_autoscaler_tests::{config_from, emulator_or_skip, tick_now, Emulator};
 use fast_autoscaler_worker::{Autoscaler, EvaluateOptions};
 use serde_json::{json, Value};
 
@@ -26,51 +29,8 @@ const WORKERS: usize = 8;
 const BUCKET: &str = "concurrency-state";
 const SERVICES: [&str; 2] = ["step-workers", "target-workers"];
 
-/// Small seeded generator, so both runs (and every CI run) see the same depths.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
-/// The queue depth of every round: phases of 25 rounds that alternately climb and
-/// drain, with noise, between 0 and 90 messages. Small numbers on purpose: moto
-/// takes tens of milliseconds per SendMessageBatch and more per ReceiveMessage,
-/// and the thresholds below are scaled to match.
 fn depths() -> Vec<u64> {
-    let mut rng = XorShift(0x00c0_ffee);
-    let mut depth: i64 = 0;
-    (0..ROUNDS)
-        .map(|round| {
-            let climbing = (round / 25) % 2 == 0;
-            let step = rng.next(10) as i64;
-            depth += if climbing { step - 3 } else { -step + 2 };
-            depth = depth.clamp(0, 90);
-            depth as u64
-        })
-        .collect()
-}
-
-/// Brings the queue to exactly `depth` visible messages.
-async fn set_depth(emulator: &Emulator, queue: &str, current: &mut u64, depth: u64) {
-    if depth > *current {
-        emulator
-            .send_messages(queue, (depth - *current) as usize)
-            .await;
-    }
-    let sqs = emulator.sqs();
-    while *current > depth {
-        let take = (*current - depth).min(10) as i32;
-        let taken = take_messages(&sqs, queue, take).await;
-        assert!(taken > 0, "the queue holds fewer than {current} messages");
-        *current -= taken as u64;
-    }
-    *current = depth;
+    processes::depths(ROUNDS)
 }
 
 /// Two services on one queue: the step rule (+1 task per 10 messages above 10,
@@ -259,44 +219,15 @@ async fn eight_workers_take_exactly_the_actions_of_one() {
 
 const PROCESS_ROUNDS: usize = 50;
 const PROCESSES: usize = 8;
-/// (cluster suffix, service, messages per task): four services in two clusters.
-const PROCESS_SERVICES: [(&str, &str, u64); 4] = [
-    ("alpha", "per-2", 2),
-    ("alpha", "per-3", 3),
-    ("beta", "per-5", 5),
-    ("beta", "per-7", 7),
-];
+const PROCESS_SERVICES: [(&str, &str, u64); 4] = FOUR_SERVICES;
 /// How long moto holds each UpdateService before applying it: the window in which
 /// a claim is written but ECS does not show it yet.
 const SLOW_UPDATE_SERVICE_MS: u64 = 400;
 
-/// Four target-tracking services on one queue, with no cooldowns: each round's
-/// right count is ceil(depth / messages per task) whatever the timing, so the runs
-/// can be compared round by round, and a worker that takes another's claim for a
-/// crashed one shows as a second UpdateService.
+/// The four target-rule services of `processes::four_services`: a worker that
+/// takes another's claim for a crashed one shows as a second UpdateService.
 fn process_document(prefix: &str, queue: &str) -> Value {
-    let services: Vec<Value> = PROCESS_SERVICES
-        .iter()
-        .map(|(cluster, service, per_task)| {
-            json!({
-                "cluster": format!("{prefix}-{cluster}"), "service": service,
-                "provider": {"type": "sqs", "queue_url": queue},
-                "scaling_policy": "target", "target_messages_per_task": per_task,
-                "min_tasks": 1, "max_tasks": 60,
-                "scale_in_cooldown": 0, "scale_out_cooldown": 0,
-            })
-        })
-        .collect();
-    json!({"state_bucket": BUCKET, "services": services})
-}
-
-/// One process's decision line, as `run` prints it.
-#[derive(Debug, Clone)]
-struct Line {
-    service: String,
-    applied: bool,
-    reason: String,
-    current_desired: Option<u64>,
+    json!({"state_bucket": BUCKET, "services": four_services(prefix, queue)})
 }
 
 #[derive(Debug, Default)]
@@ -324,53 +255,26 @@ async fn process_desired(emulator: &Emulator, prefix: &str) -> [i32; 4] {
     counts
 }
 
-/// Starts `processes` CLI processes a few milliseconds apart (seeded), waits for
-/// all, and answers their decision lines.
+/// Starts `processes` CLI processes up to 250 ms apart (seeded), none killed,
+/// waits for all, and answers their decision lines.
 async fn run_processes(
     env: &[(String, String)],
     config: &std::path::Path,
     processes: usize,
     stagger: &mut XorShift,
 ) -> Vec<Line> {
-    let mut offsets: Vec<u64> = (0..processes).map(|_| stagger.next(250)).collect();
-    offsets.sort_unstable();
-    let started = std::time::Instant::now();
-    let mut children = Vec::new();
-    for offset in offsets {
-        let wait = Duration::from_millis(offset).saturating_sub(started.elapsed());
-        tokio::time::sleep(wait).await;
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fast-autoscaler"))
-            .env_clear()
-            .envs(env.iter().cloned())
-            .arg("--config")
-            .arg(config)
-            .args(["run", "--once"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starting fast-autoscaler");
-        children.push(child);
-    }
-    let mut lines = Vec::new();
-    for child in children {
-        let output = child.wait_with_output().await.expect("fast-autoscaler ran");
-        assert!(
-            output.status.success(),
-            "fast-autoscaler run --once failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        for text in String::from_utf8_lossy(&output.stdout).lines() {
-            let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-            lines.push(Line {
-                service: v["service"].as_str().unwrap_or_default().to_string(),
-                applied: v["applied"].as_bool().unwrap_or(false),
-                reason: v["reason"].as_str().unwrap_or_default().to_string(),
-                current_desired: v["current_desired"].as_u64(),
-            });
-        }
-    }
-    lines
+    let plans: Vec<Plan> = (0..processes)
+        .map(|_| Plan {
+            start_after_ms: stagger.next(250),
+            kill_after_ms: None,
+        })
+        .collect();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_fast-autoscaler"));
+    run_once_each(binary, env, config, &plans)
+        .await
+        .into_iter()
+        .flat_map(|ended| ended.lines)
+        .collect()
 }
 
 async fn process_rounds(emulator: &Emulator, prefix: &str, processes: usize) -> ProcessRun {

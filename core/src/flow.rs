@@ -212,6 +212,32 @@ impl Pending<'_> {
     }
 }
 
+impl Settled {
+    /// This settled change not made this tick, `why` said after what was
+    /// proposed: the count stays, the state is left as it was (so the next tick
+    /// decides the change again), and only a policy with history keeps this
+    /// tick's memory.
+    pub fn deferred(
+        self,
+        policy: &PolicySettings,
+        stored: &Stored,
+        at: At<'_>,
+        why: &str,
+    ) -> Settled {
+        let memory = match &self.effect {
+            Effect::Claim(state) | Effect::Remember(state) => state.memory.clone(),
+            _ => stored.memory(),
+        };
+        let next = stored.base(at.cluster, at.service);
+        Settled {
+            decision: self
+                .decision
+                .withheld(at.current, crate::policy::Action::None, why),
+            effect: unchanged_effect(policy, stored, next, memory, &at),
+        }
+    }
+}
+
 /// What a tick that keeps the count writes: a repaired state over a corrupt
 /// one, this tick's memory for policies with history, else nothing.
 fn unchanged_effect(
@@ -461,5 +487,45 @@ mod tests {
             "{}",
             settled.decision.reason
         );
+    }
+
+    #[test]
+    fn a_deferred_change_leaves_the_state_and_keeps_only_memory() {
+        let policy = target();
+        let reading = QueueMetrics {
+            visible: 50,
+            ..QueueMetrics::default()
+        };
+        let observed = Observation {
+            metrics: Ok(&reading),
+            current: 2,
+            running: 2,
+            now_ms: 100_000,
+        };
+        let settled = decide(&policy, &observed, &Stored::Missing, at(100_000, 2));
+        assert!(matches!(settled.effect, Effect::Claim(_)));
+        let deferred = settled.deferred(&policy, &Stored::Missing, at(100_000, 2), "waiting");
+        assert_eq!(
+            (deferred.decision.action, deferred.decision.new_desired),
+            (Action::None, 2)
+        );
+        assert!(
+            deferred.decision.reason.ends_with("; waiting"),
+            "{}",
+            deferred.decision.reason
+        );
+        assert_eq!(deferred.effect, Effect::None, "no history: nothing written");
+        // A policy with history keeps its samples, and records no action.
+        let history = PolicySettings {
+            scale_in_stabilization_s: 60,
+            ..target()
+        };
+        let settled = decide(&history, &observed, &Stored::Missing, at(100_000, 2));
+        let deferred = settled.deferred(&history, &Stored::Missing, at(100_000, 2), "waiting");
+        let Effect::Remember(state) = deferred.effect else {
+            panic!("the memory is kept: {:?}", deferred.effect)
+        };
+        assert_eq!((state.last_action, state.last_scale_out_ms), (None, None));
+        assert_eq!(state.memory.samples.len(), 1);
     }
 }

@@ -19,6 +19,10 @@
 //! - [`state`]: what is remembered per service between ticks, the claim that
 //!   makes one worker of many act, and its lease;
 //! - [`pause`]: an operator's pause, kept in that state;
+//! - [`shards`]: which shard of a large fleet a service belongs to;
+//! - [`budget`] and [`actuation`]: the ECS calls a tick may make, and which of
+//!   its changes go first when they cannot all be made, and [`views`]: which
+//!   services' counts a tick reads when it cannot read them all;
 //! - [`flow`]: the decision protocol that chains them, the one every driver
 //!   calls: [`flow::propose`], then, only when it answers
 //!   [`flow::Step::NeedsState`], [`flow::Pending::settle`] with the state.
@@ -31,12 +35,16 @@
 //! - a new setting: its names in [`settings::keys`], its reader in
 //!   [`settings::reader`], its field in [`settings::PolicySettings`].
 
+pub mod actuation;
+pub mod budget;
 pub mod flow;
 pub mod metrics;
 pub mod pause;
 pub mod policy;
 pub mod settings;
+pub mod shards;
 pub mod state;
+pub mod views;
 
 pub use metrics::{MessageAge, QueueMetrics};
 pub use settings::{ConfigError, ConfigIssue, PolicyKind, PolicySettings};

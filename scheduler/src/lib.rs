@@ -8,6 +8,11 @@
 //! them over the minute and the worker Lambda evaluates one per delivery. SQS delay
 //! is cheaper than Step Functions waits and needs no long-running compute.
 //!
+//! A large fleet is split into `TICK_SHARDS` shards: each slot then sends one
+//! tick per shard, the shards' ticks spread evenly over the interval (shard k at
+//! `k × interval / K` seconds into it), so each invocation decides a shard's
+//! services and their ECS calls do not all land in the same second.
+//!
 //! # Shared basics
 //!
 //! The tick format, the interval rule, the clock and the bounded AWS configuration
@@ -30,6 +35,8 @@ pub struct SchedulerConfig {
     pub tick_queue_url: String,
     /// Seconds between ticks (`TICK_INTERVAL_SECONDS`), a divisor of 60.
     pub interval_s: u32,
+    /// Shards of the fleet (`TICK_SHARDS`), 1 to `interval_s`: ticks per slot.
+    pub shards: u32,
 }
 
 impl SchedulerConfig {
@@ -43,20 +50,41 @@ impl SchedulerConfig {
                 expected: "the URL of the tick queue the worker consumes",
             })?;
         let interval_s = parse_interval(env("TICK_INTERVAL_SECONDS").as_deref())?;
+        let shards = match env("TICK_SHARDS").filter(|s| !s.trim().is_empty()) {
+            None => 1,
+            Some(text) => text
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|k| (1..=interval_s).contains(k))
+                .ok_or(SchedulerError::Config {
+                    field: "TICK_SHARDS",
+                    value: text,
+                    expected: "a whole number from 1 to TICK_INTERVAL_SECONDS (each shard's ticks a whole second apart from the next shard's)",
+                })?,
+        };
         Ok(Self {
             tick_queue_url,
             interval_s,
+            shards,
         })
     }
 }
 
-/// The ticks of one minute starting at `start_ms`, with their SQS delays.
-pub fn plan_minute(start_ms: u64, interval_s: u32) -> Vec<(Tick, Duration)> {
+/// The ticks of one minute starting at `start_ms`, with their SQS delays: one a
+/// slot for each of `shards` shards, shard k `k × interval / shards` seconds into
+/// its slot (whole seconds: SQS delays are).
+pub fn plan_minute(start_ms: u64, interval_s: u32, shards: u32) -> Vec<(Tick, Duration)> {
+    let shards = shards.max(1);
     (0..60 / interval_s)
-        .map(|seq| {
-            let delay = Duration::from_secs(u64::from(seq * interval_s));
-            let tick = Tick::new(start_ms + delay.as_millis() as u64, interval_s, seq);
-            (tick, delay)
+        .flat_map(|seq| {
+            (0..shards).map(move |shard| {
+                let offset_s = shard * interval_s / shards;
+                let delay = Duration::from_secs(u64::from(seq * interval_s + offset_s));
+                let tick = Tick::new(start_ms + delay.as_millis() as u64, interval_s, seq)
+                    .for_shard(shard, shards);
+                (tick, delay)
+            })
         })
         .collect()
 }
@@ -116,7 +144,7 @@ pub async fn send_ticks(
 }
 
 fn entry_id(tick: &Tick) -> String {
-    format!("tick-{}", tick.seq)
+    format!("tick-{}-{}", tick.seq, tick.shard)
 }
 
 /// Sends one batch; answers the ids and reasons of the entries SQS refused.
@@ -186,7 +214,7 @@ pub async fn handle_schedule_event(
     let start_ms = clock.now_ms();
     let scheduled_ms = event.payload.time.map(|t| t.timestamp_millis());
     let lateness_ms = scheduled_ms.map(|s| start_ms as i64 - s);
-    let plan = plan_minute(start_ms, config.interval_s);
+    let plan = plan_minute(start_ms, config.interval_s, config.shards);
     let report = send_ticks(sqs, &config.tick_queue_url, &plan).await?;
     tracing::info!(
         ticks_sent = report.ticks_sent,
@@ -206,13 +234,49 @@ mod tests {
 
     #[test]
     fn a_minute_of_ticks() {
-        let plan = plan_minute(1_000_000, 10);
+        let plan = plan_minute(1_000_000, 10, 1);
         let delays: Vec<u64> = plan.iter().map(|(_, d)| d.as_secs()).collect();
         assert_eq!(delays, [0, 10, 20, 30, 40, 50]);
         assert_eq!(plan[3].0.due_ms, 1_030_000);
         assert_eq!(plan[5].0.seq, 5);
-        assert_eq!(plan_minute(0, 1).len(), 60);
-        assert_eq!(plan_minute(0, 60).len(), 1);
+        assert!(plan.iter().all(|(t, _)| (t.shard, t.shards) == (0, 1)));
+        assert_eq!(plan_minute(0, 1, 1).len(), 60);
+        assert_eq!(plan_minute(0, 60, 1).len(), 1);
+    }
+
+    #[test]
+    fn the_shards_ticks_are_spread_over_each_interval() {
+        let plan = plan_minute(1_000_000, 10, 3);
+        assert_eq!(plan.len(), 18);
+        let first_slot: Vec<(u32, u64)> = plan[..3]
+            .iter()
+            .map(|(t, d)| (t.shard, d.as_secs()))
+            .collect();
+        assert_eq!(first_slot, [(0, 0), (1, 3), (2, 6)]);
+        let (last, delay) = &plan[17];
+        assert_eq!(
+            (last.seq, last.shard, last.shards, delay.as_secs()),
+            (5, 2, 3, 56)
+        );
+        assert_eq!(last.due_ms, 1_056_000);
+        // Every entry of a batch has its own id.
+        let ids: std::collections::BTreeSet<String> =
+            plan.iter().map(|(t, _)| entry_id(t)).collect();
+        assert_eq!(ids.len(), plan.len());
+    }
+
+    #[test]
+    fn a_bad_shard_count_is_named() {
+        for bad in ["0", "11", "two"] {
+            let err = SchedulerConfig::from_env(|k| match k {
+                "TICK_QUEUE_URL" => Some("http://q".to_string()),
+                "TICK_SHARDS" => Some(bad.to_string()),
+                _ => None,
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("TICK_SHARDS") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]

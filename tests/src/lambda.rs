@@ -9,12 +9,15 @@ use crate::{free_port, missing, venv_bin, workspace_root};
 
 /// A built binary of this workspace (`make test` builds them all before testing).
 pub fn workspace_binary(name: &str) -> PathBuf {
-    // Test executables live in target/<profile>/deps; binaries one level up.
-    let exe = std::env::current_exe().expect("current test executable");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile directory");
+    // Test executables live in target/<profile>/deps, binaries one level up; a
+    // binary asking (the lab's) lives beside them.
+    let exe = std::env::current_exe().expect("current executable");
+    let parent = exe.parent().expect("the executable's directory");
+    let dir = if parent.ends_with("deps") {
+        parent.parent().expect("target profile directory")
+    } else {
+        parent
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),

@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod lambda;
 pub mod moto;
 pub mod nats;
+pub mod processes;
 pub mod redis;
 pub mod stand_in;
 

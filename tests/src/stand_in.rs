@@ -2,8 +2,9 @@
 //! 127.0.0.1: what the autoscaler itself costs, without moto's own time in the
 //! figures.
 //!
-//! It answers SQS `GetQueueAttributes` (a fixed backlog), ECS `DescribeServices`
-//! (every requested service ACTIVE at a fixed count) and `UpdateService`, and S3
+//! It answers SQS `GetQueueAttributes` (a fixed backlog, or one per queue), ECS
+//! `DescribeServices` (every requested service ACTIVE, at the count its last
+//! `UpdateService` set, else a fixed one) and `UpdateService`, and S3
 //! `ListObjectsV2` and `GetObject` (no state yet) and `PutObject`, in the protocols the real SDK
 //! clients speak. Optionally it waits a fixed latency before each answer and
 //! enforces per-operation rate limits as token buckets, answering
@@ -45,6 +46,8 @@ pub struct StandInOptions {
     pub limits: Vec<RateLimit>,
     /// The visible backlog every queue reports.
     pub visible: u64,
+    /// Backlogs by queue: queue `…/q-00042` reports `backlogs[42]`, where given.
+    pub backlogs: Vec<u64>,
     /// The desired (and running) count every service reports.
     pub desired: u32,
 }
@@ -55,6 +58,12 @@ struct Shared {
     throttled: BTreeMap<String, u64>,
     /// Tokens left per limited operation.
     tokens: HashMap<&'static str, f64>,
+    /// The desired count each service's last UpdateService set.
+    desired: HashMap<String, u32>,
+    /// Every UpdateService served, in order: (service, desired count).
+    updates: Vec<(String, u32)>,
+    /// Backlogs by queue, replacing the options' from [`StandIn::set_backlogs`] on.
+    backlogs: Option<Vec<u64>>,
 }
 
 /// The running stand-in; stopped when dropped.
@@ -97,6 +106,16 @@ impl StandIn {
     /// Calls served (throttled ones included) since the last reset.
     pub fn calls(&self) -> BTreeMap<String, u64> {
         self.lock().calls.clone()
+    }
+
+    /// From now on, queue `…/q-00042` reports `backlogs[42]`.
+    pub fn set_backlogs(&self, backlogs: Vec<u64>) {
+        self.lock().backlogs = Some(backlogs);
+    }
+
+    /// Every UpdateService served (not throttled), in order: (service, count).
+    pub fn updates(&self) -> Vec<(String, u32)> {
+        self.lock().updates.clone()
     }
 
     /// Calls answered with ThrottlingException since the last reset.
@@ -234,22 +253,31 @@ async fn answer(
             StatusCode::OK,
             "1.0",
             &json!({"Attributes": {
-                "ApproximateNumberOfMessages": options.visible.to_string(),
+                "ApproximateNumberOfMessages": backlog(&options, &shared, &request).to_string(),
                 "ApproximateNumberOfMessagesNotVisible": "0",
                 "ApproximateNumberOfMessagesDelayed": "0",
             }}),
         ),
         "ecs:DescribeServices" => {
-            json_response(StatusCode::OK, "1.1", &describe(&request, options.desired))
+            let desired = shared.lock().map(|s| s.desired.clone()).unwrap_or_default();
+            json_response(StatusCode::OK, "1.1", &describe(&request, options.desired, &desired))
         }
-        "ecs:UpdateService" => json_response(
+        "ecs:UpdateService" => {
+            let service = request["service"].as_str().unwrap_or_default().to_string();
+            let count = request["desiredCount"].as_u64().unwrap_or(0) as u32;
+            if let Ok(mut shared) = shared.lock() {
+                shared.desired.insert(service.clone(), count);
+                shared.updates.push((service, count));
+            }
+            json_response(
             StatusCode::OK,
             "1.1",
             &json!({"service": {
                 "serviceName": request["service"], "status": "ACTIVE",
                 "desiredCount": request["desiredCount"],
             }}),
-        ),
+            )
+        }
         // No state object yet: an empty listing.
         "s3:ListObjectsV2" => Response::builder()
             .status(StatusCode::OK)
@@ -273,8 +301,22 @@ async fn answer(
     })
 }
 
-/// Every requested service, ACTIVE at `desired` tasks.
-fn describe(request: &Value, desired: u32) -> Value {
+/// The backlog of the queue a GetQueueAttributes asks about.
+fn backlog(options: &StandInOptions, shared: &Mutex<Shared>, request: &Value) -> u64 {
+    let index = request["QueueUrl"]
+        .as_str()
+        .and_then(|url| url.rsplit("q-").next())
+        .and_then(|n| n.parse::<usize>().ok());
+    let set = shared.lock().ok().and_then(|s| s.backlogs.clone());
+    let backlogs = set.as_ref().unwrap_or(&options.backlogs);
+    index
+        .and_then(|i| backlogs.get(i).copied())
+        .unwrap_or(options.visible)
+}
+
+/// Every requested service, ACTIVE at the count its last UpdateService set, or
+/// at `desired` tasks.
+fn describe(request: &Value, desired: u32, set: &HashMap<String, u32>) -> Value {
     let cluster = request["cluster"].as_str().unwrap_or("cluster");
     let services: Vec<Value> = request["services"]
         .as_array()
@@ -283,6 +325,7 @@ fn describe(request: &Value, desired: u32) -> Value {
                 .iter()
                 .filter_map(Value::as_str)
                 .map(|name| {
+                    let desired = set.get(name).copied().unwrap_or(desired);
                     json!({
                         "serviceName": name,
                         "serviceArn": format!("arn:aws:ecs:us-east-1:123456789012:service/{cluster}/{name}"),

@@ -417,9 +417,10 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
             "{function}"
         );
     }
-    assert!(worker["ReservedConcurrentExecutions"]
-        .as_u64()
-        .is_some_and(|n| n >= 1));
+    // One shard: two concurrent evaluations at most, one tick a slot.
+    assert_eq!(worker["ReservedConcurrentExecutions"], 2);
+    let scheduler = &resources["SchedulerLambdaFunction"]["Properties"];
+    assert_eq!(scheduler["Environment"]["Variables"]["TICK_SHARDS"], "1");
     assert_eq!(
         worker["Environment"]["Variables"]["AWS_LAMBDA_LOG_FORMAT"],
         "JSON"
@@ -843,3 +844,30 @@ fn a_queue_name_prefix_and_the_cloudwatch_and_kinesis_providers_grant_their_read
 }
 
 const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/orders";
+
+/// `tickShards` sets the scheduler's ticks per slot and derives the worker's
+/// reserved concurrency from it; a count the interval cannot spread is refused
+/// at packaging, naming the parameter.
+#[test]
+fn shards_set_the_schedulers_ticks_and_the_workers_concurrency() {
+    let mut params = default_params();
+    params.push("tickShards=11".into());
+    let Some((_, ok, printed)) = run_package("shards-too-many", &params) else {
+        return;
+    };
+    assert!(
+        !ok && printed.contains("stage parameter tickShards = \"11\": expected a whole number from 1 to tickIntervalSeconds (10)"),
+        "packaged 11 shards of a 10-second interval:\n{printed}"
+    );
+    params.pop();
+    params.push("tickShards=5".into());
+    let Some(template_path) = package("shards", &params) else {
+        return;
+    };
+    let template = load(&template_path);
+    let resources = &template["Resources"];
+    let scheduler = &resources["SchedulerLambdaFunction"]["Properties"];
+    assert_eq!(scheduler["Environment"]["Variables"]["TICK_SHARDS"], "5");
+    let worker = &resources["WorkerLambdaFunction"]["Properties"];
+    assert_eq!(worker["ReservedConcurrentExecutions"], 10);
+}

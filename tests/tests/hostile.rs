@@ -408,34 +408,70 @@ async fn a_dead_workers_claim_is_taken_over_only_after_its_lease() {
     assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 5);
 }
 
-/// The soak (`lab`'s `soak` binary), shortened.
-#[test]
-fn a_short_soak_under_faults_takes_no_wrong_action() {
-    let output = std::process::Command::new(workspace_binary("soak"))
-        .args(["--ticks", "60", "--fault-rate", "0.2"])
-        .output()
-        .expect("the soak binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if stderr.contains("needs the moto emulator") && std::env::var_os("CI").is_none() {
-        eprintln!("skipped: {stderr}");
-        return;
+/// The figures a lab binary printed (`name   value` lines), or `None` when it
+/// could not find the emulator outside CI (it says why).
+struct Printed(String);
+
+impl Printed {
+    fn of(binary: &str, args: &[&str]) -> Option<Printed> {
+        let output = std::process::Command::new(workspace_binary(binary))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("the {binary} binary runs: {e}"));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("needs the moto emulator") && std::env::var_os("CI").is_none() {
+            eprintln!("skipped: {stderr}");
+            return None;
+        }
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        Some(Printed(stdout))
     }
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    let figure = |name: &str| -> u64 {
-        stdout
+
+    fn figure(&self, name: &str) -> u64 {
+        self.0
             .lines()
             .find(|l| l.starts_with(name))
             .and_then(|l| l[name.len()..].split_whitespace().next())
             .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{name:?} in:\n{stdout}"))
+            .unwrap_or_else(|| panic!("{name:?} in:\n{}", self.0))
+    }
+}
+
+/// The soak (`lab`'s `soak` binary), shortened.
+#[test]
+fn a_short_soak_under_faults_takes_no_wrong_action() {
+    let Some(soak) = Printed::of("soak", &["--ticks", "60", "--fault-rate", "0.2"]) else {
+        return;
     };
-    assert_eq!(figure("ticks"), 60);
-    assert!(figure("faults injected: total") > 0, "{stdout}");
+    let stdout = &soak.0;
+    assert_eq!(soak.figure("ticks"), 60);
+    assert!(soak.figure("faults injected: total") > 0, "{stdout}");
     assert!(
-        figure("actions taken (desiredCount changed)") > 0,
+        soak.figure("actions taken (desiredCount changed)") > 0,
         "the soak must scale: {stdout}"
     );
-    assert_eq!(figure("wrong actions (must be 0)"), 0, "{stdout}");
-    assert_eq!(figure("state corruptions (must be 0)"), 0, "{stdout}");
+    assert_eq!(soak.figure("wrong actions (must be 0)"), 0, "{stdout}");
+    assert_eq!(soak.figure("state corruptions (must be 0)"), 0, "{stdout}");
+}
+
+/// Worker processes killed at random (`lab`'s `chaos` binary, `make chaos` for
+/// 200 rounds), shortened: no double action, no lost decision, no corrupt state,
+/// and some claims were left by a killed worker between its claim and its
+/// UpdateService, so the window was exercised.
+#[test]
+fn worker_processes_killed_at_random_lose_nothing_and_act_once() {
+    let Some(chaos) = Printed::of("chaos", &["--rounds", "25", "--kill-rate", "0.4"]) else {
+        return;
+    };
+    let stdout = &chaos.0;
+    assert_eq!(chaos.figure("rounds"), 25);
+    assert!(chaos.figure("killed with SIGKILL") > 0, "{stdout}");
+    assert!(
+        chaos.figure("claims left unapplied by a killed worker") > 0,
+        "no worker was killed between its claim and its UpdateService:\n{stdout}"
+    );
+    assert_eq!(chaos.figure("double actions (must be 0)"), 0, "{stdout}");
+    assert_eq!(chaos.figure("lost decisions (must be 0)"), 0, "{stdout}");
+    assert_eq!(chaos.figure("corrupt states (must be 0)"), 0, "{stdout}");
 }

@@ -66,6 +66,7 @@ async fn scheduler_ticks_become_receivable_at_their_delays() {
     let config = SchedulerConfig {
         tick_queue_url: queue.clone(),
         interval_s: 10,
+        shards: 1,
     };
     let sent_at = Instant::now();
     let report = handle_schedule_event(&emulator.sqs(), &config, &SystemClock, schedule_event())
@@ -109,6 +110,7 @@ async fn one_second_ticks_go_out_in_batches_of_ten() {
     let config = SchedulerConfig {
         tick_queue_url: queue.clone(),
         interval_s: 1,
+        shards: 1,
     };
     let report = handle_schedule_event(&emulator.sqs(), &config, &SystemClock, schedule_event())
         .await
@@ -253,7 +255,7 @@ async fn lambda_binaries_run_under_the_cargo_lambda_runtime_emulator() {
 fn the_tick_plan_is_shared_by_scheduler_and_worker() {
     // The worker parses exactly what the scheduler writes (one type, one crate).
     let now = now_ms();
-    for (tick, _) in plan_minute(now, 10) {
+    for (tick, _) in plan_minute(now, 10, 1) {
         assert_eq!(
             fast_autoscaler_worker::Tick::parse(&tick.to_body()).expect("parses"),
             tick

@@ -1273,3 +1273,183 @@ async fn a_kinesis_stream_is_records_behind_from_its_lag_capped_at_its_shards() 
     );
     assert_one_clean_line(&held.reason);
 }
+
+/// `n` services of one cluster on the target rule (10 messages per task, 1 to
+/// 100 tasks), each reading its own queue (`depths` messages in the first ones),
+/// under an ECS budget of `share`: the document and the queues' URLs.
+async fn fleet(
+    emulator: &Emulator,
+    n: usize,
+    share: f64,
+    depths: &[usize],
+) -> (Value, Vec<String>) {
+    emulator.create_bucket(BUCKET).await;
+    let (mut services, mut queues) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let queue = emulator.create_queue(&format!("fleet-{i}")).await;
+        queues.push(queue.clone());
+        if let Some(&depth) = depths.get(i) {
+            emulator.send_messages(&queue, depth).await;
+        }
+        let name = format!("fleet-{i:02}");
+        emulator.create_service(CLUSTER, &name, 1).await;
+        services.push(json!({
+            "cluster": CLUSTER, "service": name,
+            "provider": {"type": "sqs", "queue_url": queue},
+            "min_tasks": 1, "max_tasks": 100,
+            "scaling_policy": "target", "target_messages_per_task": 10,
+            "scale_out_cooldown": 0, "scale_in_cooldown": 0,
+        }));
+    }
+    let doc = json!({"state_bucket": BUCKET, "ecs_quota_share": share, "services": services});
+    (doc, queues)
+}
+
+/// The ECS budget: with one UpdateService a tick (a 2 % share of 5 a second, 50
+/// burst, at 10-second ticks), the change with the most backlog per task is made
+/// first, the others wait and say where they stand, and each is made on a later
+/// tick: one call a tick, nothing lost.
+#[tokio::test]
+async fn the_ecs_budget_makes_the_most_urgent_change_first_and_loses_none() {
+    let emulator = emulator_or_skip!();
+    // 100, 500 and 300 messages at one task each: 10, 50 and 30 tasks wanted.
+    let (doc, _) = fleet(&emulator, 3, 0.02, &[100, 500, 300]).await;
+    let clock = Arc::new(ManualClock::at(fast_autoscaler_worker::now_ms()));
+    let autoscaler = Autoscaler::new(config_from(&doc), &emulator.aws)
+        .expect("the providers build")
+        .with_clock(clock.clone());
+    let mut applied_in_order = Vec::new();
+    for round in 0..3 {
+        emulator.reset_calls();
+        let tick = Tick::new(clock.now_ms(), 10, 0);
+        let records = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
+        let applied: Vec<&DecisionRecord> = records.iter().filter(|r| r.applied).collect();
+        assert_eq!(applied.len(), 1, "round {round}: {records:#?}");
+        applied_in_order.push(applied[0].service.clone());
+        let waiting: Vec<&str> = records
+            .iter()
+            .filter(|r| r.reason.contains("waiting for the ECS budget"))
+            .map(|r| r.reason.as_str())
+            .collect();
+        assert_eq!(waiting.len(), 2 - round, "{records:#?}");
+        for place in ["2nd", "3rd"].iter().take(2 - round) {
+            let expected = format!(
+                "waiting for the ECS budget: {place} of {} in line",
+                3 - round
+            );
+            assert_eq!(
+                waiting.iter().filter(|r| r.contains(&expected)).count(),
+                1,
+                "{expected}: {waiting:#?}"
+            );
+        }
+        assert_eq!(emulator.calls().get("ecs:UpdateService"), Some(&1));
+        clock.advance(10_000);
+    }
+    let name = |i: usize| format!("{CLUSTER}/fleet-{i:02}");
+    assert_eq!(applied_in_order, [name(1), name(2), name(0)]);
+    for (i, wanted) in [(0, 10), (1, 50), (2, 30)] {
+        let service = format!("fleet-{i:02}");
+        assert_eq!(emulator.desired_count(CLUSTER, &service).await, wanted);
+    }
+}
+
+/// With two DescribeServices calls a tick (20 services) for 25 services, a tick
+/// reads the services it has no counts of first, keeping one call to read again
+/// a change found on kept counts; the others hold until a later tick reads them.
+/// Once all have been read, each tick reads the oldest and decides the rest on
+/// the counts it kept, within a minute's age. A change found on kept counts is
+/// read again before it is made, within the same tick.
+#[tokio::test]
+async fn a_fleet_beyond_the_read_budget_is_decided_on_kept_counts() {
+    let emulator = emulator_or_skip!();
+    // A 2 % share: two DescribeServices calls and one UpdateService a tick.
+    let (doc, queues) = fleet(&emulator, 25, 0.02, &[]).await;
+    let clock = Arc::new(ManualClock::at(fast_autoscaler_worker::now_ms()));
+    let autoscaler = Autoscaler::new(config_from(&doc), &emulator.aws)
+        .expect("the providers build")
+        .with_clock(clock.clone());
+    let evaluate = || async {
+        clock.advance(10_000);
+        emulator.reset_calls();
+        let tick = Tick::new(clock.now_ms(), 10, 0);
+        let records = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
+        let describes = emulator.calls().get("ecs:DescribeServices").copied();
+        (records, describes)
+    };
+
+    let (first, describes) = evaluate().await;
+    let unread = |records: &[DecisionRecord]| {
+        records
+            .iter()
+            .filter(|r| {
+                r.reason
+                    .contains("waiting for the ECS budget to read its counts")
+            })
+            .count()
+    };
+    assert_eq!((first.len(), unread(&first)), (25, 15), "{first:#?}");
+    assert_eq!(
+        describes,
+        Some(1),
+        "one call kept for reading a change again"
+    );
+    let mut last = first;
+    for _ in 0..3 {
+        if unread(&last) == 0 {
+            break;
+        }
+        let (records, describes) = evaluate().await;
+        assert_eq!(describes, Some(1));
+        last = records;
+    }
+    assert_eq!(
+        unread(&last),
+        0,
+        "every service read within three more ticks: {last:#?}"
+    );
+    assert!(last.iter().all(|r| r.action == Action::None), "{last:#?}");
+    let kept: Vec<&DecisionRecord> = last
+        .iter()
+        .filter(|r| {
+            r.reason
+                .contains(" s ago: the ECS budget did not reach this service")
+        })
+        .collect();
+    assert!(kept.len() >= 5, "{last:#?}");
+
+    // A surge on the service whose kept counts are the youngest: it is decided
+    // (on kept counts, or read among the oldest), read again if it was kept,
+    // and scaled within the tick's one UpdateService.
+    let surged = kept
+        .iter()
+        .min_by_key(|r| {
+            r.reason
+                .split(" s ago")
+                .next()
+                .and_then(|s| s.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .map(|r| r.service.clone())
+        .expect("a kept service");
+    let index: usize = surged
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("its index");
+    emulator.send_messages(&queues[index], 200).await;
+    let (third, describes) = evaluate().await;
+    let record = third.iter().find(|r| r.service == surged).expect("decided");
+    assert!(
+        record.applied && record.new_desired == Some(20),
+        "{record:#?}"
+    );
+    assert!(describes <= Some(2), "{describes:?}");
+    assert_eq!(emulator.calls().get("ecs:UpdateService"), Some(&1));
+    assert_eq!(
+        emulator
+            .desired_count(CLUSTER, &format!("fleet-{index:02}"))
+            .await,
+        20
+    );
+}

@@ -7,8 +7,7 @@ use fast_autoscaler_common::aws_error::one_line;
 
 use crate::error::Error;
 
-/// DescribeServices takes at most this many services per call.
-pub const DESCRIBE_BATCH: usize = 10;
+pub use fast_autoscaler_core::views::DESCRIBE_BATCH;
 
 /// What the worker needs to know about a service.
 #[derive(Debug, Clone, PartialEq, Eq)]

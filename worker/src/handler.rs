@@ -2,8 +2,9 @@
 //!
 //! Ticks are cheap and replaceable, so the handler never asks SQS to redeliver: a
 //! retried tick would only arrive stale. Of a batch, malformed bodies are logged
-//! and dropped, stale ticks are dropped, and only the newest remaining tick is
-//! evaluated; older ones are superseded by it.
+//! and dropped, stale ticks are dropped, and only the newest remaining tick of
+//! each shard is evaluated (one tick, unless the fleet is split into shards);
+//! older ones are superseded by it.
 
 use aws_lambda_events::sqs::SqsEvent;
 use fast_autoscaler_common::Tick;
@@ -18,8 +19,8 @@ use fast_autoscaler_core::policy::Action;
 /// How a batch of ticks was sorted.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct TickSelection {
-    /// The tick to evaluate.
-    pub newest: Option<Tick>,
+    /// The ticks to evaluate: the newest of each shard, by shard.
+    pub newest: Vec<Tick>,
     /// `(message id, why)` of each malformed body.
     pub malformed: Vec<(String, String)>,
     pub stale: Vec<Tick>,
@@ -27,7 +28,7 @@ pub struct TickSelection {
     /// message): evaluating one would record a future tick in the state and make
     /// every real tick until then look late.
     pub future: Vec<Tick>,
-    /// Valid ticks older than `newest`.
+    /// Valid ticks older than the newest of their shard.
     pub superseded: Vec<Tick>,
 }
 
@@ -47,16 +48,21 @@ pub fn select_tick<'a>(
             Ok(tick) if tick.due_ms.saturating_sub(now_ms) > max_age_ms => {
                 selection.future.push(tick)
             }
-            Ok(tick) => match selection.newest {
-                Some(best) if best.due_ms >= tick.due_ms => selection.superseded.push(tick),
-                Some(best) => {
-                    selection.superseded.push(best);
-                    selection.newest = Some(tick);
+            Ok(tick) => {
+                let shard = (tick.shards, tick.shard);
+                match selection
+                    .newest
+                    .iter_mut()
+                    .find(|best| (best.shards, best.shard) == shard)
+                {
+                    Some(best) if best.due_ms >= tick.due_ms => selection.superseded.push(tick),
+                    Some(best) => selection.superseded.push(std::mem::replace(best, tick)),
+                    None => selection.newest.push(tick),
                 }
-                None => selection.newest = Some(tick),
-            },
+            }
         }
     }
+    selection.newest.sort_by_key(|t| (t.shards, t.shard));
     selection
 }
 
@@ -95,12 +101,24 @@ pub async fn handle_tick_event(
         superseded: selection.superseded.len(),
         ..TickOutcome::default()
     };
-    let mut lag_ms = None;
-    if let Some(tick) = selection.newest {
-        lag_ms = Some(clock.now_ms() as i64 - tick.due_ms as i64);
-        outcome.evaluated_tick_due_ms = Some(tick.due_ms);
-        outcome.decisions = autoscaler.evaluate(&tick, EvaluateOptions::default()).await;
-    }
+    // The oldest evaluated tick's lag: the worst of them.
+    let lag_ms = selection
+        .newest
+        .iter()
+        .map(|tick| clock.now_ms() as i64 - tick.due_ms as i64)
+        .max();
+    outcome.evaluated_tick_due_ms = selection.newest.iter().map(|t| t.due_ms).max();
+    // Several shards' ticks in one batch are evaluated at once: each decides
+    // its own services, and all of them within the tick's deadline.
+    let evaluations = selection
+        .newest
+        .iter()
+        .map(|tick| autoscaler.evaluate(tick, EvaluateOptions::default()));
+    outcome.decisions = futures::future::join_all(evaluations)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     emit_lines(&outcome, lag_ms, clock.now_ms());
     Ok(outcome)
 }
@@ -185,7 +203,7 @@ mod tests {
             now,
             10_000,
         );
-        assert_eq!(selection.newest, Some(plan[2].0));
+        assert_eq!(selection.newest, vec![plan[2].0]);
         assert_eq!(selection.stale, vec![plan[0].0]);
         assert_eq!(selection.superseded, vec![plan[1].0]);
         let ids: Vec<&str> = selection
@@ -202,7 +220,7 @@ mod tests {
         let body = tick.to_body();
         assert_eq!(
             select_tick([("x", body.as_str())], 110_000, 10_000).newest,
-            Some(tick)
+            vec![tick]
         );
         assert_eq!(
             select_tick([("x", body.as_str())], 110_001, 10_000).stale,
@@ -219,8 +237,32 @@ mod tests {
             ("forged", tick(now + 3_600_000).to_body()),
         ];
         let selection = select_tick(bodies.iter().map(|(i, b)| (*i, b.as_str())), now, 10_000);
-        assert_eq!(selection.newest.map(|t| t.due_ms), Some(now + 3_000));
+        let due: Vec<u64> = selection.newest.iter().map(|t| t.due_ms).collect();
+        assert_eq!(due, [now + 3_000]);
         assert_eq!(selection.future.len(), 1);
         assert_eq!(selection.future[0].due_ms, now + 3_600_000);
+    }
+
+    #[test]
+    fn the_newest_tick_of_each_shard_is_evaluated() {
+        let tick = |due_ms, shard| Tick::new(due_ms, 10, 0).for_shard(shard, 3);
+        let bodies = [
+            ("a", tick(100_000, 0).to_body()),
+            ("b", tick(103_000, 1).to_body()),
+            ("c", tick(110_000, 0).to_body()),
+            ("d", tick(106_000, 2).to_body()),
+        ];
+        let selection = select_tick(
+            bodies.iter().map(|(i, b)| (*i, b.as_str())),
+            112_000,
+            20_000,
+        );
+        let newest: Vec<(u32, u64)> = selection
+            .newest
+            .iter()
+            .map(|t| (t.shard, t.due_ms))
+            .collect();
+        assert_eq!(newest, [(0, 110_000), (1, 103_000), (2, 106_000)]);
+        assert_eq!(selection.superseded, vec![tick(100_000, 0)]);
     }
 }

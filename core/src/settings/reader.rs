@@ -119,7 +119,8 @@ impl Reader<'_> {
         self.whole(key, 0, min, max).map(Some)
     }
 
-    fn real(
+    /// A real number `valid` accepts; `default` when absent (`None`: required).
+    pub fn real(
         &mut self,
         key: Key,
         default: Option<f64>,

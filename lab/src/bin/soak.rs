@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_core::state::ServiceState;
+use fast_autoscaler_lab::arg;
 use fast_autoscaler_tests::faults::{FaultPlan, KINDS};
 use fast_autoscaler_tests::{take_messages, tick_now, Emulator};
 use fast_autoscaler_worker::store::StateStore;
@@ -36,20 +37,6 @@ const MIN_TASKS: u32 = 1;
 const MAX_TASKS: u32 = 20;
 const SCALE_IN_COOLDOWN_S: u64 = 2;
 const SCALE_OUT_COOLDOWN_S: u64 = 1;
-
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| {
-            v.parse().unwrap_or_else(|_| {
-                eprintln!("{name} {v:?}: expected a number");
-                std::process::exit(2)
-            })
-        })
-        .unwrap_or(default)
-}
 
 #[derive(Default)]
 struct Figures {

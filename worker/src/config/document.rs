@@ -73,7 +73,9 @@ impl AutoscalerConfig {
             ));
         };
         let mut issues = Vec::new();
-        unknown_keys(top, "", &TOP_KEYS, &mut issues);
+        let mut top_keys = TOP_KEYS.to_vec();
+        top_keys.extend(BUDGET_KEYS.iter().map(|k| k.json));
+        unknown_keys(top, "", &top_keys, &mut issues);
         let defaults = read_defaults(top, &mut issues);
         let top_source = DocumentSource {
             object: top,
@@ -87,12 +89,14 @@ impl AutoscalerConfig {
         };
         let state_bucket = fields::bucket(&mut read, S3_CONFIG_BUCKET);
         let tick = fields::tick_settings(&mut read);
+        let ecs_budget = fields::ecs_budget(&mut read);
         let services = read_services(top, &defaults, env, &mut issues);
         finish(issues, || {
             Some(Self {
                 state_bucket: state_bucket?,
                 tick_interval_s: tick?.0,
                 tick_max_age_ms: tick?.1,
+                ecs_budget: ecs_budget?,
                 services,
             })
         })

@@ -37,6 +37,7 @@ impl AutoscalerConfig {
         };
         let state_bucket = fields::bucket(&mut read, S3_CONFIG_BUCKET);
         let tick = fields::tick_settings(&mut read);
+        let ecs_budget = fields::ecs_budget(&mut read);
         let cluster = read.name(ECS_CLUSTER, "an ECS cluster name or ARN");
         let service = read.name(SERVICE_NAME, "an ECS service name or ARN");
         let policy = read.policy();
@@ -47,6 +48,7 @@ impl AutoscalerConfig {
                 state_bucket: state_bucket?,
                 tick_interval_s: tick?.0,
                 tick_max_age_ms: tick?.1,
+                ecs_budget: ecs_budget?,
                 services: vec![ServiceConfig {
                     cluster: cluster?,
                     service: service?,

@@ -1,11 +1,12 @@
 //! The readers of the worker's own fields, beside the policy's readers in
-//! `fast_autoscaler_core::settings::reader`: the state bucket's name and the
-//! tick settings.
+//! `fast_autoscaler_core::settings::reader`: the state bucket's name, the tick
+//! settings and the ECS budget.
 
 use fast_autoscaler_common::{parse_interval, DEFAULT_INTERVAL_S, VALID_INTERVALS};
+use fast_autoscaler_core::budget::{EcsBudget, Quota};
 use fast_autoscaler_core::settings::{Key, Reader};
 
-use super::keys::{TICK_INTERVAL_SECONDS, TICK_MAX_AGE_SECONDS};
+use super::keys::*;
 
 /// An S3 bucket name: 3–63 characters of lower-case letters, digits, '.' and '-'.
 pub(super) fn bucket(read: &mut Reader<'_>, key: Key) -> Option<String> {
@@ -50,4 +51,49 @@ pub(super) fn tick_settings(read: &mut Reader<'_>) -> Option<(u32, u64)> {
         3600,
     );
     Some((interval?, max_age? * 1000))
+}
+
+/// The share of the ECS quotas the autoscaler keeps within, and the quotas
+/// (an account's own, where Service Quotas raised them).
+pub(super) fn ecs_budget(read: &mut Reader<'_>) -> Option<EcsBudget> {
+    let defaults = EcsBudget::default();
+    let share = read.real(
+        ECS_QUOTA_SHARE,
+        Some(defaults.share),
+        |x| x > 0.0 && x <= 1.0,
+        "a share above 0 and at most 1 (0.5: half of each ECS quota, the rest left for deployments)",
+    );
+    let mut quota = |rate: Key, burst: Key, default: Quota| {
+        let per_second = read.real(
+            rate,
+            Some(default.per_second),
+            |x| x > 0.0 && x <= 10_000.0,
+            "calls a second above 0 and at most 10000, as Service Quotas shows it for the account and Region",
+        );
+        let burst = read.real(
+            burst,
+            Some(default.burst),
+            |x| (1.0..=100_000.0).contains(&x),
+            "calls from 1 to 100000, the bucket's size as Service Quotas shows it",
+        );
+        Some(Quota {
+            per_second: per_second?,
+            burst: burst?,
+        })
+    };
+    let service_read = quota(
+        ECS_SERVICE_READS_PER_SECOND,
+        ECS_SERVICE_READ_BURST,
+        defaults.service_read,
+    );
+    let service_modify = quota(
+        ECS_SERVICE_MODIFIES_PER_SECOND,
+        ECS_SERVICE_MODIFY_BURST,
+        defaults.service_modify,
+    );
+    Some(EcsBudget {
+        share: share?,
+        service_read: service_read?,
+        service_modify: service_modify?,
+    })
 }

@@ -10,3 +10,25 @@ pub const QUEUE_TYPE: Key = Key::new("QUEUE_TYPE", "type");
 pub const S3_CONFIG_BUCKET: Key = Key::new("S3_CONFIG_BUCKET", "state_bucket");
 pub const TICK_INTERVAL_SECONDS: Key = Key::new("TICK_INTERVAL_SECONDS", "tick_interval_seconds");
 pub const TICK_MAX_AGE_SECONDS: Key = Key::new("TICK_MAX_AGE_SECONDS", "tick_max_age_seconds");
+pub const ECS_QUOTA_SHARE: Key = Key::new("ECS_QUOTA_SHARE", "ecs_quota_share");
+pub const ECS_SERVICE_READS_PER_SECOND: Key = Key::new(
+    "ECS_SERVICE_READS_PER_SECOND",
+    "ecs_service_reads_per_second",
+);
+pub const ECS_SERVICE_READ_BURST: Key =
+    Key::new("ECS_SERVICE_READ_BURST", "ecs_service_read_burst");
+pub const ECS_SERVICE_MODIFIES_PER_SECOND: Key = Key::new(
+    "ECS_SERVICE_MODIFIES_PER_SECOND",
+    "ecs_service_modifies_per_second",
+);
+pub const ECS_SERVICE_MODIFY_BURST: Key =
+    Key::new("ECS_SERVICE_MODIFY_BURST", "ecs_service_modify_burst");
+
+/// The top-level keys of the ECS budget (see `fast_autoscaler_core::budget`).
+pub const BUDGET_KEYS: [Key; 5] = [
+    ECS_QUOTA_SHARE,
+    ECS_SERVICE_READS_PER_SECOND,
+    ECS_SERVICE_READ_BURST,
+    ECS_SERVICE_MODIFIES_PER_SECOND,
+    ECS_SERVICE_MODIFY_BURST,
+];

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use fast_autoscaler_core::budget::EcsBudget;
 use fast_autoscaler_core::PolicySettings;
 use fast_autoscaler_providers::ProviderConfig;
 use serde::Serialize;
@@ -19,6 +20,8 @@ pub struct AutoscalerConfig {
     pub tick_interval_s: u32,
     /// A tick older than this past its due time is dropped as stale.
     pub tick_max_age_ms: u64,
+    /// The share of the account's ECS quotas the autoscaler's calls keep within.
+    pub ecs_budget: EcsBudget,
     /// The services to scale, each with its own provider and policy.
     pub services: Vec<ServiceConfig>,
 }
@@ -67,6 +70,7 @@ impl AutoscalerConfig {
             "state_bucket": self.state_bucket,
             "tick_interval_seconds": self.tick_interval_s,
             "tick_max_age_seconds": self.tick_max_age_ms as f64 / 1000.0,
+            "ecs_budget": self.ecs_budget,
             "services": self.services.iter().map(|s| json!({
                 "cluster": s.cluster,
                 "service": s.service,

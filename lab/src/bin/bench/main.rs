@@ -4,10 +4,11 @@
 //! 1. [`quality`]: scaling quality from the simulator on every built-in trace, and
 //!    the simulator's own speed;
 //! 2. [`scale`]: the worker's own cost per tick at 10 to 5,000 services against a
-//!    zero-latency stand-in, and how many services one worker decides within a
-//!    tick's deadline at AWS-like latency and rate limits;
+//!    zero-latency stand-in, and [`fleet`]: fleets of up to 5,000 services and
+//!    fleet-wide surges within the ECS quotas, at AWS-like latency;
 //! 3. [`moto`]: tick latency and AWS calls per tick against the moto emulator.
 
+mod fleet;
 mod moto;
 mod quality;
 mod scale;

@@ -5,68 +5,58 @@
 //!    latency and no limits. The worker runs on a thread of its own (a
 //!    current-thread runtime, as every task of the tick is driven there), and that
 //!    thread's CPU time is the cost; the stand-in runs on other threads.
-//! 2. **AWS-like**: every call answered after 20 ms, with the ECS rate limits as
-//!    token buckets refilled by one tick interval between ticks: how many services
-//!    one worker decides within its tick deadline.
+//! 2. **AWS-like** (see [`crate::fleet`]): every call answered after 20 ms, with
+//!    the ECS rate limits as token buckets: what a fleet costs within the quotas.
 
 use std::time::{Duration, Instant};
 
 use cpu_time::ThreadTime;
 use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_tests::sdk_config;
-use fast_autoscaler_tests::stand_in::{RateLimit, StandIn, StandInOptions};
+use fast_autoscaler_tests::stand_in::{StandIn, StandInOptions};
 use fast_autoscaler_worker::{Autoscaler, AutoscalerConfig, EvaluateOptions, Tick};
 use serde_json::{json, Value};
 
 use crate::percentile;
 
 /// Services per ECS cluster in the generated configurations.
-const CLUSTER_SIZE: usize = 1000;
+pub(crate) const CLUSTER_SIZE: usize = 1000;
 /// The goal: CPU per service per quiet tick.
 const CPU_GOAL_US: f64 = 200.0;
 /// The tick interval the configurations use (the deadline is 4/5 of it).
-const INTERVAL_S: u32 = 10;
+pub(crate) const INTERVAL_S: u32 = 10;
 
-/// The ECS quotas the AWS-like run enforces. Service read actions
-/// (DescribeServices) are documented at 20 calls a second sustained; the burst
-/// and the service modify (UpdateService) figures are this benchmark's
-/// assumptions, at the order the ECS throttling page gives, and an account's own
-/// Service Quotas are what count.
-const ECS_LIMITS: [RateLimit; 2] = [
-    RateLimit {
-        operation: "ecs:DescribeServices",
-        burst: 100.0,
-        per_second: 20.0,
-    },
-    RateLimit {
-        operation: "ecs:UpdateService",
-        burst: 50.0,
-        per_second: 5.0,
-    },
-];
-
-/// `n` services on step rules over queues on the stand-in: a backlog of 50 is
-/// between the thresholds (quiet), 1,000 is above (every service scales out).
-fn document(endpoint: &str, n: usize) -> Value {
+/// `n` services over queues on the stand-in (service i reads queue `q-{i}`),
+/// each with `policy`'s settings, 1 to 100,000 tasks.
+pub(crate) fn services_document(endpoint: &str, n: usize, policy: &Value) -> Value {
     let services: Vec<Value> = (0..n)
         .map(|i| {
-            json!({
+            let mut service = json!({
                 "cluster": format!("bench-{}", i / CLUSTER_SIZE), "service": format!("svc-{i:05}"),
                 "provider": {"type": "sqs", "queue_url": format!("{endpoint}/123456789012/q-{i:05}")},
                 "min_tasks": 1, "max_tasks": 100000,
-                "scale_up_threshold": 100, "scale_down_threshold": 0,
-                "tasks_per_message": 0.01, "scale_out_cooldown": 0,
-            })
+            });
+            if let (Some(service), Some(policy)) = (service.as_object_mut(), policy.as_object()) {
+                service.extend(policy.clone());
+            }
+            service
         })
         .collect();
     json!({"state_bucket": "bench-state", "tick_interval_seconds": INTERVAL_S, "services": services})
+}
+
+/// `n` services on step rules: a backlog of 50 is between the thresholds
+/// (quiet), 1,000 is above (every service scales out).
+pub(crate) fn document(endpoint: &str, n: usize) -> Value {
+    let step = json!({"scale_up_threshold": 100, "scale_down_threshold": 0,
+        "tasks_per_message": 0.01, "scale_out_cooldown": 0});
+    services_document(endpoint, n, &step)
 }
 
 /// One tick's figures.
 struct TickFigures {
     wall_ms: f64,
     cpu_ms: f64,
-    decided: usize,
     held: usize,
 }
 
@@ -120,7 +110,6 @@ async fn tick(autoscaler: &Autoscaler) -> TickFigures {
     TickFigures {
         wall_ms: wall.elapsed().as_secs_f64() * 1000.0,
         cpu_ms: cpu.elapsed().as_secs_f64() * 1000.0,
-        decided: records.len() - held,
         held,
     }
 }
@@ -150,6 +139,7 @@ fn own_cost() {
             latency: Duration::ZERO,
             limits: Vec::new(),
             visible: 50,
+            backlogs: Vec::new(),
             desired: 5,
         });
         let measured = measure(&stand_in, n, ticks, || {});
@@ -167,67 +157,11 @@ fn own_cost() {
     println!();
 }
 
-/// Services decided within the deadline at 20 ms a call and the ECS rate limits.
-fn aws_like() {
-    let deadline_ms = f64::from(INTERVAL_S) * 800.0;
-    println!(
-        "AWS-like: 20 ms per call; ECS limits DescribeServices {}/s (burst {}), UpdateService {}/s (burst {}); \
-         buckets refilled by one {INTERVAL_S} s interval between ticks; deadline {deadline_ms:.0} ms\n",
-        ECS_LIMITS[0].per_second, ECS_LIMITS[0].burst, ECS_LIMITS[1].per_second, ECS_LIMITS[1].burst
-    );
-    println!(
-        "{:>8}  {:<8}  {:>5}  {:>11}  {:>11}  {:>10}  {:>9}  {:>8}",
-        "services",
-        "scenario",
-        "ticks",
-        "wall p50 ms",
-        "wall max ms",
-        "decided",
-        "throttled",
-        "goal"
-    );
-    for (n, scenario, visible, ticks) in [
-        (100, "quiet", 50, 5),
-        (1000, "quiet", 50, 5),
-        (5000, "quiet", 50, 3),
-        (100, "scaling", 1000, 3),
-        (1000, "scaling", 1000, 3),
-    ] {
-        let stand_in = StandIn::start(StandInOptions {
-            latency: Duration::from_millis(20),
-            limits: ECS_LIMITS.to_vec(),
-            visible,
-            desired: 5,
-        });
-        let measured = measure(&stand_in, n, ticks, || {
-            stand_in.refill(f64::from(INTERVAL_S))
-        });
-        let wall = median(measured.ticks.iter().map(|t| t.wall_ms));
-        let max = measured.ticks.iter().map(|t| t.wall_ms).fold(0.0, f64::max);
-        let decided = measured.ticks.iter().map(|t| t.decided).min().unwrap_or(0);
-        let goal = if n == 1000 && scenario == "quiet" {
-            if decided == n {
-                "met"
-            } else {
-                "missed"
-            }
-        } else {
-            "-"
-        };
-        println!(
-            "{n:>8}  {scenario:<8}  {ticks:>5}  {wall:>11.0}  {max:>11.0}  {:>10}  {:>9}  {goal:>8}",
-            format!("{decided}/{n}"),
-            stand_in.throttled()
-        );
-    }
-    println!("\ndecided = services not held in the worst tick; goal: 1,000 services decided within the deadline\n");
-}
-
 pub async fn throughput() {
     // The measurements run on threads of their own; keep this runtime idle.
     tokio::task::spawn_blocking(|| {
         own_cost();
-        aws_like();
+        crate::fleet::within_quotas();
     })
     .await
     .expect("throughput benchmark");

@@ -192,6 +192,7 @@ async fn scheduler_minute(emulator: &Emulator) {
     let scheduler = SchedulerConfig {
         tick_queue_url: tick_queue.clone(),
         interval_s: 10,
+        shards: 1,
     };
     let event =
         lambda_runtime::LambdaEvent::new(Default::default(), lambda_runtime::Context::default());

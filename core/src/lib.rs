@@ -19,6 +19,8 @@
 //! - [`state`]: what is remembered per service between ticks, the claim that
 //!   makes one worker of many act, and its lease;
 //! - [`pause`]: an operator's pause, kept in that state;
+//! - [`forecast`]: recurring surges learned from the arrivals' history, which
+//!   the anticipation modifier prepares tasks for;
 //! - [`shards`]: which shard of a large fleet a service belongs to;
 //! - [`budget`] and [`actuation`]: the ECS calls a tick may make, and which of
 //!   its changes go first when they cannot all be made, and [`views`]: which
@@ -38,6 +40,7 @@
 pub mod actuation;
 pub mod budget;
 pub mod flow;
+pub mod forecast;
 pub mod metrics;
 pub mod pause;
 pub mod policy;

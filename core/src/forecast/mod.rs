@@ -1,0 +1,149 @@
+//! Anticipation: recurring surges learned from the queue's own history, so the
+//! tasks a surge needs are ready when it lands, instead of a tick and a start-up
+//! after.
+//!
+//! # Design
+//!
+//! - [`arrivals`]: the history, messages per minute, at most 14 days;
+//! - [`surges`]: the minutes that stand far above the hour before them;
+//! - [`periods`]: the periods and minutes surges come back at (every 15, 30 or
+//!   60 minutes, every day, every week), found in the data, each with its
+//!   confidence, the share of past periods in which it came.
+//!
+//! A [`Learner`] is fed minutes as they come and answers the [`Pattern`] of the
+//! moment: pure data, kept between ticks (refreshed every few minutes, not every
+//! tick). The policy's anticipation modifier (`policy::modifiers::anticipation`)
+//! reads it: tasks ordered a start-up and a tick before a surge it is confident
+//! of, sized with the predictive rule's arithmetic, on top of what the reactive
+//! rule wants, which stays the floor. A pattern with nothing it is confident of
+//! (random bursts, flash crowds) changes nothing.
+
+pub mod arrivals;
+pub mod periods;
+pub mod surges;
+
+use serde::Serialize;
+
+pub use arrivals::Arrivals;
+pub use periods::Recurring;
+use surges::SurgeFinder;
+
+/// The share of past periods a surge must have come in to be prepared for, by
+/// default: 0.7.
+pub const DEFAULT_CONFIDENCE: f64 = 0.7;
+
+/// What the history says comes back, learned at a minute.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pattern {
+    pub recurring: Vec<Recurring>,
+    /// The minute it was learned at (its history ends there).
+    pub learned_at_minute: u64,
+}
+
+/// One surge expected, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Expected {
+    /// The Unix minute it is expected to begin in.
+    pub minute: u64,
+    pub messages: f64,
+    pub period_min: u64,
+    pub hits: u32,
+    pub seen: u32,
+}
+
+impl Expected {
+    /// Why it is expected: "seen on 6 of the last 7 days at this minute".
+    pub fn evidence(&self) -> String {
+        let unit = match self.period_min {
+            15 => "quarter-hours",
+            30 => "half-hours",
+            60 => "hours",
+            1_440 => "days",
+            10_080 => "weeks",
+            _ => "periods",
+        };
+        format!(
+            "seen in {} of the last {} {unit} at this minute",
+            self.hits, self.seen
+        )
+    }
+}
+
+impl Pattern {
+    /// The surges expected to begin in minutes `from..=to`, soonest first.
+    pub fn expected(&self, from: u64, to: u64) -> Vec<Expected> {
+        let mut expected: Vec<Expected> = self
+            .recurring
+            .iter()
+            .filter_map(|r| {
+                let offset = (r.phase_min + r.period_min - from % r.period_min) % r.period_min;
+                let minute = from + offset;
+                (minute <= to).then_some(Expected {
+                    minute,
+                    messages: r.messages,
+                    period_min: r.period_min,
+                    hits: r.hits,
+                    seen: r.seen,
+                })
+            })
+            .collect();
+        expected.sort_by_key(|e| e.minute);
+        expected
+    }
+}
+
+/// The history and its surges, kept up to date minute by minute.
+#[derive(Debug, Clone, Default)]
+pub struct Learner {
+    pub arrivals: Arrivals,
+    finder: SurgeFinder,
+}
+
+impl Learner {
+    /// Records `count` messages arrived in Unix minute `minute`.
+    pub fn record(&mut self, minute: u64, count: u32) {
+        self.arrivals.record(minute, count);
+    }
+
+    /// The pattern of the history so far, at `min_confidence`.
+    pub fn pattern(&mut self, min_confidence: f64) -> Pattern {
+        self.finder.update(&self.arrivals);
+        let arrivals = &self.arrivals;
+        let recurring = periods::recurring(
+            &self.finder.all(),
+            arrivals.start_minute,
+            arrivals.end_minute(),
+            &|m| arrivals.get(m).is_some(),
+            min_confidence,
+        );
+        Pattern {
+            recurring,
+            learned_at_minute: arrivals.end_minute(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_hourly_dump_is_expected_at_its_minute_with_its_evidence() {
+        let mut learner = Learner::default();
+        for minute in 0..(48 * 60) {
+            let dump = if minute % 60 == 0 { 5000 } else { 0 };
+            learner.record(minute, 30 + (minute % 7) as u32 + dump);
+        }
+        let pattern = learner.pattern(DEFAULT_CONFIDENCE);
+        let next = pattern.expected(48 * 60 - 2, 48 * 60 + 30);
+        assert_eq!(next.len(), 1, "{pattern:?}");
+        assert_eq!(next[0].minute, 48 * 60);
+        assert!(next[0].messages > 4900.0, "{next:?}");
+        // The first hour's dump has no hour before it to stand above: a miss.
+        assert_eq!(
+            next[0].evidence(),
+            "seen in 47 of the last 48 hours at this minute"
+        );
+        assert!(pattern.expected(48 * 60 + 1, 48 * 60 + 30).is_empty());
+    }
+}

@@ -1,0 +1,180 @@
+//! Recurring surges: the periods and minutes surges come back at, found in the
+//! history, not configured.
+//!
+//! For each candidate period (15, 30 and 60 minutes, a day, a week) the history
+//! covers at least [`MIN_PERIODS`] times, every minute a surge began at is a
+//! candidate phase. Over the periods the history covers at that phase, `seen`
+//! counts those with arrivals known and `hits` those with a surge beginning
+//! within a minute of it. A phase is recurring when it has at least
+//! [`MIN_PERIODS`] hits and `hits / seen` reaches the confidence asked for: the
+//! share of past periods in which the surge came. A surge that comes back every
+//! hour comes back every day too; the shortest period that explains it is kept.
+
+use super::surges::Surge;
+
+/// Candidate periods, in minutes, shortest first.
+pub const PERIODS_MIN: [u64; 5] = [15, 30, 60, 1_440, 10_080];
+/// The fewest periods of history, and hits, a recurring surge needs.
+pub const MIN_PERIODS: u64 = 3;
+
+/// A surge that comes back every `period_min` minutes at `phase_min` into the
+/// period (Unix minutes modulo the period: UTC).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recurring {
+    pub period_min: u64,
+    pub phase_min: u64,
+    /// The median size of the surges it was seen with, in messages.
+    pub messages: f64,
+    /// Periods in which it came, of those seen.
+    pub hits: u32,
+    pub seen: u32,
+}
+
+impl Recurring {
+    pub fn confidence(&self) -> f64 {
+        f64::from(self.hits) / f64::from(self.seen.max(1))
+    }
+
+    /// Whether `minute` is one of its minutes (within one minute, as it was seen).
+    fn covers(&self, minute: u64) -> bool {
+        let offset = (minute + self.period_min - self.phase_min) % self.period_min;
+        offset <= 1 || offset == self.period_min - 1
+    }
+}
+
+/// The recurring surges of `surges`, over a history of minutes `first..end`
+/// whose known minutes `known` tells, that reach `min_confidence`.
+pub fn recurring(
+    surges: &[Surge],
+    first: u64,
+    end: u64,
+    known: &dyn Fn(u64) -> bool,
+    min_confidence: f64,
+) -> Vec<Recurring> {
+    let mut kept: Vec<Recurring> = Vec::new();
+    for period in PERIODS_MIN {
+        if end.saturating_sub(first) < MIN_PERIODS * period {
+            continue;
+        }
+        let mut phases: Vec<u64> = surges.iter().map(|s| s.minute % period).collect();
+        phases.sort_unstable();
+        phases.dedup();
+        for phase in phases {
+            let explained = kept
+                .iter()
+                .any(|k| period % k.period_min == 0 && k.covers(phase));
+            let tried_nearby = kept
+                .iter()
+                .any(|k| k.period_min == period && k.covers(phase));
+            if explained || tried_nearby {
+                continue;
+            }
+            if let Some(found) = at_phase(surges, period, phase, first, end, known) {
+                if found.hits as u64 >= MIN_PERIODS && found.confidence() >= min_confidence {
+                    kept.push(found);
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// How often surges began within a minute of `phase` of each `period` over
+/// minutes `first..end`.
+fn at_phase(
+    surges: &[Surge],
+    period: u64,
+    phase: u64,
+    first: u64,
+    end: u64,
+    known: &dyn Fn(u64) -> bool,
+) -> Option<Recurring> {
+    let (mut hits, mut seen, mut sizes) = (0u32, 0u32, Vec::new());
+    let mut start = first - first % period + phase;
+    if start < first {
+        start += period;
+    }
+    let mut minute = start;
+    // The last minute of the history is still being counted: not yet seen.
+    while minute + 1 < end {
+        if known(minute) {
+            seen += 1;
+            let lo = surges.partition_point(|s| s.minute + 1 < minute);
+            if let Some(s) = surges[lo..]
+                .iter()
+                .take_while(|s| s.minute <= minute + 1)
+                .next()
+            {
+                hits += 1;
+                sizes.push(s.messages);
+            }
+        }
+        minute += period;
+    }
+    if seen == 0 {
+        return None;
+    }
+    sizes.sort_by(f64::total_cmp);
+    let messages = sizes.get(sizes.len() / 2).copied().unwrap_or(0.0);
+    Some(Recurring {
+        period_min: period,
+        phase_min: phase,
+        messages,
+        hits,
+        seen,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn surges(minutes: impl Iterator<Item = u64>) -> Vec<Surge> {
+        minutes
+            .map(|minute| Surge {
+                minute,
+                messages: 5000.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_hourly_dump_is_found_once_at_its_minute() {
+        // Every hour at :00 for two days; nothing else.
+        let found = recurring(&surges((0..48).map(|h| h * 60)), 0, 48 * 60, &|_| true, 0.7);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let hourly = found[0];
+        assert_eq!((hourly.period_min, hourly.phase_min), (60, 0));
+        assert_eq!((hourly.hits, hourly.seen), (48, 48));
+        assert_eq!(hourly.messages, 5000.0);
+    }
+
+    #[test]
+    fn business_hours_dumps_are_daily_and_random_ones_are_nothing() {
+        // Nine dumps a day, 09:00 to 17:00, for a week: daily, not hourly.
+        let business = (0..7).flat_map(|d| (9..18).map(move |h| d * 1440 + h * 60));
+        let found = recurring(&surges(business), 0, 7 * 1440, &|_| true, 0.7);
+        assert_eq!(found.len(), 9, "{found:?}");
+        assert!(found.iter().all(|r| r.period_min == 1440));
+        // Fifty dumps at pseudo-random minutes over a week: nothing recurs.
+        let mut x = 12345u64;
+        let random = (0..50).map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % (7 * 1440)
+        });
+        let mut random: Vec<Surge> = surges(random);
+        random.sort_by_key(|s| s.minute);
+        assert!(recurring(&random, 0, 7 * 1440, &|_| true, 0.7).is_empty());
+    }
+
+    #[test]
+    fn a_surge_that_stopped_coming_loses_its_confidence() {
+        // Hourly for a day, then not for a day.
+        let found = recurring(&surges((0..24).map(|h| h * 60)), 0, 48 * 60, &|_| true, 0.7);
+        assert!(found.is_empty(), "{found:?}");
+        let found = recurring(&surges((0..24).map(|h| h * 60)), 0, 48 * 60, &|_| true, 0.4);
+        assert_eq!(found[0].hits, 24);
+    }
+}

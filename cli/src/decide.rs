@@ -30,6 +30,7 @@ pub fn decide(
         current: desired,
         running: desired,
         now_ms: 0,
+        forecast: None,
     };
     let at = flow::At {
         cluster: &service.cluster,

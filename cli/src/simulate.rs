@@ -51,11 +51,15 @@ pub fn simulate(
                 return ExitCode::from(EXIT_BAD_CONFIG);
             }
         };
-    let strategies = if policy_source == simulator::EXAMPLE_POLICY_SOURCE {
+    let mut strategies = if policy_source == simulator::EXAMPLE_POLICY_SOURCE {
         simulator::example_strategies(workload, tick)
     } else {
         simulator::standard_strategies(&policy, tick)
     };
+    if simulator::has_days(&trace) {
+        // Enough to learn recurring surges from, and for AWS to forecast.
+        strategies.extend(simulator::periodic_strategies(workload, tick, &policy));
+    }
     let reference = strategies
         .get(2)
         .or(strategies.get(1))

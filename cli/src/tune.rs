@@ -28,10 +28,6 @@ pub struct TuneArgs<'a> {
     pub svg: Option<&'a Path>,
 }
 
-/// Traces longer than a day run the oracle on one-minute blocks: a looser lower
-/// bound, in the data's own resolution, solved in seconds.
-const COARSE_AFTER_S: usize = 86_400;
-
 /// What a search found.
 struct Tuned {
     trace: Trace,
@@ -112,11 +108,7 @@ fn search(trace: Trace, args: &TuneArgs<'_>, base: &PolicySettings) -> Tuned {
         bar.inc(1)
     });
     bar.set_message("oracle");
-    let step_s = if trace.arrivals.len() > COARSE_AFTER_S {
-        60
-    } else {
-        1
-    };
+    let step_s = oracle::block_for(trace.arrivals.len());
     let problem = OracleProblem {
         trace: &trace,
         workload,

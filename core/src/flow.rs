@@ -343,6 +343,7 @@ mod tests {
             current,
             running: current,
             now_ms,
+            forecast: None,
         };
         let policy = target();
         match propose(&policy, &observed, Some(stored), now_ms) {
@@ -465,6 +466,7 @@ mod tests {
                 current,
                 running: current,
                 now_ms,
+                forecast: None,
             };
             decide(&policy, &observed, stored, at(now_ms, current))
         };
@@ -501,6 +503,7 @@ mod tests {
             current: 2,
             running: 2,
             now_ms: 100_000,
+            forecast: None,
         };
         let settled = decide(&policy, &observed, &Stored::Missing, at(100_000, 2));
         assert!(matches!(settled.effect, Effect::Claim(_)));

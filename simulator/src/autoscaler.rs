@@ -11,8 +11,9 @@ use fast_autoscaler_core::settings::PolicySettings;
 use fast_autoscaler_core::state::{ServiceState, Stored};
 use fast_autoscaler_core::QueueMetrics;
 
+use crate::history::{self, History};
 use crate::scaler::{Scaler, Seen};
-use crate::trace::Rng;
+use crate::trace::{Rng, Trace};
 
 /// The simulated service's cluster and name, for its state record.
 const CLUSTER: &str = "simulated";
@@ -24,15 +25,23 @@ pub(crate) struct FastAutoscaler<'a> {
     stored: Stored,
     /// For the in-flight snapshot of partly busy tasks.
     rng: Rng,
+    /// The queue's past, for a policy that anticipates.
+    history: Option<History>,
+    /// The Unix second the trace begins at (after its history).
+    offset_s: usize,
 }
 
 impl<'a> FastAutoscaler<'a> {
-    pub fn new(policy: &'a PolicySettings, tick_s: usize) -> Self {
+    pub fn new(policy: &'a PolicySettings, tick_s: usize, trace: &Trace) -> Self {
+        let anticipation = &policy.anticipation;
         FastAutoscaler {
             policy,
             tick_s: tick_s.max(1),
             stored: Stored::Missing,
             rng: Rng(0x5EED_1234_ABCD_0001),
+            history: (!anticipation.is_off())
+                .then(|| History::new(trace, anticipation.min_confidence)),
+            offset_s: history::minutes(trace).1,
         }
     }
 
@@ -64,12 +73,15 @@ impl Scaler for FastAutoscaler<'_> {
             max_consumers: None,
             busiest: None,
         };
-        let now_ms = seen.now_s as u64 * 1000;
+        let now_s = self.offset_s + seen.now_s;
+        let now_ms = now_s as u64 * 1000;
+        let forecast = self.history.as_mut().map(|h| h.at(now_s).clone());
         let observed = Observation {
             metrics: Ok(&metrics),
             current: seen.current,
             running: seen.running,
             now_ms,
+            forecast: forecast.as_ref(),
         };
         let at = flow::At {
             cluster: CLUSTER,

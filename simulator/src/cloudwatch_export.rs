@@ -126,6 +126,7 @@ pub fn from_get_metric_data(file: &str, text: &str) -> Result<Trace, Error> {
         arrivals,
         initial_backlog: 0.0,
         surge_start_s: None,
+        history_per_minute: Vec::new(),
     })
 }
 

@@ -70,7 +70,7 @@ pub fn place(
         workload,
         max_tasks: policy.max_tasks,
         initial_tasks: policy.min_tasks,
-        step_s: 1,
+        step_s: oracle::block_for(trace.arrivals.len()),
     };
     let frontier = oracle::frontier(&problem, &FRONTIER_WAITS);
     let cost_at_p99 = outcomes
@@ -90,7 +90,8 @@ pub fn place(
         .iter()
         .find(|o| o.strategy == reference)
         .or(outcomes.first());
-    let row = reference.and_then(|r| {
+    // Blocks have no integer plan to run: no row then.
+    let row = reference.filter(|_| problem.step_s == 1).and_then(|r| {
         let w = r.p99_wait_s.ceil() as usize;
         let solution = problem.solve(w).ok()?;
         let label = format!("oracle (waits ≤ {w}s)");

@@ -18,6 +18,7 @@
 //! # Layout
 //!
 //! - [`trace`]: built-in traces and random workloads;
+//! - [`periodic`]: multi-day traces whose surges come back, built in and random;
 //! - [`trace_files`]: traces from a CSV file or, through [`cloudwatch_export`], a
 //!   CloudWatch `GetMetricData` export;
 //! - [`workload`]: how the tasks behave;
@@ -25,7 +26,9 @@
 //! - [`strategy`]: what can be simulated, and the configurations `simulate` compares;
 //! - [`scaler`]: what the loop asks of a strategy at each of its ticks;
 //! - [`autoscaler`]: Fast Autoscaler through the core's decision protocol;
+//! - [`history`]: the arrivals an anticipating strategy learns from, online;
 //! - [`baselines`]: AWS target tracking and KEDA;
+//! - [`aws_predictive`]: AWS predictive scaling with target tracking;
 //! - [`oracle`]: the physical limit, an exact LP over the whole trace;
 //! - [`elasticity`]: the SPEC Research Group's elasticity metrics;
 //! - [`simulation`]: the event loop and its figures;
@@ -36,12 +39,15 @@
 
 pub mod age_metric;
 pub mod autoscaler;
+pub mod aws_predictive;
 pub mod baselines;
 pub mod chart;
 pub mod cloudwatch_export;
 pub mod comparison;
 pub mod elasticity;
+pub mod history;
 pub mod oracle;
+pub mod periodic;
 pub mod report;
 pub mod scaler;
 pub mod search;
@@ -53,14 +59,15 @@ pub mod workload;
 
 pub use chart::svg_chart;
 pub use comparison::{compare, Comparison, OracleView, FRONTIER_WAITS};
+pub use periodic::PERIODIC_TRACES;
 pub use report::{
     comparison_table, elasticity_table, frontier_line, goal_results, goal_summary, GoalResult,
     GOALS,
 };
 pub use simulation::{run, Outcome};
 pub use strategy::{
-    example_policy, example_strategies, fast, recommended_policy, standard_strategies,
-    target_per_task, Strategy, EXAMPLE_POLICY_SOURCE,
+    anticipating_policy, example_policy, example_strategies, fast, has_days, periodic_strategies,
+    recommended_policy, standard_strategies, target_per_task, Strategy, EXAMPLE_POLICY_SOURCE,
 };
 pub use trace::{Trace, BUILT_IN_TRACES};
 pub use workload::Workload;

@@ -62,6 +62,18 @@ use crate::trace::Trace;
 use crate::workload::Workload;
 use crate::Error;
 
+/// The LP block the oracle uses on a trace of `seconds`: exact (1 s) up to six
+/// hours, 10 s up to two days, 60 s beyond, so a week solves in seconds and a
+/// month within a minute or two; coarser blocks are a looser lower bound (see
+/// the module docs), and have no integer plan.
+pub fn block_for(seconds: usize) -> usize {
+    match seconds {
+        0..=21_600 => 1,
+        21_601..=172_800 => 10,
+        _ => 60,
+    }
+}
+
 /// What the oracle is asked to plan for.
 #[derive(Debug, Clone, Copy)]
 pub struct OracleProblem<'a> {
@@ -414,6 +426,7 @@ mod tests {
             arrivals,
             initial_backlog: 0.0,
             surge_start_s: None,
+            history_per_minute: Vec::new(),
         }
     }
 

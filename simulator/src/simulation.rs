@@ -188,7 +188,7 @@ pub fn run(
         ready_at: VecDeque::new(),
     };
     tasks.set(policy.min_tasks, 0, 0);
-    let mut scaler = strategy.scaler(policy);
+    let mut scaler = strategy.scaler(policy, trace);
     let interval = scaler.interval_s();
     let mut tally = Tally::new(queue.backlog, trace.arrivals.len());
     let mut first_scale_out_s = None;

@@ -1,10 +1,14 @@
 //! What can be simulated, and the strategies `simulate` compares.
 
-use fast_autoscaler_core::settings::{PolicyKind, PolicySettings, ScaleInRelease};
+use fast_autoscaler_core::settings::{
+    AnticipationMode, PolicyKind, PolicySettings, ScaleInRelease,
+};
 
 use crate::autoscaler::FastAutoscaler;
+use crate::aws_predictive::AwsPredictive;
 use crate::baselines::{Keda, TargetTracking, TargetTrackingMetrics};
 use crate::scaler::Scaler;
+use crate::trace::Trace;
 use crate::workload::Workload;
 
 /// A scaling strategy to simulate.
@@ -24,6 +28,13 @@ pub enum Strategy {
     /// KEDA's defaults: polling every 30 s, HPA desired = ceil(backlog / target),
     /// scale-in to the highest recommendation of the last 300 s.
     Keda { target_per_task: f64 },
+    /// AWS predictive scaling (hourly forecasts, see [`crate::aws_predictive`])
+    /// under one-minute target tracking on backlog per task.
+    AwsPredictive {
+        target_per_task: f64,
+        /// Messages one task processes per second: the forecast's target.
+        task_throughput: f64,
+    },
 }
 
 impl Strategy {
@@ -38,22 +49,38 @@ impl Strategy {
                 }
             }
             Strategy::Keda { .. } => "keda defaults".into(),
+            Strategy::AwsPredictive { .. } => "aws predictive + tracking".into(),
         }
     }
 
-    /// A fresh decider for one run; `policy` gives the baselines their bounds.
-    pub(crate) fn scaler<'a>(&'a self, policy: &'a PolicySettings) -> Box<dyn Scaler + 'a> {
+    /// A fresh decider for one run of `trace`; `policy` gives the baselines
+    /// their bounds.
+    pub(crate) fn scaler<'a>(
+        &'a self,
+        policy: &'a PolicySettings,
+        trace: &Trace,
+    ) -> Box<dyn Scaler + 'a> {
         match self {
             Strategy::FastAutoscaler {
                 tick_s,
                 policy: own,
                 ..
-            } => Box::new(FastAutoscaler::new(own, *tick_s)),
+            } => Box::new(FastAutoscaler::new(own, *tick_s, trace)),
             &Strategy::TargetTracking {
                 target_per_task,
                 metrics,
             } => Box::new(TargetTracking::new(policy, target_per_task, metrics)),
             &Strategy::Keda { target_per_task } => Box::new(Keda::new(policy, target_per_task)),
+            &Strategy::AwsPredictive {
+                target_per_task,
+                task_throughput,
+            } => Box::new(AwsPredictive::new(
+                policy,
+                trace,
+                task_throughput,
+                target_per_task,
+                TargetTrackingMetrics::ONE_MINUTE,
+            )),
         }
     }
 }
@@ -128,6 +155,37 @@ pub fn recommended_policy(workload: Workload) -> PolicySettings {
         scale_out_cooldown_s: 0,
         ..example_policy()
     }
+}
+
+/// The recommended configuration with anticipation on (see
+/// `fast_autoscaler_core::policy::modifiers::anticipation`).
+pub fn anticipating_policy(workload: Workload) -> PolicySettings {
+    let mut policy = recommended_policy(workload);
+    policy.anticipation.mode = AnticipationMode::On;
+    policy
+}
+
+/// The strategies a trace with a day or more to learn from adds: the
+/// recommended configuration anticipating, and AWS predictive scaling with
+/// target tracking on `policy`'s backlog per task.
+pub fn periodic_strategies(
+    workload: Workload,
+    fast_tick_s: usize,
+    policy: &PolicySettings,
+) -> Vec<Strategy> {
+    vec![
+        fast("anticipating", fast_tick_s, &anticipating_policy(workload)),
+        Strategy::AwsPredictive {
+            target_per_task: target_per_task(policy),
+            task_throughput: workload.mu,
+        },
+    ]
+}
+
+/// Whether a trace holds a day or more, history included: enough for AWS
+/// predictive scaling to forecast, and for daily surges to be learned.
+pub fn has_days(trace: &crate::Trace) -> bool {
+    trace.history_per_minute.len() * 60 + trace.arrivals.len() >= 86_400
 }
 
 /// A Fast Autoscaler strategy.

@@ -13,6 +13,10 @@ pub struct Trace {
     pub initial_backlog: f64,
     /// When the surge the trace is about begins, if it has one.
     pub surge_start_s: Option<usize>,
+    /// Messages per minute in the days before second 0: what CloudWatch holds
+    /// when the autoscaler is deployed. Strategies that learn may read it;
+    /// nothing in it is scored.
+    pub history_per_minute: Vec<u32>,
 }
 
 /// The built-in trace names.
@@ -155,6 +159,39 @@ fn noisy(duration_s: usize, rng: &mut Rng) -> Shape {
     (arrivals, Some(0))
 }
 
+/// Adds `events` one-off events over `base` to `rate`, at random times and
+/// sizes: plateaus, crowds that decay, and dumps within a few seconds.
+pub(crate) fn add_one_offs(rate: &mut [f64], base: f64, events: usize, rng: &mut Rng) {
+    let duration_s = rate.len();
+    for _ in 0..events {
+        let start = (rng.next_f64() * duration_s as f64) as usize;
+        let height = base * (2.0 + 30.0 * rng.next_f64());
+        let kind = rng.next_f64();
+        let length = 10 + (rng.next_f64() * 900.0) as usize;
+        for (t, r) in rate.iter_mut().enumerate().skip(start) {
+            let age = (t - start) as f64;
+            *r += if kind < 0.4 {
+                // A plateau.
+                if t - start < length {
+                    height
+                } else {
+                    0.0
+                }
+            } else if kind < 0.7 {
+                // A crowd that decays.
+                height * (-age / length as f64).exp()
+            } else {
+                // A dump within a few seconds.
+                if t - start < 5 {
+                    height * 20.0
+                } else {
+                    0.0
+                }
+            };
+        }
+    }
+}
+
 impl Trace {
     /// A built-in trace over `duration_s` seconds.
     pub fn built_in(name: &str, duration_s: usize) -> Result<Trace, Error> {
@@ -185,6 +222,7 @@ impl Trace {
             arrivals,
             initial_backlog,
             surge_start_s,
+            history_per_minute: Vec::new(),
         })
     }
 
@@ -196,39 +234,14 @@ impl Trace {
         let base = 0.5 + 10.0 * rng.next_f64();
         let mut rate = vec![base; duration_s];
         let events = 1 + (rng.next_f64() * 6.0) as usize;
-        for _ in 0..events {
-            let start = (rng.next_f64() * duration_s as f64) as usize;
-            let height = base * (2.0 + 30.0 * rng.next_f64());
-            let kind = rng.next_f64();
-            let length = 10 + (rng.next_f64() * 900.0) as usize;
-            for (t, r) in rate.iter_mut().enumerate().skip(start) {
-                let age = (t - start) as f64;
-                *r += if kind < 0.4 {
-                    // A plateau.
-                    if t - start < length {
-                        height
-                    } else {
-                        0.0
-                    }
-                } else if kind < 0.7 {
-                    // A crowd that decays.
-                    height * (-age / length as f64).exp()
-                } else {
-                    // A dump within a few seconds.
-                    if t - start < 5 {
-                        height * 20.0
-                    } else {
-                        0.0
-                    }
-                };
-            }
-        }
+        add_one_offs(&mut rate, base, events, &mut rng);
         let arrivals = rate.iter().map(|r| rng.poisson(*r)).collect();
         Trace {
             name: format!("random-{seed}"),
             arrivals,
             initial_backlog: 0.0,
             surge_start_s: None,
+            history_per_minute: Vec::new(),
         }
     }
 }

@@ -2,25 +2,36 @@
 //! `GetMetricData` export (see [`crate::cloudwatch_export`]), and the one entry point
 //! that takes a built-in name or a path.
 
+use crate::periodic::PERIODIC_TRACES;
 use crate::trace::{Trace, BUILT_IN_TRACES};
 use crate::Error;
 
 impl Trace {
-    /// A trace by name or path: a built-in trace over `hours` (default 2, or 24
-    /// for `diurnal`), a CloudWatch `GetMetricData` JSON export, or a
-    /// `timestamp,arrivals` CSV file.
+    /// A trace by name or path: a built-in trace over `hours` (default 2, 24
+    /// for `diurnal`, and each periodic trace's own: 48 for `hourly`, 168 for
+    /// `daily`, 24 for `quarter-hourly`), a CloudWatch `GetMetricData` JSON
+    /// export, or a `timestamp,arrivals` CSV file.
     pub fn load(spec: &str, hours: Option<f64>) -> Result<Trace, Error> {
-        if BUILT_IN_TRACES.contains(&spec) {
-            let default_hours = if spec == "diurnal" { 24.0 } else { 2.0 };
+        let periodic = PERIODIC_TRACES.iter().find(|(name, _)| *name == spec);
+        if BUILT_IN_TRACES.contains(&spec) || periodic.is_some() {
+            let default_hours = match periodic {
+                Some((_, hours)) => *hours,
+                None if spec == "diurnal" => 24.0,
+                None => 2.0,
+            };
             let hours = hours.unwrap_or(default_hours);
             if !(hours.is_finite() && hours > 0.0 && hours <= 24.0 * 366.0) {
                 return Err(Error::BadHours { hours });
             }
-            return Trace::built_in(spec, (hours * 3600.0) as usize);
+            let duration_s = (hours * 3600.0) as usize;
+            if let Some(trace) = Trace::periodic(spec, duration_s) {
+                return Ok(trace);
+            }
+            return Trace::built_in(spec, duration_s);
         }
         let text = std::fs::read_to_string(spec).map_err(|e| Error::UnreadableTrace {
             path: spec.to_string(),
-            known: BUILT_IN_TRACES.join(", "),
+            known: known_traces(),
             reason: e.to_string(),
         })?;
         if text.trim_start().starts_with('{') {
@@ -87,8 +98,19 @@ impl Trace {
             arrivals,
             initial_backlog: 0.0,
             surge_start_s: None,
+            history_per_minute: Vec::new(),
         })
     }
+}
+
+/// Every built-in trace's name, for the error that lists them.
+pub(crate) fn known_traces() -> String {
+    BUILT_IN_TRACES
+        .iter()
+        .chain(PERIODIC_TRACES.iter().map(|(name, _)| name))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -84,6 +84,7 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
                     }),
                     scheduled_bounds: Vec::new(),
                     max_wait_s: None,
+                    anticipation: Default::default(),
                 }
             },
         )
@@ -149,6 +150,7 @@ proptest! {
                 current,
                 running: current / 2,
                 now_ms,
+                forecast: None,
             };
             let (decision, next) = recommend_with_memory(&policy, &observed, &memory);
             prop_assert_eq!(&(decision.clone(), next.clone()), &recommend_with_memory(&policy, &observed, &memory));
@@ -207,7 +209,7 @@ proptest! {
                 }),
                 ..QueueMetrics { visible, in_flight: 0, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None, busiest: None }
             };
-            let observed = Observation { metrics: Ok(&metrics), current, running, now_ms };
+            let observed = Observation { metrics: Ok(&metrics), current, running, now_ms, forecast: None };
             let (decision, next) = recommend_with_memory(&policy, &observed, &memory);
             if metrics.oldest_message.is_some() {
                 asked.push(decision.new_desired);

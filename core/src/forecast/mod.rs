@@ -19,10 +19,11 @@
 //! (random bursts, flash crowds) changes nothing.
 
 pub mod arrivals;
+pub mod hints;
 pub mod periods;
 pub mod surges;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use arrivals::Arrivals;
 pub use periods::Recurring;
@@ -33,39 +34,71 @@ use surges::SurgeFinder;
 pub const DEFAULT_CONFIDENCE: f64 = 0.7;
 
 /// What the history says comes back, learned at a minute.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pattern {
     pub recurring: Vec<Recurring>,
     /// The minute it was learned at (its history ends there).
     pub learned_at_minute: u64,
 }
 
+/// Why a surge is expected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "from")]
+pub enum Evidence {
+    /// It came back in `hits` of the last `seen` periods at this minute.
+    History {
+        period_min: u64,
+        hits: u32,
+        seen: u32,
+    },
+    /// The configuration's hint says so.
+    Hint { cron: String },
+}
+
 /// One surge expected, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Expected {
     /// The Unix minute it is expected to begin in.
     pub minute: u64,
+    /// Its size, in messages above the usual arrivals.
     pub messages: f64,
-    pub period_min: u64,
-    pub hits: u32,
-    pub seen: u32,
+    /// Its busiest minute, in messages above the usual arrivals.
+    pub peak_per_minute: f64,
+    /// The usual arrivals per minute it comes on top of (0 for a hint: its
+    /// messages are all there is to plan for).
+    pub baseline_per_minute: f64,
+    pub evidence: Evidence,
 }
 
 impl Expected {
-    /// Why it is expected: "seen on 6 of the last 7 days at this minute".
-    pub fn evidence(&self) -> String {
-        let unit = match self.period_min {
-            15 => "quarter-hours",
-            30 => "half-hours",
-            60 => "hours",
-            1_440 => "days",
-            10_080 => "weeks",
-            _ => "periods",
-        };
-        format!(
-            "seen in {} of the last {} {unit} at this minute",
-            self.hits, self.seen
-        )
+    /// The share of past periods it came in (a hint is taken at its word: 1).
+    pub fn confidence(&self) -> f64 {
+        match self.evidence {
+            Evidence::History { hits, seen, .. } => f64::from(hits) / f64::from(seen.max(1)),
+            Evidence::Hint { .. } => 1.0,
+        }
+    }
+
+    /// Why it is expected: "seen in 6 of the last 7 days at this minute".
+    pub fn evidence_text(&self) -> String {
+        match &self.evidence {
+            Evidence::History {
+                period_min,
+                hits,
+                seen,
+            } => {
+                let unit = match period_min {
+                    15 => "quarter-hours",
+                    30 => "half-hours",
+                    60 => "hours",
+                    1_440 => "days",
+                    10_080 => "weeks",
+                    _ => "periods",
+                };
+                format!("seen in {hits} of the last {seen} {unit} at this minute")
+            }
+            Evidence::Hint { cron } => format!("the hint {cron:?}"),
+        }
     }
 }
 
@@ -81,9 +114,13 @@ impl Pattern {
                 (minute <= to).then_some(Expected {
                     minute,
                     messages: r.messages,
-                    period_min: r.period_min,
-                    hits: r.hits,
-                    seen: r.seen,
+                    peak_per_minute: r.peak_per_minute,
+                    baseline_per_minute: r.baseline_per_minute,
+                    evidence: Evidence::History {
+                        period_min: r.period_min,
+                        hits: r.hits,
+                        seen: r.seen,
+                    },
                 })
             })
             .collect();
@@ -141,7 +178,7 @@ mod tests {
         assert!(next[0].messages > 4900.0, "{next:?}");
         // The first hour's dump has no hour before it to stand above: a miss.
         assert_eq!(
-            next[0].evidence(),
+            next[0].evidence_text(),
             "seen in 47 of the last 48 hours at this minute"
         );
         assert!(pattern.expected(48 * 60 + 1, 48 * 60 + 30).is_empty());

@@ -10,6 +10,8 @@
 //! share of past periods in which the surge came. A surge that comes back every
 //! hour comes back every day too; the shortest period that explains it is kept.
 
+use serde::{Deserialize, Serialize};
+
 use super::surges::Surge;
 
 /// Candidate periods, in minutes, shortest first.
@@ -19,12 +21,16 @@ pub const MIN_PERIODS: u64 = 3;
 
 /// A surge that comes back every `period_min` minutes at `phase_min` into the
 /// period (Unix minutes modulo the period: UTC).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Recurring {
     pub period_min: u64,
     pub phase_min: u64,
     /// The median size of the surges it was seen with, in messages.
     pub messages: f64,
+    /// The median of their busiest minutes, in messages above the baseline.
+    pub peak_per_minute: f64,
+    /// The median of the usual arrivals per minute they stood above.
+    pub baseline_per_minute: f64,
     /// Periods in which it came, of those seen.
     pub hits: u32,
     pub seen: u32,
@@ -89,7 +95,8 @@ fn at_phase(
     end: u64,
     known: &dyn Fn(u64) -> bool,
 ) -> Option<Recurring> {
-    let (mut hits, mut seen, mut sizes) = (0u32, 0u32, Vec::new());
+    let (mut hits, mut seen) = (0u32, 0u32);
+    let (mut sizes, mut peaks, mut baselines) = (Vec::new(), Vec::new(), Vec::new());
     let mut start = first - first % period + phase;
     if start < first {
         start += period;
@@ -107,6 +114,8 @@ fn at_phase(
             {
                 hits += 1;
                 sizes.push(s.messages);
+                peaks.push(s.peak_per_minute);
+                baselines.push(s.baseline_per_minute);
             }
         }
         minute += period;
@@ -114,15 +123,21 @@ fn at_phase(
     if seen == 0 {
         return None;
     }
-    sizes.sort_by(f64::total_cmp);
-    let messages = sizes.get(sizes.len() / 2).copied().unwrap_or(0.0);
     Some(Recurring {
         period_min: period,
         phase_min: phase,
-        messages,
+        messages: median(&mut sizes),
+        peak_per_minute: median(&mut peaks),
+        baseline_per_minute: median(&mut baselines),
         hits,
         seen,
     })
+}
+
+/// The middle value (the upper one of an even count), 0 for none.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -134,6 +149,8 @@ mod tests {
             .map(|minute| Surge {
                 minute,
                 messages: 5000.0,
+                peak_per_minute: 4000.0,
+                baseline_per_minute: 60.0,
             })
             .collect()
     }

@@ -24,6 +24,10 @@ const BASELINE_MINUTES: u64 = 60;
 pub struct Surge {
     pub minute: u64,
     pub messages: f64,
+    /// Its busiest minute's messages above the baseline: how fast it comes.
+    pub peak_per_minute: f64,
+    /// The usual arrivals per minute it stood above (its first minute's baseline).
+    pub baseline_per_minute: f64,
 }
 
 /// Surges found minute by minute, as the history grows: each minute is looked
@@ -54,15 +58,18 @@ impl SurgeFinder {
             .get(minute)
             .and_then(|count| excess(arrivals, minute, count));
         match (excess, &mut self.open) {
-            (Some(excess), Some(open)) => {
+            (Some((excess, _)), Some(open)) => {
                 if minute - open.minute < MAX_SURGE_MINUTES {
                     open.messages += excess;
+                    open.peak_per_minute = open.peak_per_minute.max(excess);
                 }
             }
-            (Some(excess), None) => {
+            (Some((excess, baseline)), None) => {
                 self.open = Some(Surge {
                     minute,
                     messages: excess,
+                    peak_per_minute: excess,
+                    baseline_per_minute: baseline,
                 })
             }
             (None, _) => {
@@ -81,8 +88,9 @@ impl SurgeFinder {
     }
 }
 
-/// The messages `count` stands above `minute`'s baseline, if it is a surge.
-fn excess(arrivals: &Arrivals, minute: u64, count: u32) -> Option<f64> {
+/// The messages `count` stands above `minute`'s baseline, if it is a surge, and
+/// that baseline.
+fn excess(arrivals: &Arrivals, minute: u64, count: u32) -> Option<(f64, f64)> {
     let from = minute.saturating_sub(BASELINE_MINUTES);
     let mut before: Vec<f64> = (from..minute)
         .filter_map(|m| arrivals.get(m))
@@ -95,7 +103,7 @@ fn excess(arrivals: &Arrivals, minute: u64, count: u32) -> Option<f64> {
     let mut deviations: Vec<f64> = before.iter().map(|c| (c - baseline).abs()).collect();
     let noise = (1.4826 * median(&mut deviations)).max((baseline + 1.0).sqrt());
     let excess = f64::from(count) - baseline;
-    (excess > NOISE_MULTIPLE * noise && excess >= MIN_EXCESS).then_some(excess)
+    (excess > NOISE_MULTIPLE * noise && excess >= MIN_EXCESS).then_some((excess, baseline))
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -131,6 +139,10 @@ mod tests {
         assert_eq!(surges.len(), 1, "{surges:?}");
         assert_eq!(surges[0].minute, 90);
         assert!((surges[0].messages - 7000.0).abs() < 40.0, "{surges:?}");
+        assert!(
+            (surges[0].peak_per_minute - 5000.0).abs() < 20.0,
+            "{surges:?}"
+        );
     }
 
     #[test]

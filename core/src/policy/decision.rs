@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::forecast::Pattern;
 use crate::metrics::QueueMetrics;
 use serde::{Deserialize, Serialize};
 
@@ -121,4 +122,7 @@ pub struct Observation<'a> {
     /// Tasks running now.
     pub running: u32,
     pub now_ms: u64,
+    /// The recurring surges learned from the queue's history, if any: what
+    /// anticipation prepares for.
+    pub forecast: Option<&'a Pattern>,
 }

@@ -63,6 +63,7 @@ mod tests {
             current: 4,
             running: 4,
             now_ms: 0,
+            forecast: None,
         };
         let mut memory = Memory::default();
         for n in 1..=3 {

@@ -51,7 +51,7 @@ pub use reading::backlog;
 use crate::metrics::QueueMetrics;
 
 use crate::settings::PolicySettings;
-use modifiers::{activation, bounds, emergency, stabilization, step_limits};
+use modifiers::{activation, anticipation, bounds, emergency, stabilization, step_limits};
 use reading::Reading;
 
 /// Step 1: the count the policy wants, ignoring cooldowns, for a policy without
@@ -66,6 +66,7 @@ pub fn recommend(
         current,
         running: current,
         now_ms: 0,
+        forecast: None,
     };
     recommend_with_memory(policy, &observed, &Memory::default()).0
 }
@@ -74,7 +75,7 @@ pub fn recommend(
 ///
 /// A failed reading goes to the [`fallback`]. Otherwise the base rule's count goes
 /// through the modifiers in order: the emergency tier, activation and scale to
-/// zero, the step limits, the bounds, and scale-in stabilization. The bounds are
+/// zero, anticipation, the step limits, the bounds, and scale-in stabilization. The bounds are
 /// those of the scheduled window that holds now, if one does.
 pub fn recommend_with_memory(
     policy: &PolicySettings,
@@ -106,6 +107,7 @@ fn recommend_within_bounds(
     let mut wanted = rules::wanted(policy, &reading, memory);
     emergency::apply(policy, &reading, &mut wanted);
     activation::apply(policy, &reading, &mut wanted);
+    anticipation::apply(policy, &reading, observed.forecast, memory, &mut wanted);
     step_limits::apply(policy, &reading, &mut wanted);
     let recommended = bounds::apply(policy, metrics, &mut wanted);
     let new_desired = stabilization::apply(policy, &reading, memory, recommended, &mut wanted);

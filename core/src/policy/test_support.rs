@@ -86,5 +86,6 @@ pub fn at(metrics: &QueueMetrics, current: u32, running: u32, now_ms: u64) -> Ob
         current,
         running,
         now_ms,
+        forecast: None,
     }
 }

@@ -48,9 +48,12 @@ pub const TARGET_DRAIN_SECONDS: Key = key("TARGET_DRAIN_SECONDS", "target_drain_
 pub const TARGET_UTILIZATION: Key = key("TARGET_UTILIZATION", "target_utilization");
 pub const SCHEDULED_BOUNDS: Key = key("SCHEDULED_BOUNDS", "scheduled_bounds");
 pub const MAX_WAIT_SECONDS: Key = key("MAX_WAIT_SECONDS", "max_wait_seconds");
+pub const ANTICIPATION: Key = key("ANTICIPATION", "anticipation");
+pub const ANTICIPATION_CONFIDENCE: Key = key("ANTICIPATION_CONFIDENCE", "anticipation_confidence");
+pub const ANTICIPATION_HINTS: Key = key("ANTICIPATION_HINTS", "anticipation_hints");
 
 /// Policy keys a service object (or `defaults`) may hold.
-pub const POLICY_KEYS: [Key; 26] = [
+pub const POLICY_KEYS: [Key; 29] = [
     MIN_TASKS,
     MAX_TASKS,
     SCALE_UP_THRESHOLD,
@@ -77,6 +80,9 @@ pub const POLICY_KEYS: [Key; 26] = [
     TARGET_UTILIZATION,
     SCHEDULED_BOUNDS,
     MAX_WAIT_SECONDS,
+    ANTICIPATION,
+    ANTICIPATION_CONFIDENCE,
+    ANTICIPATION_HINTS,
 ];
 
 /// The largest task count accepted; ECS caps a service far below this.

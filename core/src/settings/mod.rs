@@ -19,9 +19,11 @@
 //! - [`reader`]: the field readers and the checks between fields;
 //! - [`keys`]: every policy field's names and limits;
 //! - [`bounds_windows`]: reading the scheduled bounds' windows;
+//! - [`anticipation`]: reading anticipation and its hints;
 //! - [`issues`]: the problems, each naming its field;
 //! - [`json_object`]: a policy read from one JSON object alone.
 
+pub mod anticipation;
 pub mod bounds_windows;
 pub mod issues;
 pub mod json_object;
@@ -32,5 +34,7 @@ pub mod reader;
 pub use issues::{ConfigError, ConfigIssue};
 pub use json_object::policy_from_json;
 pub use keys::Key;
-pub use policy::{Fallback, PolicyKind, PolicySettings, ScaleInRelease};
+pub use policy::{
+    Anticipation, AnticipationMode, Fallback, PolicyKind, PolicySettings, ScaleInRelease, SurgeHint,
+};
 pub use reader::{Raw, Reader, Source};

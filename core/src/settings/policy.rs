@@ -43,6 +43,76 @@ pub struct PolicySettings {
     /// waited longer than this (from the provider's oldest message age).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_wait_s: Option<u64>,
+    /// Tasks ready before a recurring surge lands (the predictive rule only).
+    #[serde(skip_serializing_if = "Anticipation::is_off")]
+    pub anticipation: Anticipation,
+}
+
+/// Whether, and how surely, recurring surges are prepared for (see
+/// [`crate::policy::modifiers::anticipation`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Anticipation {
+    pub mode: AnticipationMode,
+    /// The share of past periods a surge must have come in to be prepared for.
+    pub min_confidence: f64,
+    /// Surges the configuration announces, before any history shows them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<SurgeHint>,
+}
+
+impl Default for Anticipation {
+    fn default() -> Self {
+        Anticipation {
+            mode: AnticipationMode::Off,
+            min_confidence: crate::forecast::DEFAULT_CONFIDENCE,
+            hints: Vec::new(),
+        }
+    }
+}
+
+impl Anticipation {
+    pub fn is_off(&self) -> bool {
+        self.mode == AnticipationMode::Off
+    }
+}
+
+/// What anticipation does with what it expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnticipationMode {
+    /// Nothing: the reactive rule alone (the default).
+    #[default]
+    Off,
+    /// Tasks ordered ahead of the surges it is confident of.
+    On,
+    /// Only says, in the reason, what it would have ordered (AWS's ForecastOnly).
+    ForecastOnly,
+}
+
+impl AnticipationMode {
+    /// The accepted values, as the configuration spells them.
+    pub const NAMES: &'static str = "off, on or forecast_only";
+
+    pub fn from_name(name: &str) -> Option<AnticipationMode> {
+        match name.to_ascii_lowercase().replace('-', "_").as_str() {
+            "off" | "false" => Some(AnticipationMode::Off),
+            "on" | "true" => Some(AnticipationMode::On),
+            "forecast_only" => Some(AnticipationMode::ForecastOnly),
+            _ => None,
+        }
+    }
+}
+
+/// A surge announced by the configuration: `messages` at the minutes a
+/// five-field cron expression names, in a time zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurgeHint {
+    pub cron: String,
+    pub timezone: String,
+    pub messages: u64,
+    /// The expression, parsed once when the configuration was read.
+    #[serde(skip)]
+    pub schedule: croner::Cron,
 }
 
 /// How scale-in stabilization releases the tasks above the current
@@ -106,6 +176,7 @@ impl Default for PolicySettings {
             fallback: None,
             scheduled_bounds: Vec::new(),
             max_wait_s: None,
+            anticipation: Anticipation::default(),
         }
     }
 }

@@ -112,7 +112,7 @@ impl Reader<'_> {
     }
 
     /// An optional whole number: `None` inside when absent.
-    fn optional_whole(&mut self, key: Key, min: u64, max: u64) -> Option<Option<u64>> {
+    pub(super) fn optional_whole(&mut self, key: Key, min: u64, max: u64) -> Option<Option<u64>> {
         if self.source.get(key).is_none() {
             return Some(None);
         }
@@ -188,6 +188,7 @@ impl Reader<'_> {
             min: min_tasks,
             max: max_tasks,
         });
+        let anticipation = self.anticipation(kind.as_ref());
         Some(PolicySettings {
             min_tasks: u32::try_from(min_tasks?).ok()?,
             max_tasks: u32::try_from(max_tasks?).ok()?,
@@ -205,6 +206,7 @@ impl Reader<'_> {
             fallback: fallback?,
             scheduled_bounds: scheduled_bounds?,
             max_wait_s: max_wait_s?,
+            anticipation: anticipation?,
         })
     }
 
@@ -266,22 +268,28 @@ impl Reader<'_> {
         Some(wait)
     }
 
+    /// A JSON array field: the document's value, or the variable's text parsed.
+    pub(super) fn json_array(&mut self, key: Key, example: &str) -> Option<(Value, String)> {
+        let (raw, field) = self.source.get(key)?;
+        match &raw {
+            Raw::Json(value) => Some((value.clone(), field)),
+            Raw::Text(text) => match serde_json::from_str(text) {
+                Ok(value) => Some((value, field)),
+                Err(e) => {
+                    self.bad(field, raw.shown(), format!("a JSON array {example} ({e})"));
+                    None
+                }
+            },
+        }
+    }
+
     /// `SCHEDULED_BOUNDS`: windows of the week with their own bounds (see
     /// [`super::bounds_windows`]); the environment variable holds the same JSON array.
     fn scheduled_bounds(&mut self, own: OwnBounds) -> Option<Vec<BoundsWindow>> {
-        let Some((raw, field)) = self.source.get(SCHEDULED_BOUNDS) else {
+        if self.source.get(SCHEDULED_BOUNDS).is_none() {
             return Some(Vec::new());
-        };
-        let value = match &raw {
-            Raw::Json(value) => value.clone(),
-            Raw::Text(text) => match serde_json::from_str(text) {
-                Ok(value) => value,
-                Err(e) => {
-                    self.bad(field, raw.shown(), format!("a JSON array of windows ({e})"));
-                    return None;
-                }
-            },
-        };
+        }
+        let (value, field) = self.json_array(SCHEDULED_BOUNDS, "of windows")?;
         bounds_windows::windows(&value, &field, own, self.issues)
     }
 

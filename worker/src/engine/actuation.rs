@@ -158,6 +158,7 @@ impl Autoscaler {
             current: change.view.desired,
             running: change.view.running,
             now_ms: self.clock.now_ms(),
+            forecast: None,
         };
         let at = self.at(service, &observed, run.context.tick.due_ms);
         let settled = change

@@ -82,6 +82,7 @@ impl Autoscaler {
             current: view.desired,
             running: view.running,
             now_ms: self.clock.now_ms(),
+            forecast: None,
         };
         let (settled, stored) = match self.settle(run, service, &observed, stored).await {
             Ok(settled) => settled,

@@ -5,14 +5,17 @@
 //!    needs, skipping the scale-out cooldown and step limit;
 //! 2. [`activation`]: a service at zero starts only above the activation backlog,
 //!    and goes to zero only after the queue has been empty long enough;
-//! 3. [`step_limits`]: at most so many tasks added or removed at once;
-//! 4. [`bounds`]: within `[min_tasks, max_tasks]`: the recommendation;
-//! 5. [`stabilization`]: scale in only to the highest recent recommendation.
+//! 3. [`anticipation`]: tasks ready before a recurring surge lands, the rule's
+//!    count the floor;
+//! 4. [`step_limits`]: at most so many tasks added or removed at once;
+//! 5. [`bounds`]: within `[min_tasks, max_tasks]`: the recommendation;
+//! 6. [`stabilization`]: scale in only to the highest recent recommendation.
 //!
 //! Each appends what it did to the reason, so a decision's log line tells the whole
 //! story.
 
 pub mod activation;
+pub mod anticipation;
 pub mod bounds;
 pub mod emergency;
 pub mod stabilization;

@@ -170,7 +170,7 @@ pub(crate) fn wanted(reading: &Reading<'_>, memory: &Memory, rule: Predictive) -
 }
 
 /// Seconds since the previous sample (the tick interval), 10 without one.
-fn tick_seconds(memory: &Memory, now_ms: u64) -> f64 {
+pub(crate) fn tick_seconds(memory: &Memory, now_ms: u64) -> f64 {
     memory
         .samples
         .last()

@@ -3,11 +3,15 @@
 //!
 //! 1. [`quality`]: scaling quality from the simulator on every built-in trace, and
 //!    the simulator's own speed;
-//! 2. [`scale`]: the worker's own cost per tick at 10 to 5,000 services against a
+//! 2. [`anticipation`]: recurring surges met ahead, against the original, the
+//!    reactive rule, AWS predictive scaling and the oracle, and no harm where
+//!    there is no pattern;
+//! 3. [`scale`]: the worker's own cost per tick at 10 to 5,000 services against a
 //!    zero-latency stand-in, and [`fleet`]: fleets of up to 5,000 services and
 //!    fleet-wide surges within the ECS quotas, at AWS-like latency;
-//! 3. [`moto`]: tick latency and AWS calls per tick against the moto emulator.
+//! 4. [`moto`]: tick latency and AWS calls per tick against the moto emulator.
 
+mod anticipation;
 mod fleet;
 mod moto;
 mod quality;
@@ -29,13 +33,19 @@ async fn main() {
     let run = |part: &str| wanted.is_empty() || wanted.iter().any(|w| w == part);
     if let Some(unknown) = wanted
         .iter()
-        .find(|w| !["quality", "scale", "moto"].contains(&w.as_str()))
+        .find(|w| !["quality", "anticipation", "scale", "moto"].contains(&w.as_str()))
     {
-        eprintln!("bench: unknown part {unknown:?}; the parts are quality, scale and moto");
+        eprintln!(
+            "bench: unknown part {unknown:?}; the parts are quality, anticipation, scale and moto"
+        );
         std::process::exit(2);
     }
     if run("quality") {
         quality::scaling_quality();
+    }
+    if run("anticipation") {
+        anticipation::recurring_surges();
+        anticipation::no_pattern();
     }
     if run("scale") {
         scale::throughput().await;

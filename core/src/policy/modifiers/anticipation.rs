@@ -1,0 +1,255 @@
+//! Anticipation: tasks ready when a recurring surge lands, with the reactive
+//! rule as the floor.
+//!
+//! A surge expected in minute T (learned from the queue's history, see
+//! [`crate::forecast`], or announced by a hint) is prepared for from
+//! `T − task_startup − one tick`, so the tasks ordered at the first tick of
+//! that window are working when T begins, until the end of minute T. Ordering
+//! later would leave the surge waiting for a start-up, which is what reacting
+//! already does; ordering earlier pays for idle tasks.
+//!
+//! The tasks are the predictive rule's arithmetic applied to that minute, with
+//! the minute's arrivals as its rate λ: those that keep up with the usual
+//! arrivals the history shows around it plus the surge's busiest minute,
+//! `ceil((usual + peak) / 60 / (μ · utilization))`. Minute counts (what
+//! CloudWatch keeps) cannot tell a dump within seconds from one spread over
+//! its minute; one that comes faster leaves a backlog, which the reactive rule,
+//! counting the tasks already there, drains at its next tick.
+//!
+//! It only adds: the count is the larger of that and what the reactive rule
+//! wants, never less. Only surges seen in at least `anticipation_confidence` of
+//! the past periods are prepared for (a pre-warm that finds no surge lowers the
+//! next confidence, since it is one more period seen without one), so a queue
+//! without a pattern is left to the reactive rule. When the surge does not
+//! come, the tasks are released as idle tasks are, by scale-in stabilization.
+//! `forecast_only` changes nothing and says in the reason what it would have
+//! done.
+
+use jiff::Timestamp;
+
+use crate::forecast::{hints, Expected, Pattern};
+use crate::policy::memory::Memory;
+use crate::policy::reading::{tasks_ceil, Reading};
+use crate::policy::rules::predictive::tick_seconds;
+use crate::policy::rules::Wanted;
+use crate::settings::{AnticipationMode, PolicyKind, PolicySettings};
+
+/// Seconds after its minute begins that a surge is still prepared for: the
+/// minute it is expected in.
+const LANDING_S: u64 = 60;
+
+/// The surge prepared for at this tick and the tasks it needs.
+struct Prepared {
+    surge: Expected,
+    tasks: u64,
+}
+
+pub(crate) fn apply(
+    policy: &PolicySettings,
+    reading: &Reading<'_>,
+    forecast: Option<&Pattern>,
+    memory: &Memory,
+    wanted: &mut Wanted,
+) {
+    let mode = policy.anticipation.mode;
+    if mode == AnticipationMode::Off {
+        return;
+    }
+    let Some(prepared) = prepared(policy, reading, forecast, memory) else {
+        return;
+    };
+    let what = format!(
+        "{} task(s) ready for the surge expected at {} ({}; {})",
+        prepared.tasks,
+        clock(prepared.surge.minute),
+        size(&prepared.surge),
+        prepared.surge.evidence_text()
+    );
+    match mode {
+        AnticipationMode::ForecastOnly => wanted
+            .why
+            .push_str(&format!("; forecast only: would have {what}")),
+        _ if prepared.tasks > wanted.count => wanted.set(prepared.tasks, format!("; {what}")),
+        _ => wanted
+            .why
+            .push_str(&format!("; {what}: the reactive rule wants more")),
+    }
+}
+
+/// The surge of the window this tick is in that needs the most tasks, if any
+/// is confident enough.
+fn prepared(
+    policy: &PolicySettings,
+    reading: &Reading<'_>,
+    forecast: Option<&Pattern>,
+    memory: &Memory,
+) -> Option<Prepared> {
+    let PolicyKind::Predictive {
+        task_throughput,
+        task_startup_s,
+        target_utilization,
+        ..
+    } = policy.kind
+    else {
+        return None;
+    };
+    let now_s = reading.now_ms / 1000;
+    let lead_s = task_startup_s + tick_seconds(memory, reading.now_ms).round() as u64;
+    let (from, to) = (
+        now_s.saturating_sub(LANDING_S - 1) / 60,
+        (now_s + lead_s) / 60,
+    );
+    let mut expected = forecast.map(|p| p.expected(from, to)).unwrap_or_default();
+    for hint in &policy.anticipation.hints {
+        expected.extend(hints::expected(hint, from, to));
+    }
+    let per_task = reading.measured.unwrap_or(task_throughput) * target_utilization;
+    expected
+        .into_iter()
+        .filter(|e| {
+            let lands_s = e.minute * 60;
+            now_s + lead_s >= lands_s && now_s < lands_s + LANDING_S
+        })
+        .filter(|e| e.confidence() >= policy.anticipation.min_confidence)
+        .map(|surge| {
+            // The minute's arrivals as the rule's λ: a surge that comes faster
+            // than its minute's mean leaves a backlog, the reactive rule's to drain.
+            let rate = (surge.baseline_per_minute + surge.peak_per_minute) / 60.0;
+            Prepared {
+                tasks: tasks_ceil(rate / per_task),
+                surge,
+            }
+        })
+        .max_by_key(|p| p.tasks)
+}
+
+/// A Unix minute as the reason shows it: `14:00:00 UTC`, with the date when it
+/// is not today.
+fn clock(minute: u64) -> String {
+    match Timestamp::from_second(minute as i64 * 60) {
+        Ok(at) => at.strftime("%H:%M:%S UTC").to_string(),
+        Err(_) => format!("minute {minute}"),
+    }
+}
+
+fn size(surge: &Expected) -> String {
+    if surge.peak_per_minute < surge.messages {
+        format!(
+            "≈{:.0} messages, up to {:.0} a minute",
+            surge.messages, surge.peak_per_minute
+        )
+    } else {
+        format!("≈{:.0} messages", surge.messages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::forecast::{Pattern, Recurring};
+    use crate::policy::test_support::*;
+    use crate::policy::*;
+    use crate::settings::AnticipationMode;
+
+    /// 5,000 messages at minute 0 of every hour over 60 a minute, seen in 6 of 7.
+    fn hourly(hits: u32) -> Pattern {
+        Pattern {
+            recurring: vec![Recurring {
+                period_min: 60,
+                phase_min: 0,
+                messages: 5000.0,
+                peak_per_minute: 3000.0,
+                baseline_per_minute: 60.0,
+                hits,
+                seen: 7,
+            }],
+            learned_at_minute: 0,
+        }
+    }
+
+    fn anticipating(mode: AnticipationMode) -> PolicySettings {
+        let mut policy = predictive_policy();
+        policy.anticipation.mode = mode;
+        policy
+    }
+
+    /// The decision at `now_s` on an empty queue with 2 tasks, after a tick 10 s
+    /// before: the reactive rule alone wants 1, the minimum.
+    fn decide(policy: &PolicySettings, pattern: &Pattern, now_s: u64) -> Decision {
+        let metrics = visible(0);
+        let (_, memory) = recommend_with_memory(
+            policy,
+            &at(&metrics, 2, 2, (now_s - 10) * 1000),
+            &Memory::default(),
+        );
+        let observed = Observation {
+            forecast: Some(pattern),
+            ..at(&metrics, 2, 2, now_s * 1000)
+        };
+        recommend_with_memory(policy, &observed, &memory).0
+    }
+
+    #[test]
+    fn tasks_are_ordered_a_start_up_and_a_tick_ahead_and_held_through_the_minute() {
+        let policy = anticipating(AnticipationMode::On);
+        let pattern = hourly(6);
+        // The surge lands at 22:00:00 UTC (Unix minute 29,568,840 is a whole hour).
+        let lands_s = 29_568_840 * 60;
+        // 60 s before: past the 45 s start-up and a 10 s tick: nothing yet.
+        assert_eq!(decide(&policy, &pattern, lands_s - 60).new_desired, 1);
+        // 55 s before: (60 + 3000) / 60 = 51 tasks, ready when it lands.
+        let d = decide(&policy, &pattern, lands_s - 55);
+        assert_eq!(d.new_desired, 51, "{}", d.reason);
+        assert!(
+            d.reason.contains("51 task(s) ready for the surge expected at 22:00:00 UTC (≈5000 messages, up to 3000 a minute; seen in 6 of the last 7 hours at this minute)"),
+            "{}",
+            d.reason
+        );
+        // Held through its minute, then left to the reactive rule.
+        assert_eq!(decide(&policy, &pattern, lands_s + 59).new_desired, 51);
+        assert_eq!(decide(&policy, &pattern, lands_s + 60).new_desired, 1);
+    }
+
+    #[test]
+    fn an_unsure_surge_and_forecast_only_change_nothing() {
+        let lands_s = 29_568_840 * 60;
+        let unsure = decide(
+            &anticipating(AnticipationMode::On),
+            &hourly(4),
+            lands_s - 30,
+        );
+        assert_eq!(unsure.new_desired, 1, "{}", unsure.reason);
+        let dry = decide(
+            &anticipating(AnticipationMode::ForecastOnly),
+            &hourly(6),
+            lands_s - 30,
+        );
+        assert_eq!(dry.new_desired, 1);
+        assert!(
+            dry.reason
+                .contains("forecast only: would have 51 task(s) ready"),
+            "{}",
+            dry.reason
+        );
+        let off = decide(&predictive_policy(), &hourly(7), lands_s - 30);
+        assert_eq!(off.new_desired, 1);
+    }
+
+    #[test]
+    fn the_reactive_rule_is_the_floor() {
+        let policy = anticipating(AnticipationMode::On);
+        let lands_s = 29_568_840 * 60;
+        // A backlog of 20,000 already: the reactive rule wants more than the surge.
+        let metrics = visible(20_000);
+        let observed = Observation {
+            forecast: Some(&hourly(7)),
+            ..at(&metrics, 2, 2, (lands_s - 30) * 1000)
+        };
+        let (d, _) = recommend_with_memory(&policy, &observed, &Memory::default());
+        assert!(d.new_desired > 51, "{}", d.reason);
+        assert!(
+            d.reason.contains("the reactive rule wants more"),
+            "{}",
+            d.reason
+        );
+    }
+}

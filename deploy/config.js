@@ -5,7 +5,7 @@
 //
 // serverless.yml uses it as `${file(./deploy/config.js):document}`, and
 // `listsQueues` for the one permission a queue name prefix needs,
-// `readsCloudwatch` and `kinesisStreamArns` likewise; dashboard.js
+// `readsCloudwatch`, `anticipates` and `kinesisStreamArns` likewise; dashboard.js
 // uses `services()` to draw one row per configured service.
 'use strict';
 
@@ -118,6 +118,22 @@ async function readsCloudwatch({ resolveVariable }) {
   return any ? 'true' : 'false';
 }
 
+// "true" when some service anticipates its recurring surges (`anticipation` on or
+// forecast_only, in the service or in "defaults"): the worker then learns them
+// from CloudWatch (cloudwatch:GetMetricData) and keeps them under forecasts/ in
+// the state bucket.
+async function anticipates({ resolveVariable }) {
+  const loaded = await load(resolveVariable);
+  if (!loaded) return 'false';
+  const { document } = loaded;
+  const on = (v) => typeof v === 'string' && ['on', 'forecast_only'].includes(v.trim().toLowerCase());
+  const inherited = on(document.defaults && document.defaults.anticipation);
+  const any = document.services.some((s) =>
+    s && s.anticipation !== undefined ? on(s.anticipation) : inherited
+  );
+  return any ? 'true' : 'false';
+}
+
 // Every provider of every service in the document.
 function providersOf(document) {
   return document.services.flatMap((s) => [
@@ -164,4 +180,4 @@ async function kinesisStreamArns({ resolveVariable }) {
   return arns.join(',');
 }
 
-module.exports = { document, services, listsQueues, readsCloudwatch, kinesisStreamArns };
+module.exports = { document, services, listsQueues, readsCloudwatch, anticipates, kinesisStreamArns };

@@ -788,13 +788,14 @@ fn cargo_lambda_built_both_function_zips() {
 }
 
 #[test]
-fn a_queue_name_prefix_and_the_cloudwatch_and_kinesis_providers_grant_their_read_only_calls() {
+fn a_queue_name_prefix_the_cloudwatch_and_kinesis_providers_and_anticipation_grant_their_calls() {
     let file = scratch_dir("prefix-config").join("autoscaler.json");
     let document = serde_json::json!({"services": [
         {"cluster": "prod", "service": "orders", "providers": [{"type": "sqs", "queue_name_prefix": "orders-"}]},
         {"cluster": "prod", "service": "streams", "provider": {"type": "cloudwatch", "namespace": "AWS/Kinesis",
             "metric_name": "GetRecords.IteratorAgeMilliseconds", "dimensions": {"StreamName": "clicks"}}},
-        {"cluster": "prod", "service": "shards", "provider": {"type": "kinesis", "stream_name": "orders"}}]});
+        {"cluster": "prod", "service": "shards", "provider": {"type": "kinesis", "stream_name": "orders"},
+            "anticipation": "forecast_only"}]});
     std::fs::write(&file, document.to_string()).expect("the configuration file");
     let mut params = default_params();
     params.push(format!("autoscalerConfigFile={}", file.display()));
@@ -830,6 +831,14 @@ fn a_queue_name_prefix_and_the_cloudwatch_and_kinesis_providers_grant_their_read
     );
     let conditions = template["Conditions"]["ReadsCloudwatch"].to_string();
     assert!(conditions.contains("CloudwatchProvider"), "{conditions}");
+    // Anticipation learns from CloudWatch too, and keeps its patterns under
+    // forecasts/ of the state bucket, and nowhere else.
+    assert_eq!(template["Parameters"]["Anticipates"]["Default"], "true");
+    assert!(conditions.contains("LearnsForecasts"), "{conditions}");
+    let forecasts = statement(&all, "WorkerRole", "LearnedForecasts");
+    assert_eq!(actions_of(forecasts), ["s3:GetObject", "s3:PutObject"]);
+    let resource = forecasts["Resource"].to_string();
+    assert!(resource.contains("/forecasts/*"), "{resource}");
     // The kinesis provider: the shard count of the listed stream only.
     let shards = statement(&all, "WorkerRole", "ReadStreamShardCounts");
     assert_eq!(actions_of(shards), ["kinesis:DescribeStreamSummary"]);

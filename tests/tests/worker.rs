@@ -1453,3 +1453,115 @@ async fn a_fleet_beyond_the_read_budget_is_decided_on_kept_counts() {
         20
     );
 }
+
+/// Anticipation in the worker, learned from CloudWatch: a day of `NumberOfMessagesSent`
+/// with 3,000 messages at the same minute of every hour gets the tasks ordered
+/// before that minute comes again, saying why; a flat queue's history gets
+/// nothing added. The pattern is learned with one GetMetricData call, kept in
+/// memory for the next tick and in the bucket for a cold container, and learned
+/// again once five minutes old.
+#[tokio::test]
+async fn a_surge_seen_every_hour_in_cloudwatch_gets_its_tasks_before_it_lands() {
+    let emulator = emulator_or_skip!();
+    emulator.create_bucket(BUCKET).await;
+    let real_now_s = fast_autoscaler_worker::now_ms() / 1000;
+    // The surge lands at the start of minute `surge`, two minutes from now; the
+    // history ends before it.
+    let surge = real_now_s / 60 + 2;
+    let mut services = Vec::new();
+    for (name, per_surge) in [("hourly", 3000.0), ("flat", 60.0)] {
+        let queue = emulator.create_queue(&format!("arrivals-{name}")).await;
+        emulator.create_service(CLUSTER, name, 1).await;
+        let history: Vec<(u64, f64)> = (surge - 24 * 60..real_now_s / 60 - 3)
+            .map(|minute| {
+                let count = if minute % 60 == surge % 60 {
+                    per_surge
+                } else {
+                    60.0
+                };
+                (real_now_s - minute * 60 - 1, count)
+            })
+            .collect();
+        for chunk in history.chunks(500) {
+            let queue_name = format!("arrivals-{name}");
+            put_metric(
+                &emulator,
+                "AWS/SQS",
+                "NumberOfMessagesSent",
+                ("QueueName", &queue_name),
+                chunk,
+            )
+            .await;
+        }
+        services.push(json!({
+            "cluster": CLUSTER, "service": name, "min_tasks": 1, "max_tasks": 100,
+            "scaling_policy": "predictive", "task_throughput": 1, "task_startup_seconds": 45,
+            "scale_out_cooldown": 0, "scale_in_cooldown": 0, "anticipation": "on",
+            "provider": {"type": "sqs", "queue_url": queue},
+        }));
+    }
+    let doc = json!({"state_bucket": BUCKET, "services": services});
+    // 30 s before the surge: inside its window (45 s start-up + one 10 s tick).
+    let clock = Arc::new(ManualClock::at(surge * 60_000 - 30_000));
+    let container = || {
+        Autoscaler::new(config_from(&doc), &emulator.aws)
+            .expect("the providers build")
+            .with_clock(clock.clone())
+    };
+    let learned_calls = |emulator: &Emulator| {
+        let calls = emulator.calls();
+        emulator.reset_calls();
+        calls.get("monitoring:GetMetricData").copied().unwrap_or(0)
+    };
+
+    let warm = container();
+    emulator.reset_calls();
+    let records = decide_dry(&warm, &clock).await;
+    assert_eq!(learned_calls(&emulator), 2, "one GetMetricData per service");
+    let (hourly, flat) = (&records[0], &records[1]);
+    // The surge is 2,940 above the usual 60 a minute: ceil((60 + 2,940) / 60 s / 1 msg/s).
+    assert_eq!(hourly.new_desired, Some(50), "{}", hourly.reason);
+    assert!(
+        hourly
+            .reason
+            .contains("50 task(s) ready for the surge expected at")
+            && hourly.reason.contains("hours at this minute"),
+        "{}",
+        hourly.reason
+    );
+    assert_eq!(flat.new_desired, Some(1), "{}", flat.reason);
+    assert!(!flat.reason.contains("surge"), "{}", flat.reason);
+    let key = format!("forecasts/{CLUSTER}/hourly.json");
+    let stored = emulator.state_object(BUCKET, &key).await;
+    assert!(
+        stored.is_some(),
+        "the pattern is kept in the bucket at {key}"
+    );
+
+    clock.advance(10_000);
+    let again = decide_dry(&warm, &clock).await;
+    assert_eq!(learned_calls(&emulator), 0, "a warm container keeps it");
+    assert_eq!(again[0].new_desired, Some(50), "{}", again[0].reason);
+    let cold = decide_dry(&container(), &clock).await;
+    assert_eq!(
+        learned_calls(&emulator),
+        0,
+        "a cold container reads the bucket's"
+    );
+    assert_eq!(cold[0].new_desired, Some(50), "{}", cold[0].reason);
+
+    // Past the surge's minute and five minutes on, it is learned again, and
+    // nothing is prepared until the next hour.
+    clock.advance(6 * 60_000);
+    let later = decide_dry(&warm, &clock).await;
+    assert_eq!(learned_calls(&emulator), 2, "learned again after 5 minutes");
+    assert_eq!(later[0].new_desired, Some(1), "{}", later[0].reason);
+}
+
+/// One dry-run tick at `clock`'s time.
+async fn decide_dry(autoscaler: &Autoscaler, clock: &ManualClock) -> Vec<DecisionRecord> {
+    let tick = Tick::new(clock.now_ms(), 10, 0);
+    autoscaler
+        .evaluate(&tick, EvaluateOptions { dry_run: true })
+        .await
+}

@@ -14,6 +14,9 @@
 //!   queue, service and state read at once, within the tick's deadline;
 //! - [`ecs`] and [`store`] are the AWS adapters: DescribeServices and
 //!   UpdateService, and the S3 state objects with their conditional writes;
+//! - [`forecasts`] learns each anticipating service's recurring surges from its
+//!   queue's arrivals metric in CloudWatch, cached in memory and in the state
+//!   bucket, refreshed every five minutes;
 //! - [`bounded_calls`] keeps the calls of a tick to a bounded number at once;
 //! - [`operator`] sets and clears an operator's pause with the same conditional
 //!   writes as a claim;
@@ -31,6 +34,7 @@ pub mod ecs;
 pub mod emf;
 pub mod engine;
 pub mod error;
+pub mod forecasts;
 pub mod handler;
 pub mod operator;
 pub mod record;

@@ -59,6 +59,11 @@ impl StateStore {
         Self::new(aws_sdk_s3::Client::from_conf(s3.build()), bucket)
     }
 
+    /// The S3 client, for the other objects of the state bucket.
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
     pub fn bucket(&self) -> &str {
         &self.bucket
     }

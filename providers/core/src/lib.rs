@@ -72,12 +72,54 @@ pub trait ProviderConfig: Send + Sync + fmt::Debug {
     /// The effective settings with every secret replaced by `"***"`, for `check-config`.
     fn describe(&self) -> Value;
 
+    /// The CloudWatch metric that counts the queue's arrivals a minute, if the
+    /// queue publishes one, for anticipation to learn its recurring surges from
+    /// (`fast_autoscaler_core::forecast`). None by default: the worker then
+    /// prepares only for the surges the configuration's hints announce.
+    fn arrivals_metric(&self) -> Option<ArrivalsMetric> {
+        None
+    }
+
     /// Builds the provider and its clients. No network I/O: connections and
     /// secrets wait for the first reading.
     fn build(
         &self,
         ctx: ProviderContext<'_>,
     ) -> Result<Arc<dyn QueueMetricsProvider>, ProviderError>;
+}
+
+/// A CloudWatch metric whose one-minute `Sum` is the messages that arrived in
+/// that minute, such as SQS's `NumberOfMessagesSent` or Kinesis's
+/// `IncomingRecords`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrivalsMetric {
+    pub namespace: String,
+    pub name: String,
+    /// `(name, value)` pairs.
+    pub dimensions: Vec<(String, String)>,
+}
+
+impl ArrivalsMetric {
+    pub fn new(namespace: &str, name: &str, dimensions: &[(&str, &str)]) -> Self {
+        ArrivalsMetric {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            dimensions: dimensions
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for ArrivalsMetric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.namespace, self.name)?;
+        for (name, value) in &self.dimensions {
+            write!(f, " {name}={value}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Everything a factory may use to build a provider.

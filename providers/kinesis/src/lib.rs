@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatch::types::MetricDataQuery;
 use aws_sdk_kinesis::types::StreamStatus;
 use fast_autoscaler_provider::{
-    async_trait, inventory, ProviderConfig, ProviderContext, ProviderError, ProviderRegistration,
-    QueueMetrics, QueueMetricsProvider,
+    async_trait, inventory, ArrivalsMetric, ProviderConfig, ProviderContext, ProviderError,
+    ProviderRegistration, QueueMetrics, QueueMetricsProvider,
 };
 use fast_autoscaler_provider_support::cloudwatch::{recent, MetricSpec};
 use serde_json::{json, Value};
@@ -87,6 +87,15 @@ impl ProviderConfig for Settings {
             "max_age_seconds": self.max_age_s,
             "tasks_per_shard": self.tasks_per_shard,
         })
+    }
+
+    /// The stream's `IncomingRecords`: every consumer sees every record.
+    fn arrivals_metric(&self) -> Option<ArrivalsMetric> {
+        Some(ArrivalsMetric::new(
+            "AWS/Kinesis",
+            "IncomingRecords",
+            &[("StreamName", &self.stream_name)],
+        ))
     }
 
     fn build(

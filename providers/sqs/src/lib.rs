@@ -25,8 +25,8 @@ use fast_autoscaler_common::aws_error::one_line;
 use fast_autoscaler_provider::combine::Combine;
 use fast_autoscaler_provider::{
     async_trait, invalid_setting, inventory, parse_count, reject_unknown_keys, setting_text,
-    ProviderConfig, ProviderContext, ProviderError, ProviderRegistration, QueueMetrics,
-    QueueMetricsProvider,
+    ArrivalsMetric, ProviderConfig, ProviderContext, ProviderError, ProviderRegistration,
+    QueueMetrics, QueueMetricsProvider,
 };
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -110,6 +110,22 @@ impl ProviderConfig for SqsSettings {
             QueueSpec::Prefix { prefix, combine } => {
                 json!({"type": NAME, "queue_name_prefix": prefix, "combine": combine})
             }
+        }
+    }
+
+    /// `NumberOfMessagesSent` of a queue named by its URL. A prefix's queues
+    /// come and go, so they have none.
+    fn arrivals_metric(&self) -> Option<ArrivalsMetric> {
+        match &self.queues {
+            QueueSpec::One(url) => {
+                let name = url.rsplit('/').next().unwrap_or_default();
+                Some(ArrivalsMetric::new(
+                    "AWS/SQS",
+                    "NumberOfMessagesSent",
+                    &[("QueueName", name)],
+                ))
+            }
+            QueueSpec::Prefix { .. } => None,
         }
     }
 

@@ -77,12 +77,14 @@ impl Autoscaler {
             let why = format!("the ECS service is {}, not ACTIVE", view.status);
             return done(Decision::hold(view.desired, why));
         }
+        let now_ms = self.clock.now_ms();
+        let learned = self.forecasts.pattern(service, now_ms).await;
         let observed = Observation {
             metrics: metrics.as_ref().map_err(String::as_str),
             current: view.desired,
             running: view.running,
-            now_ms: self.clock.now_ms(),
-            forecast: None,
+            now_ms,
+            forecast: learned.as_ref().map(|l| &l.pattern),
         };
         let (settled, stored) = match self.settle(run, service, &observed, stored).await {
             Ok(settled) => settled,

@@ -40,6 +40,7 @@ use crate::bounded_calls::bounded;
 use crate::config::{AutoscalerConfig, ServiceConfig};
 use crate::ecs::ServiceView;
 use crate::error::Error;
+use crate::forecasts::Forecasts;
 use crate::record::{DecisionRecord, TickContext};
 use crate::store::StateStore;
 
@@ -66,6 +67,8 @@ pub struct Autoscaler {
     /// Each service's counts as last read from ECS (or set by this worker), by
     /// its index in the configuration, with when they were read.
     views: std::sync::Mutex<HashMap<usize, (ServiceView, u64)>>,
+    /// Each anticipating service's recurring surges, learned and cached.
+    forecasts: Forecasts,
     clock: Arc<dyn Clock>,
 }
 
@@ -93,7 +96,13 @@ impl Autoscaler {
     pub fn new(config: AutoscalerConfig, aws: &aws_config::SdkConfig) -> Result<Self, Error> {
         let providers = config.build(ProviderContext { aws })?;
         let state = StateStore::from_sdk_config(aws, config.state_bucket.clone());
+        let forecasts = Forecasts::new(
+            aws_sdk_cloudwatch::Client::new(aws),
+            state.client().clone(),
+            config.state_bucket.clone(),
+        );
         Ok(Autoscaler {
+            forecasts,
             providers,
             ecs: aws_sdk_ecs::Client::new(aws),
             state,

@@ -13,11 +13,18 @@
 //! works 45 seconds after it was asked for, then takes one message a second off
 //! its queue (receive and delete), and the wait of every message is measured.
 //!
+//! A third side runs the recommended policy with `anticipation: on`. Its queue
+//! comes with a week of history in the emulator's CloudWatch ([`history`]): the
+//! same surge at the same minute of every hour. The real worker learns that from
+//! `GetMetricData` and has tasks working when the surge lands, where the
+//! reactive rule waits one tick and one start-up.
+//!
 //! The table is printed alone; the worker's decision lines (its log, also
 //! CloudWatch metrics) go to `target/demo/decisions.jsonl`, or with `--verbose`
 //! to stderr as well.
 
 mod fleet;
+mod history;
 mod traffic;
 
 use std::io::Write;
@@ -53,7 +60,11 @@ struct Side {
     /// Receipt handles of the messages the tasks are processing (in flight).
     in_process: Vec<String>,
     waits_ms: Vec<u64>,
-    first_scale_out_s: Option<u64>,
+    /// The first scale-out for the surge, in seconds from it: negative when the
+    /// tasks were ordered before it landed.
+    first_scale_out_s: Option<i64>,
+    /// Tasks working when the surge landed.
+    running_at_surge: u32,
     peak: (u32, u64),
     cleared_s: Option<u64>,
 }
@@ -75,6 +86,13 @@ fn recommended(queue: &str) -> Value {
         "scale_in_stabilization": STARTUP_S, "scale_in_release": "gradual",
         "scale_in_cooldown": 0, "scale_out_cooldown": 0,
     })
+}
+
+fn anticipating(queue: &str) -> Value {
+    let mut settings = recommended(queue);
+    settings["service"] = json!("anticipating");
+    settings["anticipation"] = json!("on");
+    settings
 }
 
 async fn side(
@@ -103,6 +121,7 @@ async fn side(
         in_process: Vec::new(),
         waits_ms: Vec::new(),
         first_scale_out_s: None,
+        running_at_surge: 0,
         peak: (1, 0),
         cleared_s: None,
     }
@@ -124,7 +143,9 @@ async fn main() {
     emulator.create_bucket(BUCKET).await;
     scheduler_minute(&emulator).await;
 
-    let start_ms = fast_autoscaler_worker::now_ms();
+    // The surge lands at the start of a minute, as a cron job's would.
+    let surge_ms = (fast_autoscaler_worker::now_ms() + SURGE_AT_S * 1000).div_ceil(60_000) * 60_000;
+    let start_ms = surge_ms - SURGE_AT_S * 1000;
     let clock = Arc::new(ManualClock::at(start_ms));
     let mut sides = [
         side(
@@ -141,13 +162,30 @@ async fn main() {
             recommended,
         )
         .await,
+        side(
+            &emulator,
+            &clock,
+            ("recommended + anticipation", "anticipating", 10),
+            anticipating,
+        )
+        .await,
     ];
+    let points = history::load_week(
+        &aws_sdk_cloudwatch::Client::new(&emulator.aws),
+        "jobs-anticipating",
+        surge_ms,
+    )
+    .await;
+    println!(
+        "History: {points} one-minute datapoints of the anticipating queue's NumberOfMessagesSent in \
+         CloudWatch, the last week, with this surge at this minute of every hour."
+    );
     let log_path = workspace_root().join("target/demo/decisions.jsonl");
     std::fs::create_dir_all(log_path.parent().expect("a folder")).expect("target/demo");
     let mut log = std::fs::File::create(&log_path).expect("the decision log");
     println!(
         "Traffic: {} msg/s, then at {SURGE_AT_S}s a dump of {SURGE_BURST} messages and {SURGE_RATE} msg/s until {SURGE_END_S}s, \
-         then {} msg/s again; the same messages reach both services' queues.",
+         then {} msg/s again; the same messages reach every service's queue.",
         traffic::BASELINE_RATE,
         traffic::BASELINE_RATE
     );
@@ -173,6 +211,11 @@ async fn main() {
             work(&sqs, side, t, now).await;
             if t % side.tick_s == 0 {
                 evaluate(&emulator, side, t, now, &mut log, verbose).await;
+            }
+        }
+        if t == SURGE_AT_S {
+            for side in sides.iter_mut() {
+                side.running_at_surge = side.fleet.running(now);
             }
         }
         if t % ROW_EVERY_S == 0 {
@@ -261,25 +304,23 @@ async fn evaluate(
             if new > side.peak.0 {
                 side.peak = (new, t);
             }
-            if t >= SURGE_AT_S
+            // From one start-up and one tick before the surge: an order for it.
+            if t + STARTUP_S + side.tick_s >= SURGE_AT_S
                 && side.first_scale_out_s.is_none()
                 && record.action.as_str() == "scale_out"
             {
-                side.first_scale_out_s = Some(t - SURGE_AT_S);
+                side.first_scale_out_s = Some(t as i64 - SURGE_AT_S as i64);
             }
         }
     }
 }
 
 fn header(sides: &[Side]) {
-    println!(
-        "{:>6}  {:>6}  │ {:^31} │ {:^31}",
-        "", "", sides[0].label, sides[1].label
-    );
-    println!(
-        "{:>6}  {:>6}  │ {:>9}  {:>9}  {:>9} │ {:>9}  {:>9}  {:>9}",
-        "t", "msg/s", "waiting", "tasks", "running", "waiting", "tasks", "running"
-    );
+    let labels: Vec<String> = sides.iter().map(|s| format!("{:^31}", s.label)).collect();
+    println!("{:>6}  {:>6}  │ {}", "", "", labels.join(" │ "));
+    let columns = format!("{:>9}  {:>9}  {:>9}", "waiting", "tasks", "running");
+    let columns = vec![columns; sides.len()].join(" │ ");
+    println!("{:>6}  {:>6}  │ {columns}", "t", "msg/s");
 }
 
 fn row(t: u64, sides: &[Side], now: u64) {
@@ -295,11 +336,10 @@ fn row(t: u64, sides: &[Side], now: u64) {
         })
         .collect();
     println!(
-        "{:>6}  {:>6}  │ {} │ {}",
+        "{:>6}  {:>6}  │ {}",
         clock_text(t),
         arrival_rate(t),
-        cells[0],
-        cells[1]
+        cells.join(" │ ")
     );
 }
 
@@ -317,58 +357,51 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 async fn summary(sides: &[Side], emulator: &Emulator) {
     println!();
-    println!(
-        "{:<34} {:>24} {:>24}",
-        "", sides[0].service, sides[1].service
-    );
-    let both = |f: &dyn Fn(&Side) -> String| (f(&sides[0]), f(&sides[1]));
-    let line = |label: &str, (a, b): (String, String)| println!("{label:<34} {a:>24} {b:>24}");
-    line(
-        "first scale-out after the surge",
-        both(&|s| {
-            s.first_scale_out_s
-                .map_or("never".into(), |d| format!("+{d} s"))
-        }),
-    );
-    line(
-        "most tasks, reached at",
-        both(&|s| format!("{} at {}", s.peak.0, clock_text(s.peak.1))),
-    );
-    line(
-        "backlog cleared at",
-        both(&|s| s.cleared_s.map_or("not yet".into(), clock_text)),
-    );
-    let waits = |s: &Side| {
-        let mut w = s.waits_ms.clone();
-        w.sort_unstable();
-        (
-            percentile(&w, 0.5),
-            percentile(&w, 0.99),
-            percentile(&w, 1.0),
-        )
+    let names: Vec<String> = sides.iter().map(|s| format!("{:>24}", s.service)).collect();
+    println!("{:<34} {}", "", names.join(" "));
+    let line = |label: &str, cell: &dyn Fn(&Side) -> String| {
+        let cells: Vec<String> = sides.iter().map(|s| format!("{:>24}", cell(s))).collect();
+        println!("{label:<34} {}", cells.join(" "));
     };
-    line(
-        "message wait p50 / p99 / max",
-        both(&|s| {
-            let (p50, p99, max) = waits(s);
-            format!("{p50:.0} / {p99:.0} / {max:.0} s")
-        }),
-    );
-    line(
-        "task-minutes paid",
-        both(&|s| format!("{:.0}", s.fleet.paid_ms as f64 / 60_000.0)),
-    );
-    let (a, b) = (waits(&sides[0]), waits(&sides[1]));
-    let cost = sides[1].fleet.paid_ms as f64 / sides[0].fleet.paid_ms.max(1) as f64;
-    println!(
-        "\nrecommended against original: p99 wait {:.2}×, task-minutes {cost:.2}×",
-        b.1 / a.1.max(0.001)
-    );
+    line("first scale-out for the surge", &|s| {
+        s.first_scale_out_s
+            .map_or("never".into(), |d| format!("{d:+} s"))
+    });
+    line("tasks working when it landed", &|s| {
+        s.running_at_surge.to_string()
+    });
+    line("most tasks, reached at", &|s| {
+        format!("{} at {}", s.peak.0, clock_text(s.peak.1))
+    });
+    line("backlog cleared at", &|s| {
+        s.cleared_s.map_or("not yet".into(), clock_text)
+    });
+    line("message wait p50 / p99 / max", &|s| {
+        let (p50, p99, max) = waits(s);
+        format!("{p50:.0} / {p99:.0} / {max:.0} s")
+    });
+    line("task-minutes paid", &|s| {
+        format!("{:.0}", s.fleet.paid_ms as f64 / 60_000.0)
+    });
+    println!();
+    for s in &sides[1..] {
+        let cost = s.fleet.paid_ms as f64 / sides[0].fleet.paid_ms.max(1) as f64;
+        println!(
+            "{} against original: p99 wait {:.2}×, task-minutes {cost:.2}×",
+            s.service,
+            waits(s).1 / waits(&sides[0]).1.max(0.001)
+        );
+    }
     let mut ok = true;
     for s in sides {
         let final_count = emulator.desired_count(CLUSTER, s.service).await;
         println!("{}: final desiredCount {final_count}", s.service);
         ok &= s.first_scale_out_s.is_some() && final_count < s.peak.0 as i32;
+    }
+    let (reactive, anticipating) = (&sides[1], &sides[2]);
+    if anticipating.running_at_surge <= reactive.running_at_surge {
+        eprintln!("the anticipating side had no more tasks working when the surge landed than the reactive one: something is wrong");
+        ok = false;
     }
     if !ok {
         eprintln!(
@@ -376,4 +409,15 @@ async fn summary(sides: &[Side], emulator: &Emulator) {
         );
         std::process::exit(1);
     }
+}
+
+/// p50, p99 and the longest of a side's waits, in seconds.
+fn waits(side: &Side) -> (f64, f64, f64) {
+    let mut w = side.waits_ms.clone();
+    w.sort_unstable();
+    (
+        percentile(&w, 0.5),
+        percentile(&w, 0.99),
+        percentile(&w, 1.0),
+    )
 }

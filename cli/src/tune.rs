@@ -99,6 +99,9 @@ fn search(trace: Trace, args: &TuneArgs<'_>, base: &PolicySettings) -> Tuned {
     if args.spare_capacity {
         candidates = search::with_spare_capacity(&candidates);
     }
+    if simulator::has_days(&trace) {
+        candidates = search::with_anticipation(&candidates);
+    }
     let bar = ProgressBar::new(candidates.len() as u64 + 1).with_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -206,8 +209,16 @@ fn print_frontier(
 ) {
     println!("\nPareto frontier (no other setting is both cheaper and faster):");
     println!(
-        "{:>8} {:>8} {:>8} {:>6} {:>7} {:>8} {:>8} {:>12}",
-        "drain s", "stab s", "out cd s", "use %", "p99 s", "task-h", "actions", "vs oracle"
+        "{:>8} {:>8} {:>8} {:>6} {:>6} {:>7} {:>8} {:>8} {:>12}",
+        "drain s",
+        "stab s",
+        "out cd s",
+        "use %",
+        "antic",
+        "p99 s",
+        "task-h",
+        "actions",
+        "vs oracle"
     );
     for &i in frontier.iter() {
         let p = &points[i];
@@ -222,11 +233,16 @@ fn print_frontier(
             "-".into()
         };
         println!(
-            "{:>8} {:>8} {:>8} {:>6} {:>7.0} {:>8.1} {:>8} {:>12}",
+            "{:>8} {:>8} {:>8} {:>6} {:>6} {:>7.0} {:>8.1} {:>8} {:>12}",
             p.candidate.target_drain_s,
             p.candidate.stabilization_s,
             p.candidate.scale_out_cooldown_s,
             p.candidate.utilization_pct,
+            if p.candidate.anticipation {
+                "on"
+            } else {
+                "off"
+            },
             p.p99_wait_s,
             p.task_seconds / 3600.0,
             p.actions,

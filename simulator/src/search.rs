@@ -5,11 +5,14 @@
 //! recommended settings derive from: the drain target and the scale-in
 //! stabilization each from S/3 to 4 S (and no stabilization at all), with and
 //! without a one-minute scale-out cooldown; a window releases idle tasks
-//! gradually, as the recommended settings do. Each setting runs through the same
+//! gradually, as the recommended settings do. On a trace with days of history,
+//! each also with `anticipation: on`. Each setting runs through the same
 //! simulation as `simulate`, in parallel. A setting is on the frontier when no
 //! other is both cheaper and faster.
 
-use fast_autoscaler_core::settings::{PolicyKind, PolicySettings, ScaleInRelease};
+use fast_autoscaler_core::settings::{
+    Anticipation, AnticipationMode, PolicyKind, PolicySettings, ScaleInRelease,
+};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
@@ -26,6 +29,8 @@ pub struct Candidate {
     pub scale_out_cooldown_s: u64,
     /// `target_utilization` in percent (100: no spare tasks).
     pub utilization_pct: u32,
+    /// `anticipation: on`, at the configuration's confidence.
+    pub anticipation: bool,
 }
 
 /// A candidate's figures on the trace.
@@ -52,6 +57,7 @@ pub fn candidates(startup_s: u64) -> Vec<Candidate> {
                     stabilization_s,
                     scale_out_cooldown_s,
                     utilization_pct: 100,
+                    anticipation: false,
                 });
             }
         }
@@ -76,7 +82,19 @@ pub fn with_spare_capacity(candidates: &[Candidate]) -> Vec<Candidate> {
     all
 }
 
-/// The predictive policy of `candidate`, with `base`'s bounds.
+/// `candidates` again with `anticipation: on`, for traces with days of history
+/// to learn recurring surges from (see [`crate::strategy::has_days`]).
+pub fn with_anticipation(candidates: &[Candidate]) -> Vec<Candidate> {
+    let mut all = candidates.to_vec();
+    all.extend(candidates.iter().map(|c| Candidate {
+        anticipation: true,
+        ..*c
+    }));
+    all
+}
+
+/// The predictive policy of `candidate`, with `base`'s bounds (and its
+/// anticipation's confidence and hints).
 pub fn policy_of(
     base: &PolicySettings,
     workload: Workload,
@@ -98,6 +116,14 @@ pub fn policy_of(
         scale_in_cooldown_s: 0,
         scale_out_cooldown_s: candidate.scale_out_cooldown_s,
         emergency_backlog: None,
+        anticipation: Anticipation {
+            mode: if candidate.anticipation {
+                AnticipationMode::On
+            } else {
+                AnticipationMode::Off
+            },
+            ..base.anticipation.clone()
+        },
         ..base.clone()
     }
 }
@@ -207,6 +233,9 @@ pub fn policy_json(policy: &PolicySettings) -> Value {
     if policy.scale_in_release != ScaleInRelease::default() {
         settings["scale_in_release"] = json!(policy.scale_in_release);
     }
+    if policy.anticipation.mode != AnticipationMode::Off {
+        settings["anticipation"] = json!(policy.anticipation.mode);
+    }
     settings
 }
 
@@ -222,6 +251,7 @@ mod tests {
                 stabilization_s: 45,
                 scale_out_cooldown_s: 0,
                 utilization_pct: 100,
+                anticipation: false,
             },
             policy: example_policy(),
             p99_wait_s: p99,
@@ -278,6 +308,19 @@ mod tests {
             let read = fast_autoscaler_core::settings::policy_from_json(object)
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(read, point.policy, "{:?}", point.candidate);
+        }
+        // With days of history each is tried with anticipation too, and reads
+        // back with it.
+        let anticipating = with_anticipation(&candidates(45));
+        assert_eq!(anticipating.len(), 100);
+        for candidate in anticipating.iter().filter(|c| c.anticipation).take(5) {
+            let policy = policy_of(&example_policy(), workload, *candidate);
+            let json = policy_json(&policy);
+            assert_eq!(json["anticipation"], "on");
+            let object = json.as_object().expect("an object of policy keys");
+            let read = fast_autoscaler_core::settings::policy_from_json(object)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(read, policy, "{candidate:?}");
         }
     }
 }

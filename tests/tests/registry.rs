@@ -54,3 +54,38 @@ fn unknown_names_answer_with_every_registered_name() {
         "sqs"
     );
 }
+
+/// The CloudWatch metric each provider's settings learn arrivals from, for
+/// anticipation: one queue or stream has one; what has none says so by None.
+#[test]
+fn providers_name_the_arrivals_metric_anticipation_learns_from() {
+    let metric = |settings: serde_json::Value| {
+        let name = settings["type"].as_str().expect("a type").to_string();
+        let registration = providers::find(&name).expect("registered");
+        let parsed = (registration.parse)(&settings).unwrap_or_else(|e| panic!("{e}"));
+        parsed.arrivals_metric().map(|m| m.to_string())
+    };
+    let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs";
+    assert_eq!(
+        metric(serde_json::json!({"type": "sqs", "queue_url": queue})).as_deref(),
+        Some("AWS/SQS NumberOfMessagesSent QueueName=jobs")
+    );
+    assert_eq!(
+        metric(serde_json::json!({"type": "sqs", "queue_name_prefix": "jobs-"})),
+        None
+    );
+    assert_eq!(
+        metric(serde_json::json!({"type": "kinesis", "stream_name": "clicks"})).as_deref(),
+        Some("AWS/Kinesis IncomingRecords StreamName=clicks")
+    );
+    let activemq = serde_json::json!({"type": "amq", "engine": "activemq", "host": "127.0.0.1",
+        "queue_name": "orders", "username": "u", "password": "p", "tls": false,
+        "broker_name": "prod-broker"});
+    assert_eq!(
+        metric(activemq.clone()).as_deref(),
+        Some("AWS/AmazonMQ EnqueueCount Broker=prod-broker Queue=orders")
+    );
+    let mut rabbitmq = activemq;
+    rabbitmq["engine"] = "rabbitmq".into();
+    assert_eq!(metric(rabbitmq), None);
+}

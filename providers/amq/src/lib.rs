@@ -61,8 +61,8 @@ pub mod tls;
 use std::sync::Arc;
 
 use fast_autoscaler_provider::{
-    inventory, ProviderConfig, ProviderContext, ProviderError, ProviderRegistration,
-    QueueMetricsProvider,
+    inventory, ArrivalsMetric, ProviderConfig, ProviderContext, ProviderError,
+    ProviderRegistration, QueueMetricsProvider,
 };
 use serde_json::{json, Value};
 
@@ -160,6 +160,20 @@ impl ProviderConfig for AmqSettings {
             out["broker_name"] = json!(name);
         }
         out
+    }
+
+    /// ActiveMQ's `EnqueueCount` of the queue, the messages sent to it each
+    /// minute, when `broker_name` names the broker (CloudWatch's dimension).
+    /// Amazon MQ for RabbitMQ publishes no per-queue count of messages sent.
+    fn arrivals_metric(&self) -> Option<ArrivalsMetric> {
+        let broker = self.broker_name.as_deref()?;
+        (self.engine == Engine::ActiveMq).then(|| {
+            ArrivalsMetric::new(
+                "AWS/AmazonMQ",
+                "EnqueueCount",
+                &[("Broker", broker), ("Queue", &self.queue)],
+            )
+        })
     }
 
     fn build(

@@ -209,3 +209,30 @@ pub(crate) fn no_pattern() {
     }
     println!("met on {met} of {total}");
 }
+
+/// `simulate`'s own work on multi-day traces: the `daily` trace over 7 and 30
+/// days, through every strategy `simulate` runs on it, with the oracle's
+/// frontier (on blocks, a lower bound: see `oracle::block_for`).
+pub fn simulate_speed() {
+    let workload = workload();
+    let policy = simulator::example_policy();
+    let mut strategies = simulator::example_strategies(workload, 10);
+    strategies.extend(simulator::periodic_strategies(workload, 10, &policy));
+    println!(
+        "\nsimulate on multi-day traces ({} strategies and the oracle's frontier)",
+        strategies.len()
+    );
+    for (days, goal_s) in [(7, 60.0), (30, 300.0)] {
+        let started = Instant::now();
+        let trace = Trace::periodic("daily", days * 86_400).expect("a periodic trace");
+        let comparison =
+            simulator::compare(&trace, workload, &policy, &strategies, "recommended 10s");
+        let took = started.elapsed().as_secs_f64();
+        println!(
+            "daily, {days:>2} days: {took:>6.1} s (goal < {goal_s:.0} s, ratio {:.2}); oracle on {}-second blocks, {} frontier points",
+            took / goal_s,
+            oracle::block_for(trace.arrivals.len()),
+            comparison.oracle.frontier.len()
+        );
+    }
+}

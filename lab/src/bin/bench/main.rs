@@ -46,6 +46,7 @@ async fn main() {
     if run("anticipation") {
         anticipation::recurring_surges();
         anticipation::no_pattern();
+        anticipation::simulate_speed();
     }
     if run("scale") {
         scale::throughput().await;

@@ -1,10 +1,13 @@
 //! Properties of the pure core, for all inputs: the policy's safety rules, and
 //! parsers that never panic on arbitrary input.
 
+use fast_autoscaler_core::forecast::{Pattern, Recurring};
 use fast_autoscaler_core::policy::{
     apply_cooldown, recommend, recommend_with_memory, Action, History, Memory, Observation,
 };
-use fast_autoscaler_core::settings::{Fallback, PolicyKind, PolicySettings, ScaleInRelease};
+use fast_autoscaler_core::settings::{
+    AnticipationMode, Fallback, PolicyKind, PolicySettings, ScaleInRelease,
+};
 use fast_autoscaler_core::state::ServiceState;
 use fast_autoscaler_core::{MessageAge, QueueMetrics};
 use fast_autoscaler_worker::handler::select_tick;
@@ -90,6 +93,36 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
         )
 }
 
+/// A learned pattern: up to three recurring surges of any period the learner
+/// finds, at any minute, size and confidence.
+fn pattern_strategy() -> impl Strategy<Value = Pattern> {
+    let recurring = (
+        prop_oneof![Just(15u64), Just(30), Just(60), Just(1440), Just(10_080)],
+        0.0..1.0f64,
+        0.0..100_000.0f64,
+        0.0..1.0f64,
+        0.0..10_000.0f64,
+        (1u32..30, 0u32..30),
+    )
+        .prop_map(
+            |(period_min, phase, messages, peak_share, baseline_per_minute, (seen, missed))| {
+                Recurring {
+                    period_min,
+                    phase_min: (phase * period_min as f64) as u64,
+                    messages,
+                    peak_per_minute: messages * peak_share,
+                    baseline_per_minute,
+                    hits: seen.saturating_sub(missed).max(1),
+                    seen,
+                }
+            },
+        );
+    proptest::collection::vec(recurring, 0..4).prop_map(|recurring| Pattern {
+        recurring,
+        learned_at_minute: 30_000_000,
+    })
+}
+
 fn metrics_strategy() -> impl Strategy<Value = QueueMetrics> {
     (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(visible, in_flight, delayed)| {
         QueueMetrics {
@@ -173,6 +206,47 @@ proptest! {
             }
             memory = next;
             current = decision.new_desired;
+        }
+    }
+
+    /// Anticipation only adds: on the same reading and memory, any learned
+    /// pattern gives a count at least the reactive rule's and within bounds, and
+    /// `forecast_only` gives exactly the reactive rule's.
+    #[test]
+    fn anticipation_never_lowers_a_count_and_forecast_only_changes_none(
+        policy in policy_strategy(),
+        pattern in pattern_strategy(),
+        start in 0u32..600,
+        readings in proptest::collection::vec((reading_strategy(), 1u64..120), 1..12),
+    ) {
+        let mut memory = Memory::default();
+        let mut current = start;
+        let mut now_ms = 1_800_000_000_000u64;
+        for (reading, step_s) in readings {
+            now_ms += step_s * 1000;
+            let observed = Observation {
+                metrics: reading.as_ref().ok_or("unreadable"),
+                current,
+                running: current / 2,
+                now_ms,
+                forecast: Some(&pattern),
+            };
+            let decide = |policy: &PolicySettings, mode| {
+                let mut policy = policy.clone();
+                policy.anticipation.mode = mode;
+                recommend_with_memory(&policy, &observed, &memory)
+            };
+            let (reactive, next) = decide(&policy, AnticipationMode::Off);
+            let (anticipating, _) = decide(&policy, AnticipationMode::On);
+            let (forecast_only, _) = decide(&policy, AnticipationMode::ForecastOnly);
+            prop_assert!(anticipating.new_desired >= reactive.new_desired, "{anticipating:?} < {reactive:?}");
+            prop_assert!(anticipating.new_desired <= policy.max_tasks.max(current), "{anticipating:?}");
+            prop_assert_eq!(forecast_only.new_desired, reactive.new_desired);
+            if anticipating.new_desired > reactive.new_desired {
+                prop_assert!(anticipating.reason.contains("ready for the surge expected at"), "{}", anticipating.reason);
+            }
+            memory = next;
+            current = reactive.new_desired;
         }
     }
 

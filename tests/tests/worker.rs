@@ -1565,3 +1565,92 @@ async fn decide_dry(autoscaler: &Autoscaler, clock: &ManualClock) -> Vec<Decisio
         .evaluate(&tick, EvaluateOptions { dry_run: true })
         .await
 }
+
+/// Anticipation on a queue that publishes no arrivals metric (Redis, against
+/// the real server): the pattern is learned from the worker's own history in
+/// the state bucket, with no CloudWatch call, and every tick's estimate of what
+/// arrived since the last reading (the list's growth, no task busy) is added to
+/// that history when the pattern is next learned.
+#[tokio::test]
+async fn a_queue_without_an_arrivals_metric_learns_from_the_workers_own_readings() {
+    use fast_autoscaler_worker::core::forecast::Arrivals;
+    let emulator = emulator_or_skip!();
+    let Some(server) = fast_autoscaler_tests::redis::RedisServer::start() else {
+        return;
+    };
+    emulator.create_service(CLUSTER, SERVICE, 1).await;
+    emulator.create_bucket(BUCKET).await;
+    let secret = store_secret(
+        &emulator,
+        "redis/own-history",
+        json!({"password": server.password}),
+    )
+    .await;
+    let doc = json!({"state_bucket": BUCKET, "services": [{
+        "cluster": CLUSTER, "service": SERVICE, "min_tasks": 1, "max_tasks": 100,
+        "scaling_policy": "predictive", "task_throughput": 1, "task_startup_seconds": 45,
+        "scale_out_cooldown": 0, "scale_in_cooldown": 0, "anticipation": "on",
+        "provider": {"type": "redis", "url": server.url(), "secret_arn": secret,
+            "ca_bundle": server.pki.ca_pem, "key": "jobs", "missing_key_is_empty": true},
+    }]});
+    // A day of what the worker recorded: 60 a minute, 3,000 at this minute of
+    // every hour, up to five minutes before the next one.
+    let surge = 30_000_000u64;
+    let mut history = Arrivals::default();
+    for minute in surge - 24 * 60..surge - 5 {
+        history.record(minute, if minute % 60 == surge % 60 { 3000 } else { 60 });
+    }
+    let key = format!("forecasts/{CLUSTER}/{SERVICE}.history.json");
+    let body = serde_json::to_vec(&history).expect("history serializes");
+    emulator.put_object(BUCKET, &key, &body).await;
+
+    let clock = Arc::new(ManualClock::at(surge * 60_000 - 30_000));
+    let autoscaler = Autoscaler::new(config_from(&doc), &emulator.aws)
+        .expect("the providers build")
+        .with_clock(clock.clone());
+    let tick = |clock: &ManualClock| Tick::new(clock.now_ms(), 10, 0);
+    emulator.reset_calls();
+    let ready = autoscaler
+        .evaluate(&tick(&clock), EvaluateOptions::default())
+        .await;
+    assert_eq!(ready[0].new_desired, Some(50), "{}", ready[0].reason);
+    assert!(
+        ready[0]
+            .reason
+            .contains("50 task(s) ready for the surge expected at"),
+        "{}",
+        ready[0].reason
+    );
+    assert_eq!(emulator.calls().get("monitoring:GetMetricData"), None);
+
+    // 120 messages while no task works: the next tick notes 120 arrivals.
+    emulator.set_running(CLUSTER, SERVICE, 0);
+    let mut app = server.connection().await;
+    let jobs: Vec<String> = (0..120).map(|i| format!("job-{i}")).collect();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("jobs")
+        .arg(&jobs)
+        .query_async(&mut app)
+        .await
+        .expect("RPUSH");
+    clock.advance(10_000);
+    autoscaler
+        .evaluate(&tick(&clock), EvaluateOptions::default())
+        .await;
+    // Learned again five minutes on: the notes are added to the history.
+    clock.advance(6 * 60_000);
+    autoscaler
+        .evaluate(&tick(&clock), EvaluateOptions::default())
+        .await;
+    let stored = emulator
+        .state_object(BUCKET, &key)
+        .await
+        .expect("the history");
+    let history: Arrivals = serde_json::from_slice(&stored).expect("the history parses");
+    assert_eq!(
+        history.get(surge - 1),
+        Some(120),
+        "what the tick before the surge saw"
+    );
+    assert_eq!(history.get(surge - 6), Some(60), "the day recorded before");
+}

@@ -35,6 +35,13 @@ impl Arrivals {
         self.trim();
     }
 
+    /// Adds `count` messages to `minute` (a missing minute starts from 0), as
+    /// records made by several workers are merged.
+    pub fn add(&mut self, minute: u64, count: u32) {
+        let total = self.get(minute).unwrap_or(0).saturating_add(count);
+        self.record(minute, total);
+    }
+
     /// Messages in `minute`, if known.
     pub fn get(&self, minute: u64) -> Option<u32> {
         let index = minute.checked_sub(self.start_minute)? as usize;
@@ -87,5 +94,17 @@ mod tests {
         assert_eq!(arrivals.len(), MAX_HISTORY_MINUTES);
         assert_eq!(arrivals.get(103), None);
         assert_eq!(arrivals.get(100 + MAX_HISTORY_MINUTES + 9), Some(2));
+    }
+
+    #[test]
+    fn adding_sums_what_several_workers_saw_of_a_minute() {
+        let mut arrivals = Arrivals::default();
+        arrivals.add(500, 30);
+        arrivals.add(500, 12);
+        arrivals.add(502, 4);
+        assert_eq!(
+            (arrivals.get(500), arrivals.get(501), arrivals.get(502)),
+            (Some(42), None, Some(4))
+        );
     }
 }

@@ -5,6 +5,8 @@
 //! # Design
 //!
 //! - [`arrivals`]: the history, messages per minute, at most 14 days;
+//! - [`estimate`]: arrivals estimated from the policy's own readings, for
+//!   queues that publish no arrivals metric;
 //! - [`surges`]: the minutes that stand far above the hour before them;
 //! - [`periods`]: the periods and minutes surges come back at (every 15, 30 or
 //!   60 minutes, every day, every week), found in the data, each with its
@@ -19,6 +21,7 @@
 //! (random bursts, flash crowds) changes nothing.
 
 pub mod arrivals;
+pub mod estimate;
 pub mod hints;
 pub mod periods;
 pub mod surges;

@@ -78,6 +78,9 @@ impl Autoscaler {
             return done(Decision::hold(view.desired, why));
         }
         let now_ms = self.clock.now_ms();
+        if let (false, Ok(metrics), Ok(stored)) = (run.context.dry_run, &metrics, &stored) {
+            self.forecasts.note(service, stored, metrics, now_ms);
+        }
         let learned = self.forecasts.pattern(service, now_ms).await;
         let observed = Observation {
             metrics: metrics.as_ref().map_err(String::as_str),

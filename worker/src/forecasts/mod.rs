@@ -1,0 +1,292 @@
+//! The adapter that gives anticipation its history: each service's recurring
+//! surges (`fast_autoscaler_core::forecast::Pattern`), learned from its
+//! queue's arrivals and cached.
+//!
+//! Where the arrivals come from:
+//!
+//! - [`cloudwatch`]: the queue's own arrivals metric, when its provider names
+//!   one (SQS `NumberOfMessagesSent`, Kinesis `IncomingRecords`, ActiveMQ
+//!   `EnqueueCount`): up to 14 days of one-minute sums (CloudWatch keeps
+//!   one-minute data for 15), one `GetMetricData` call of about 20,000
+//!   datapoints;
+//! - [`own_history`]: otherwise the worker's own estimates from the policy's
+//!   readings, which every tick notes ([`Forecasts::note`]) and each worker
+//!   adds to a history object in the state bucket when it learns.
+//!
+//! A pattern changes slowly, so it is learned at most every [`REFRESH_MS`] per
+//! service, not every tick:
+//!
+//! 1. a warm container keeps each service's pattern in memory;
+//! 2. a cold one reads the pattern another container learned from CloudWatch,
+//!    from the state bucket (`forecasts/<cluster>/<service>.json`), one GetObject;
+//! 3. only when both are older than [`REFRESH_MS`] is CloudWatch asked again,
+//!    and the result written back for the others. (An own history is read,
+//!    added to and learned from at each refresh: `<service>.history.json`.)
+//!
+//! Concurrent containers may learn the same pattern twice and both write it;
+//! it is a cache, so the last write is as good as the first.
+//!
+//! Everything here is bounded by [`LEARN_WITHIN`] and fails safe: anticipation
+//! only adds tasks, so a pattern that cannot be read leaves the service to the
+//! reactive rule (with the stale pattern, if one is kept), never to less.
+
+mod cloudwatch;
+mod objects;
+mod own_history;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fast_autoscaler_core::forecast::estimate::{arrived_between, Reading};
+use fast_autoscaler_core::forecast::{Arrivals, Learner, Pattern};
+use fast_autoscaler_core::policy::backlog;
+use fast_autoscaler_core::settings::{AnticipationMode, PolicyKind};
+use fast_autoscaler_core::state::Stored;
+use fast_autoscaler_providers::{ArrivalsMetric, QueueMetrics};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ServiceConfig;
+
+/// How old a pattern may be before it is learned again: 5 minutes.
+pub const REFRESH_MS: u64 = 5 * 60 * 1000;
+/// The newest minutes the history may still be adding to, left out: a minute
+/// counted short would look like a surge that did not come.
+const UNSETTLED_MINUTES: u64 = 3;
+/// The longest a tick waits for a pattern, out of its deadline.
+pub const LEARN_WITHIN: Duration = Duration::from_secs(2);
+/// Where patterns live in the state bucket.
+pub const FORECAST_PREFIX: &str = "forecasts";
+/// How a pattern learned from the worker's own readings names its source.
+const OWN_READINGS: &str = "the worker's own readings";
+
+/// A learned pattern, with when and from what, as the bucket keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Learned {
+    pub learned_at_ms: u64,
+    /// The arrivals metric as [`ArrivalsMetric`] displays it, or the worker's
+    /// own readings.
+    pub metric: String,
+    pub pattern: Pattern,
+}
+
+/// Each service's pattern, learned and cached.
+#[derive(Debug)]
+pub struct Forecasts {
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    /// By service id.
+    kept: Mutex<HashMap<String, Arc<Learned>>>,
+    /// Messages by Unix minute this container's ticks estimated, by service id,
+    /// not yet added to the service's own history.
+    pending: Mutex<HashMap<String, BTreeMap<u64, f64>>>,
+}
+
+impl Forecasts {
+    pub fn new(
+        cloudwatch: aws_sdk_cloudwatch::Client,
+        s3: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+    ) -> Self {
+        Forecasts {
+            cloudwatch,
+            s3,
+            bucket: bucket.into(),
+            kept: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The bucket key of a service's pattern.
+    pub fn key(service: &ServiceConfig) -> String {
+        format!("{FORECAST_PREFIX}/{}.json", service.id())
+    }
+
+    /// The bucket key of a service's own history.
+    pub fn history_key(service: &ServiceConfig) -> String {
+        format!("{FORECAST_PREFIX}/{}.history.json", service.id())
+    }
+
+    /// Notes what arrived since the policy's last reading (in `stored`), for an
+    /// anticipating service whose queue publishes no arrivals metric. No I/O:
+    /// it is added to the history at the next refresh.
+    pub fn note(
+        &self,
+        service: &ServiceConfig,
+        stored: &Stored,
+        metrics: &QueueMetrics,
+        now_ms: u64,
+    ) {
+        let PolicyKind::Predictive {
+            task_throughput, ..
+        } = service.policy.kind
+        else {
+            return;
+        };
+        let anticipates = service.policy.anticipation.mode != AnticipationMode::Off;
+        if !anticipates || service.provider.arrivals_metric().is_some() {
+            return;
+        }
+        let memory = stored.memory();
+        let Some(last) = memory.samples.last() else {
+            return;
+        };
+        let mu = memory
+            .throughput_micro
+            .map_or(task_throughput, |m| m as f64 / 1e6);
+        let last = Reading {
+            at_ms: last.at_ms,
+            backlog: last.backlog,
+            busy: last.busy,
+            dequeued: last.dequeued,
+        };
+        let now = Reading {
+            at_ms: now_ms,
+            backlog: backlog(&service.policy, metrics),
+            busy: 0,
+            dequeued: metrics.dequeued_total,
+        };
+        let id = service.id();
+        let mut pending = self.pending_lock();
+        let minutes = pending.entry(id).or_default();
+        for (minute, messages) in arrived_between(&last, &now, mu) {
+            *minutes.entry(minute).or_default() += messages;
+        }
+    }
+
+    /// The pattern `service` is anticipated with at `now_ms`, if it
+    /// anticipates; learned again when older than [`REFRESH_MS`]. Never fails:
+    /// what cannot be learned is logged, and the pattern kept (if any) is used.
+    pub async fn pattern(&self, service: &ServiceConfig, now_ms: u64) -> Option<Arc<Learned>> {
+        if service.policy.anticipation.mode == AnticipationMode::Off {
+            return None;
+        }
+        let metric = service.provider.arrivals_metric();
+        let source = metric
+            .as_ref()
+            .map_or(OWN_READINGS.into(), |m| m.to_string());
+        let kept = self.kept(service, &source, now_ms);
+        if let Some(fresh) = kept.as_ref().filter(|k| fresh(k, now_ms)) {
+            return Some(fresh.clone());
+        }
+        let id = service.id();
+        let learning = async {
+            match &metric {
+                Some(metric) => self.learn_from_cloudwatch(service, metric, now_ms).await,
+                None => self.learn_from_own_history(service, now_ms).await,
+            }
+        };
+        match tokio::time::timeout(LEARN_WITHIN, learning).await {
+            Ok(Ok(learned)) => {
+                let learned = Arc::new(learned);
+                self.lock().insert(id, learned.clone());
+                Some(learned)
+            }
+            Ok(Err(why)) => {
+                tracing::warn!(service = %id, source = %source, error = %why, "could not learn the arrivals' pattern; anticipating with the one kept, if any");
+                kept
+            }
+            Err(_) => {
+                tracing::warn!(service = %id, source = %source, "learning the arrivals' pattern took longer than {LEARN_WITHIN:?}; anticipating with the one kept, if any");
+                kept
+            }
+        }
+    }
+
+    fn pending_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<u64, f64>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Learned>>> {
+        // A panic elsewhere leaves the map as it was: still a valid cache.
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pattern this container keeps for `service`, if learned from
+    /// `source` and not from the future (a clock that jumped back).
+    fn kept(&self, service: &ServiceConfig, source: &str, now_ms: u64) -> Option<Arc<Learned>> {
+        let kept = self.lock().get(&service.id()).cloned()?;
+        (kept.metric == source && kept.learned_at_ms <= now_ms).then_some(kept)
+    }
+
+    /// The bucket's pattern when fresh, else one learned from CloudWatch and
+    /// written back.
+    async fn learn_from_cloudwatch(
+        &self,
+        service: &ServiceConfig,
+        metric: &ArrivalsMetric,
+        now_ms: u64,
+    ) -> Result<Learned, String> {
+        let key = Self::key(service);
+        let source = metric.to_string();
+        let stored = objects::read::<Learned>(&self.s3, &self.bucket, &key).await?;
+        if let Some(stored) = stored.value {
+            let same = stored.metric == source && stored.learned_at_ms <= now_ms;
+            if same && fresh(&stored, now_ms) {
+                return Ok(stored);
+            }
+        }
+        let minutes = cloudwatch::arrivals(&self.cloudwatch, metric, now_ms).await?;
+        let learned = Learned {
+            learned_at_ms: now_ms,
+            metric: source,
+            pattern: learn(service, minutes),
+        };
+        objects::write(&self.s3, &self.bucket, &key, &learned, None).await?;
+        Ok(learned)
+    }
+
+    /// This container's estimates added to the service's own history, and the
+    /// pattern of its settled minutes.
+    async fn learn_from_own_history(
+        &self,
+        service: &ServiceConfig,
+        now_ms: u64,
+    ) -> Result<Learned, String> {
+        let id = service.id();
+        let pending = self.pending_lock().get(&id).cloned().unwrap_or_default();
+        let key = Self::history_key(service);
+        let history = own_history::add(&self.s3, &self.bucket, &key, &pending).await?;
+        // Only what was added goes: a tick may have noted more meanwhile, and a
+        // refresh cut short by the deadline leaves it all for the next one.
+        let mut all = self.pending_lock();
+        if let Some(minutes) = all.get_mut(&id) {
+            for (minute, added) in pending {
+                if let Some(messages) = minutes.get_mut(&minute) {
+                    *messages -= added;
+                    if *messages <= 1e-9 {
+                        minutes.remove(&minute);
+                    }
+                }
+            }
+        }
+        drop(all);
+        let settled = (now_ms / 60_000).saturating_sub(UNSETTLED_MINUTES);
+        Ok(Learned {
+            learned_at_ms: now_ms,
+            metric: OWN_READINGS.into(),
+            pattern: learn(service, settled_minutes(&history, settled)),
+        })
+    }
+}
+
+/// The known minutes of `history` before `end_minute`.
+fn settled_minutes(history: &Arrivals, end_minute: u64) -> Vec<(u64, u32)> {
+    (history.start_minute..history.end_minute().min(end_minute))
+        .filter_map(|minute| history.get(minute).map(|count| (minute, count)))
+        .collect()
+}
+
+/// The pattern of `minutes` (Unix minute, messages), oldest first.
+fn learn(service: &ServiceConfig, minutes: Vec<(u64, u32)>) -> Pattern {
+    let mut learner = Learner::default();
+    for (minute, count) in minutes {
+        learner.record(minute, count);
+    }
+    learner.pattern(service.policy.anticipation.min_confidence)
+}
+
+fn fresh(learned: &Learned, now_ms: u64) -> bool {
+    now_ms.saturating_sub(learned.learned_at_ms) < REFRESH_MS
+}

@@ -404,3 +404,82 @@ async fn eight_processes_apply_what_one_applies_and_say_why_they_stood_down() {
         "no worker met another's claim in progress: the window was not exercised"
     );
 }
+
+/// Anticipation's own history (a Redis list, which publishes no arrivals
+/// metric) under racing processes: four `fast-autoscaler run --once` per round
+/// on the same state, every S3 PutObject held 300 ms so that they all read it
+/// before any writes. Each round 50 messages arrive; only the worker whose
+/// state write lands notes them, so the history counts each message once, not
+/// once per process.
+#[tokio::test]
+async fn racing_processes_add_each_arrival_to_the_own_history_once() {
+    const ROUNDS: u64 = 6;
+    const PER_ROUND: u64 = 50;
+    let emulator = emulator_or_skip!();
+    let Some(server) = fast_autoscaler_tests::redis::RedisServer::start() else {
+        return;
+    };
+    let bucket = "own-history-state";
+    emulator.create_bucket(bucket).await;
+    emulator.create_service("own", "list-workers", 1).await;
+    let secret = aws_sdk_secretsmanager::Client::new(&emulator.aws)
+        .create_secret()
+        .name("redis/own-history-races")
+        .secret_string(json!({"password": server.password}).to_string())
+        .send()
+        .await
+        .expect("CreateSecret");
+    // One task at most, working a thousandth of a message a second: what the
+    // estimate counts is the list's growth.
+    let document = json!({"state_bucket": bucket, "services": [{
+        "cluster": "own", "service": "list-workers", "min_tasks": 1, "max_tasks": 1,
+        "scaling_policy": "predictive", "task_throughput": 0.001, "anticipation": "on",
+        "provider": {"type": "redis", "url": server.url(), "secret_arn": secret.arn().expect("an ARN"),
+            "ca_bundle": server.pki.ca_pem, "key": "jobs", "missing_key_is_empty": true},
+    }]});
+    let config = std::env::temp_dir().join(format!("fa-own-history-{}.json", std::process::id()));
+    std::fs::write(&config, document.to_string()).expect("config file");
+    let mut env = emulator.env();
+    env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
+    let mut stagger = XorShift(0x5eed);
+    // The first round leaves the first reading in the state.
+    run_processes(&env, &config, 1, &mut stagger).await;
+    emulator.delay_calls(&[("s3:PutObject", 300)]);
+    let mut app = server.connection().await;
+    for round in 0..ROUNDS {
+        let jobs: Vec<String> = (0..PER_ROUND).map(|i| format!("job-{round}-{i}")).collect();
+        let _: i64 = redis::cmd("RPUSH")
+            .arg("jobs")
+            .arg(&jobs)
+            .query_async(&mut app)
+            .await
+            .expect("RPUSH");
+        let plans: Vec<Plan> = (0..4)
+            .map(|_| Plan {
+                start_after_ms: stagger.next(40),
+                kill_after_ms: None,
+            })
+            .collect();
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_fast-autoscaler"));
+        run_once_each(binary, &env, &config, &plans).await;
+    }
+    emulator.delay_calls(&[]);
+    let _ = std::fs::remove_file(&config);
+    let history = emulator
+        .state_object(bucket, "forecasts/own/list-workers.history.json")
+        .await
+        .expect("the own history was written");
+    let history: fast_autoscaler_worker::core::forecast::Arrivals =
+        serde_json::from_slice(&history).expect("the history parses");
+    let counted: u64 = (history.start_minute..history.end_minute())
+        .filter_map(|minute| history.get(minute))
+        .map(u64::from)
+        .sum();
+    // Each addition rounds its minutes' shares: a message or two per round.
+    let arrived = ROUNDS * PER_ROUND;
+    assert!(
+        counted.abs_diff(arrived) <= 2 * ROUNDS,
+        "{arrived} messages arrived; the history counts {counted} (once per racing process would be about {})",
+        4 * arrived
+    );
+}

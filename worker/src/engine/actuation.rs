@@ -165,7 +165,7 @@ impl Autoscaler {
             .settled
             .deferred(&service.policy, &change.stored, at, why);
         if let Effect::Remember(next) | Effect::Repair(next) = &settled.effect {
-            let writing = self.state.write(next, &change.stored);
+            let writing = self.write_state(service, next, &change.stored);
             if let Ok(Err(e)) = tokio::time::timeout_at(run.deadline, writing).await {
                 tracing::warn!(service = %service.id(), error = %e, "could not keep the policy's samples; the next tick decides with older ones");
             }
@@ -222,7 +222,7 @@ impl Autoscaler {
         stored: &Stored,
         current: u32,
     ) -> Decision {
-        match self.state.write(claim, stored).await {
+        match self.write_state(service, claim, stored).await {
             Err(e) => Decision::hold(
                 current,
                 format_args!("{}; cannot write the scaling state: {e}", decision.reason),

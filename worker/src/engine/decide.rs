@@ -78,9 +78,6 @@ impl Autoscaler {
             return done(Decision::hold(view.desired, why));
         }
         let now_ms = self.clock.now_ms();
-        if let (false, Ok(metrics), Ok(stored)) = (run.context.dry_run, &metrics, &stored) {
-            self.forecasts.note(service, stored, metrics, now_ms);
-        }
         let learned = self.forecasts.pattern(service, now_ms).await;
         let observed = Observation {
             metrics: metrics.as_ref().map_err(String::as_str),
@@ -100,7 +97,7 @@ impl Autoscaler {
         match effect {
             Effect::None => done(decision),
             Effect::Remember(next) => {
-                if let Err(e) = self.state.write(&next, &stored).await {
+                if let Err(e) = self.write_state(service, &next, &stored).await {
                     tracing::warn!(service = %service.id(), error = %e, "could not keep the policy's samples; the next tick decides with older ones");
                 }
                 done(decision)
@@ -227,7 +224,7 @@ impl Autoscaler {
             Stored::Corrupt { problem, .. } => problem.as_str(),
             _ => "unknown problem",
         };
-        let outcome = match self.state.write(repaired, stored).await {
+        let outcome = match self.write_state(service, repaired, stored).await {
             Ok(WriteOutcome::Written { .. }) => format!(
                 "the state ({problem}) was replaced; scale-in is possible after one cooldown ({}s)",
                 service.policy.scale_in_cooldown_s

@@ -33,7 +33,7 @@ use fast_autoscaler_common::aws::AWS_ATTEMPT_TIMEOUT;
 use fast_autoscaler_common::{Clock, SystemClock, Tick};
 use fast_autoscaler_core::policy::{Action, Decision};
 use fast_autoscaler_core::shards::shard_of;
-use fast_autoscaler_core::state::ServiceState;
+use fast_autoscaler_core::state::{ServiceState, Stored};
 use fast_autoscaler_providers::{ProviderContext, QueueMetricsProvider};
 
 use crate::bounded_calls::bounded;
@@ -42,7 +42,7 @@ use crate::ecs::ServiceView;
 use crate::error::Error;
 use crate::forecasts::Forecasts;
 use crate::record::{DecisionRecord, TickContext};
-use crate::store::StateStore;
+use crate::store::{StateStore, WriteOutcome};
 
 use decide::Outcome;
 
@@ -186,6 +186,13 @@ impl Autoscaler {
         for (position, record) in carried {
             records[position] = Some(record);
         }
+        // Anticipation's own histories get what this tick's state writes noted.
+        let services: Vec<&ServiceConfig> =
+            shard.iter().map(|&i| &self.config.services[i]).collect();
+        let adding = self.forecasts.add_notes(&services, self.clock.now_ms());
+        if tokio::time::timeout_at(run.deadline, adding).await.is_err() {
+            tracing::warn!("the tick's deadline cut short adding arrivals to own histories; they wait for the next tick");
+        }
         records.into_iter().flatten().collect()
     }
 
@@ -218,6 +225,22 @@ impl Autoscaler {
             paused: false,
         };
         DecisionRecord::new(service, &run.context, decision, None, None)
+    }
+
+    /// Writes `next` over `stored`, conditionally; a write that lands notes
+    /// the arrivals between the two states' readings for anticipation's own
+    /// history (see [`Forecasts::note`]).
+    async fn write_state(
+        &self,
+        service: &ServiceConfig,
+        next: &ServiceState,
+        stored: &Stored,
+    ) -> Result<WriteOutcome, Error> {
+        let outcome = self.state.write(next, stored).await;
+        if let Ok(WriteOutcome::Written { .. }) = &outcome {
+            self.forecasts.note(service, stored, next);
+        }
+        outcome
     }
 
     /// How long this worker's claims are held: its tick deadline, plus one AWS

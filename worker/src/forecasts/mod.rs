@@ -10,8 +10,9 @@
 //!   one-minute data for 15), one `GetMetricData` call of about 20,000
 //!   datapoints;
 //! - [`own_history`]: otherwise the worker's own estimates from the policy's
-//!   readings, which every tick notes ([`Forecasts::note`]) and each worker
-//!   adds to a history object in the state bucket when it learns.
+//!   readings, noted with every state write that lands ([`Forecasts::note`]),
+//!   which each worker adds to a history object in the state bucket when it
+//!   learns.
 //!
 //! A pattern changes slowly, so it is learned at most every [`REFRESH_MS`] per
 //! service, not every tick:
@@ -34,16 +35,16 @@ mod cloudwatch;
 mod objects;
 mod own_history;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fast_autoscaler_core::forecast::estimate::{arrived_between, Reading};
 use fast_autoscaler_core::forecast::{Arrivals, Learner, Pattern};
-use fast_autoscaler_core::policy::backlog;
+use fast_autoscaler_core::policy::Sample;
 use fast_autoscaler_core::settings::{AnticipationMode, PolicyKind};
-use fast_autoscaler_core::state::Stored;
-use fast_autoscaler_providers::{ArrivalsMetric, QueueMetrics};
+use fast_autoscaler_core::state::{ServiceState, Stored};
+use fast_autoscaler_providers::ArrivalsMetric;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceConfig;
@@ -78,9 +79,9 @@ pub struct Forecasts {
     bucket: String,
     /// By service id.
     kept: Mutex<HashMap<String, Arc<Learned>>>,
-    /// Messages by Unix minute this container's ticks estimated, by service id,
-    /// not yet added to the service's own history.
-    pending: Mutex<HashMap<String, BTreeMap<u64, f64>>>,
+    /// What this container's state writes noted for own histories, not yet
+    /// added to them.
+    pending: own_history::Pending,
 }
 
 impl Forecasts {
@@ -94,7 +95,7 @@ impl Forecasts {
             s3,
             bucket: bucket.into(),
             kept: Mutex::new(HashMap::new()),
-            pending: Mutex::new(HashMap::new()),
+            pending: own_history::Pending::default(),
         }
     }
 
@@ -108,16 +109,14 @@ impl Forecasts {
         format!("{FORECAST_PREFIX}/{}.history.json", service.id())
     }
 
-    /// Notes what arrived since the policy's last reading (in `stored`), for an
-    /// anticipating service whose queue publishes no arrivals metric. No I/O:
-    /// it is added to the history at the next refresh.
-    pub fn note(
-        &self,
-        service: &ServiceConfig,
-        stored: &Stored,
-        metrics: &QueueMetrics,
-        now_ms: u64,
-    ) {
+    /// Notes what arrived between the policy's last reading in `before` and
+    /// the one `after` adds, once `after` has been written over `before`, for
+    /// an anticipating service whose queue publishes no arrivals metric. Each
+    /// state write is conditional on the one it replaces, so every interval
+    /// between two readings is noted once, by the worker whose write landed,
+    /// however many evaluate the same tick. No I/O: the minutes are added to
+    /// the history at the next refresh.
+    pub fn note(&self, service: &ServiceConfig, before: &Stored, after: &ServiceState) {
         let PolicyKind::Predictive {
             task_throughput, ..
         } = service.policy.kind
@@ -128,31 +127,22 @@ impl Forecasts {
         if !anticipates || service.provider.arrivals_metric().is_some() {
             return;
         }
-        let memory = stored.memory();
-        let Some(last) = memory.samples.last() else {
+        let memory = before.memory();
+        let (Some(last), Some(now)) = (memory.samples.last(), after.memory.samples.last()) else {
             return;
         };
-        let mu = memory
+        let mu = after
+            .memory
             .throughput_micro
             .map_or(task_throughput, |m| m as f64 / 1e6);
-        let last = Reading {
-            at_ms: last.at_ms,
-            backlog: last.backlog,
-            busy: last.busy,
-            dequeued: last.dequeued,
+        let reading = |s: &Sample| Reading {
+            at_ms: s.at_ms,
+            backlog: s.backlog,
+            busy: s.busy,
+            dequeued: s.dequeued,
         };
-        let now = Reading {
-            at_ms: now_ms,
-            backlog: backlog(&service.policy, metrics),
-            busy: 0,
-            dequeued: metrics.dequeued_total,
-        };
-        let id = service.id();
-        let mut pending = self.pending_lock();
-        let minutes = pending.entry(id).or_default();
-        for (minute, messages) in arrived_between(&last, &now, mu) {
-            *minutes.entry(minute).or_default() += messages;
-        }
+        let spread = arrived_between(&reading(last), &reading(now), mu);
+        self.pending.note(service.id(), spread);
     }
 
     /// The pattern `service` is anticipated with at `now_ms`, if it
@@ -194,8 +184,22 @@ impl Forecasts {
         }
     }
 
-    fn pending_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<u64, f64>>> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    /// At a tick's end: each of `services`' notes not added for a minute
+    /// added to its own history, so a container that goes cold loses little.
+    /// Failures are logged; the notes wait for the next time.
+    pub async fn add_notes(&self, services: &[&ServiceConfig], now_ms: u64) {
+        let due = services
+            .iter()
+            .filter(|service| self.pending.due(&service.id(), now_ms));
+        for service in due {
+            let (key, id) = (Self::history_key(service), service.id());
+            let adding = self
+                .pending
+                .add_to(&self.s3, &self.bucket, &key, &id, now_ms);
+            if let Err(why) = adding.await {
+                tracing::warn!(service = %id, error = %why, "could not add the tick's arrivals to the service's own history; they wait for the next time");
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Learned>>> {
@@ -244,24 +248,12 @@ impl Forecasts {
         service: &ServiceConfig,
         now_ms: u64,
     ) -> Result<Learned, String> {
-        let id = service.id();
-        let pending = self.pending_lock().get(&id).cloned().unwrap_or_default();
         let key = Self::history_key(service);
-        let history = own_history::add(&self.s3, &self.bucket, &key, &pending).await?;
-        // Only what was added goes: a tick may have noted more meanwhile, and a
-        // refresh cut short by the deadline leaves it all for the next one.
-        let mut all = self.pending_lock();
-        if let Some(minutes) = all.get_mut(&id) {
-            for (minute, added) in pending {
-                if let Some(messages) = minutes.get_mut(&minute) {
-                    *messages -= added;
-                    if *messages <= 1e-9 {
-                        minutes.remove(&minute);
-                    }
-                }
-            }
-        }
-        drop(all);
+        let id = service.id();
+        let history = self
+            .pending
+            .add_to(&self.s3, &self.bucket, &key, &id, now_ms)
+            .await?;
         let settled = (now_ms / 60_000).saturating_sub(UNSETTLED_MINUTES);
         Ok(Learned {
             learned_at_ms: now_ms,

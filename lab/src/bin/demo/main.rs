@@ -147,39 +147,7 @@ async fn main() {
     let surge_ms = (fast_autoscaler_worker::now_ms() + SURGE_AT_S * 1000).div_ceil(60_000) * 60_000;
     let start_ms = surge_ms - SURGE_AT_S * 1000;
     let clock = Arc::new(ManualClock::at(start_ms));
-    let mut sides = [
-        side(
-            &emulator,
-            &clock,
-            ("original step rule, every 60 s", "original", 60),
-            original,
-        )
-        .await,
-        side(
-            &emulator,
-            &clock,
-            ("recommended policy, every 10 s", "recommended", 10),
-            recommended,
-        )
-        .await,
-        side(
-            &emulator,
-            &clock,
-            ("recommended + anticipation", "anticipating", 10),
-            anticipating,
-        )
-        .await,
-    ];
-    let points = history::load_week(
-        &aws_sdk_cloudwatch::Client::new(&emulator.aws),
-        "jobs-anticipating",
-        surge_ms,
-    )
-    .await;
-    println!(
-        "History: {points} one-minute datapoints of the anticipating queue's NumberOfMessagesSent in \
-         CloudWatch, the last week, with this surge at this minute of every hour."
-    );
+    let mut sides = three_sides(&emulator, &clock, surge_ms).await;
     let log_path = workspace_root().join("target/demo/decisions.jsonl");
     std::fs::create_dir_all(log_path.parent().expect("a folder")).expect("target/demo");
     let mut log = std::fs::File::create(&log_path).expect("the decision log");
@@ -227,6 +195,44 @@ async fn main() {
         log_path.display()
     );
     summary(&sides, &emulator).await;
+}
+
+/// The three sides, and the week of history the anticipating one learns from.
+async fn three_sides(emulator: &Emulator, clock: &Arc<ManualClock>, surge_ms: u64) -> [Side; 3] {
+    let sides = [
+        side(
+            emulator,
+            clock,
+            ("original step rule, every 60 s", "original", 60),
+            original,
+        )
+        .await,
+        side(
+            emulator,
+            clock,
+            ("recommended policy, every 10 s", "recommended", 10),
+            recommended,
+        )
+        .await,
+        side(
+            emulator,
+            clock,
+            ("recommended + anticipation", "anticipating", 10),
+            anticipating,
+        )
+        .await,
+    ];
+    let points = history::load_week(
+        &aws_sdk_cloudwatch::Client::new(&emulator.aws),
+        "jobs-anticipating",
+        surge_ms,
+    )
+    .await;
+    println!(
+        "History: {points} one-minute datapoints of the anticipating queue's NumberOfMessagesSent in \
+         CloudWatch, the last week, with this surge at this minute of every hour."
+    );
+    sides
 }
 
 /// The pipeline's first half, for real: one EventBridge minute of ticks.

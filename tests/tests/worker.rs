@@ -1556,6 +1556,25 @@ async fn a_surge_seen_every_hour_in_cloudwatch_gets_its_tasks_before_it_lands() 
     let later = decide_dry(&warm, &clock).await;
     assert_eq!(learned_calls(&emulator), 2, "learned again after 5 minutes");
     assert_eq!(later[0].new_desired, Some(1), "{}", later[0].reason);
+
+    // CloudWatch too slow for the tick: the pattern kept is used, and the next
+    // try waits a minute, not a tick.
+    emulator.delay_calls(&[("monitoring:GetMetricData", 2_500)]);
+    clock.advance(6 * 60_000);
+    let slow = decide_dry(&warm, &clock).await;
+    assert_eq!(learned_calls(&emulator), 2, "tried once per service");
+    assert_eq!(slow[0].new_desired, Some(1), "{}", slow[0].reason);
+    clock.advance(10_000);
+    decide_dry(&warm, &clock).await;
+    assert_eq!(
+        learned_calls(&emulator),
+        0,
+        "not tried again at the next tick"
+    );
+    emulator.delay_calls(&[]);
+    clock.advance(60_000);
+    decide_dry(&warm, &clock).await;
+    assert_eq!(learned_calls(&emulator), 2, "tried again a minute on");
 }
 
 /// One dry-run tick at `clock`'s time.

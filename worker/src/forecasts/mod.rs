@@ -29,7 +29,8 @@
 //!
 //! Everything here is bounded by [`LEARN_WITHIN`] and fails safe: anticipation
 //! only adds tasks, so a pattern that cannot be read leaves the service to the
-//! reactive rule (with the stale pattern, if one is kept), never to less.
+//! reactive rule (with the stale pattern, if one is kept), never to less, and
+//! is tried again [`RETRY_AFTER_MS`] later, not at every tick.
 
 mod cloudwatch;
 mod objects;
@@ -56,6 +57,9 @@ pub const REFRESH_MS: u64 = 5 * 60 * 1000;
 const UNSETTLED_MINUTES: u64 = 3;
 /// The longest a tick waits for a pattern, out of its deadline.
 pub const LEARN_WITHIN: Duration = Duration::from_secs(2);
+/// After a failure to learn, how long the pattern kept (or none) is used
+/// before trying again: a broken history costs a call a minute, not one a tick.
+pub const RETRY_AFTER_MS: u64 = 60_000;
 /// Where patterns live in the state bucket.
 pub const FORECAST_PREFIX: &str = "forecasts";
 /// How a pattern learned from the worker's own readings names its source.
@@ -79,6 +83,8 @@ pub struct Forecasts {
     bucket: String,
     /// By service id.
     kept: Mutex<HashMap<String, Arc<Learned>>>,
+    /// When learning last failed, by service id.
+    failed_at_ms: Mutex<HashMap<String, u64>>,
     /// What this container's state writes noted for own histories, not yet
     /// added to them.
     pending: own_history::Pending,
@@ -95,6 +101,7 @@ impl Forecasts {
             s3,
             bucket: bucket.into(),
             kept: Mutex::new(HashMap::new()),
+            failed_at_ms: Mutex::new(HashMap::new()),
             pending: own_history::Pending::default(),
         }
     }
@@ -161,6 +168,10 @@ impl Forecasts {
             return Some(fresh.clone());
         }
         let id = service.id();
+        let failed_at = self.failures().get(&id).copied();
+        if failed_at.is_some_and(|at| now_ms.saturating_sub(at) < RETRY_AFTER_MS) {
+            return kept;
+        }
         let learning = async {
             match &metric {
                 Some(metric) => self.learn_from_cloudwatch(service, metric, now_ms).await,
@@ -170,18 +181,19 @@ impl Forecasts {
         match tokio::time::timeout(LEARN_WITHIN, learning).await {
             Ok(Ok(learned)) => {
                 let learned = Arc::new(learned);
+                self.failures().remove(&id);
                 self.lock().insert(id, learned.clone());
-                Some(learned)
+                return Some(learned);
             }
             Ok(Err(why)) => {
-                tracing::warn!(service = %id, source = %source, error = %why, "could not learn the arrivals' pattern; anticipating with the one kept, if any");
-                kept
+                tracing::warn!(service = %id, source = %source, error = %why, "could not learn the arrivals' pattern; anticipating with the one kept, if any, and trying again in a minute");
             }
             Err(_) => {
-                tracing::warn!(service = %id, source = %source, "learning the arrivals' pattern took longer than {LEARN_WITHIN:?}; anticipating with the one kept, if any");
-                kept
+                tracing::warn!(service = %id, source = %source, "learning the arrivals' pattern took longer than {LEARN_WITHIN:?}; anticipating with the one kept, if any, and trying again in a minute");
             }
         }
+        self.failures().insert(id, now_ms);
+        kept
     }
 
     /// At a tick's end: each of `services`' notes not added for a minute
@@ -200,6 +212,10 @@ impl Forecasts {
                 tracing::warn!(service = %id, error = %why, "could not add the tick's arrivals to the service's own history; they wait for the next time");
             }
         }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.failed_at_ms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Learned>>> {

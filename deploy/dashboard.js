@@ -49,6 +49,8 @@ function serviceRow(id, y, region) {
       line('InFlightMessages', dim, { stat: 'Maximum', label: 'in-flight messages' }),
       line('NewDesiredCount', dim, { stat: 'Maximum', label: 'desired tasks', yAxis: 'right' }),
       line('RunningCount', dim, { stat: 'Minimum', label: 'running tasks', yAxis: 'right' }),
+      // Only at ticks that prepare for a recurring surge (anticipation).
+      line('AnticipatedTasks', dim, { stat: 'Maximum', label: 'tasks added ahead of a surge', yAxis: 'right' }),
     ], { region }),
     widget(12, y, 6, `${id}: actions, holds, pause`, [
       line('ScalingActions', dim, { stat: 'Sum', label: 'scaling actions' }),

@@ -77,6 +77,7 @@ impl Pause {
             emergency: false,
             applied: false,
             paused: true,
+            prewarm: proposed.prewarm,
         }
     }
 
@@ -113,6 +114,7 @@ mod tests {
             emergency: false,
             applied: false,
             paused: false,
+            prewarm: None,
         }
     }
 

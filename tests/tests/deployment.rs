@@ -10,6 +10,7 @@ use std::process::Command;
 
 use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_tests::{missing, venv_bin, workspace_root};
+use fast_autoscaler_worker::record::AnticipationRecord;
 use fast_autoscaler_worker::{emf, DecisionRecord};
 use serde_json::Value;
 
@@ -520,6 +521,12 @@ fn emitted_metrics() -> BTreeSet<String> {
         tick_lag_ms: 0,
         duration_ms: 0,
         dry_run: false,
+        anticipation: Some(AnticipationRecord {
+            surge_expected_at: "2026-12-03T14:00:00Z".into(),
+            tasks: 15,
+            added: 14,
+            forecast_only: false,
+        }),
     };
     let summary = emf::TickSummary {
         evaluated_lag_ms: Some(1),

@@ -2,6 +2,7 @@
 
 use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_core::state::ServiceState;
+use fast_autoscaler_worker::record::AnticipationRecord;
 use fast_autoscaler_worker::store::StateStore;
 use std::sync::Arc;
 
@@ -1529,8 +1530,28 @@ async fn a_surge_seen_every_hour_in_cloudwatch_gets_its_tasks_before_it_lands() 
         "{}",
         hourly.reason
     );
+    // The log line says it without its reason being parsed: the surge's minute,
+    // its tasks, the 49 above the reactive rule's one, and a metric of them.
+    let surge_at = jiff::Timestamp::from_second(surge as i64 * 60).expect("a time");
+    assert_eq!(
+        hourly.anticipation,
+        Some(AnticipationRecord {
+            surge_expected_at: surge_at.to_string(),
+            tasks: 50,
+            added: 49,
+            forecast_only: false,
+        }),
+        "{}",
+        hourly.reason
+    );
+    let line = fast_autoscaler_worker::emf::decision_line(hourly, 0);
+    assert_eq!(line["AnticipatedTasks"], 49.0, "{line}");
+    assert_eq!(line["anticipation"]["added"], 49, "{line}");
     assert_eq!(flat.new_desired, Some(1), "{}", flat.reason);
     assert!(!flat.reason.contains("surge"), "{}", flat.reason);
+    assert_eq!(flat.anticipation, None);
+    let flat_line = fast_autoscaler_worker::emf::decision_line(flat, 0);
+    assert!(flat_line.get("AnticipatedTasks").is_none(), "{flat_line}");
     let key = format!("forecasts/{CLUSTER}/hourly.json");
     let stored = emulator.state_object(BUCKET, &key).await;
     assert!(

@@ -88,6 +88,13 @@ pub fn decision_line(record: &DecisionRecord, timestamp_ms: u64) -> Value {
             ),
             ("TickLagMs", "Milliseconds", Some(record.tick_lag_ms as f64)),
             (
+                // Tasks a pre-warm added above the reactive rule (forecast only:
+                // would have added); left out at ticks without one.
+                "AnticipatedTasks",
+                "Count",
+                record.anticipation.as_ref().map(|a| f64::from(a.added)),
+            ),
+            (
                 "Paused",
                 "Count",
                 Some(if record.paused { 1.0 } else { 0.0 }),
@@ -191,6 +198,7 @@ mod tests {
             tick_lag_ms: 85,
             duration_ms: 12,
             dry_run: false,
+            anticipation: None,
         }
     }
 

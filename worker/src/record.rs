@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::config::ServiceConfig;
 use crate::ecs::ServiceView;
-use fast_autoscaler_core::policy::{Action, Decision};
+use fast_autoscaler_core::policy::{Action, Decision, Prewarm};
 
 /// One service's decision for one tick: the fields of its structured log line.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +41,36 @@ pub struct DecisionRecord {
     pub tick_lag_ms: i64,
     pub duration_ms: u64,
     pub dry_run: bool,
+    /// The surge anticipation prepared for at this tick, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anticipation: Option<AnticipationRecord>,
+}
+
+/// A pre-warm in the log line: the surge, the tasks it needs, and how many of
+/// them anticipation added above the reactive rule (or, forecast only, would
+/// have added).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnticipationRecord {
+    /// The start of the minute the surge is expected in (RFC 3339, UTC).
+    pub surge_expected_at: String,
+    pub tasks: u32,
+    pub added: u32,
+    pub forecast_only: bool,
+}
+
+impl From<Prewarm> for AnticipationRecord {
+    fn from(prewarm: Prewarm) -> Self {
+        let surge_expected_at = i64::try_from(prewarm.surge_at_s)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .map_or_else(|| prewarm.surge_at_s.to_string(), |t| t.to_string());
+        AnticipationRecord {
+            surge_expected_at,
+            tasks: prewarm.tasks,
+            added: prewarm.added,
+            forecast_only: prewarm.forecast_only,
+        }
+    }
 }
 
 /// What every record of one tick shares.
@@ -81,6 +111,7 @@ impl DecisionRecord {
             tick_lag_ms: tick.lag_ms,
             duration_ms: tick.started.elapsed().as_millis() as u64,
             dry_run: tick.dry_run,
+            anticipation: decision.prewarm.map(AnticipationRecord::from),
         }
     }
 }

@@ -46,6 +46,7 @@ pub fn apply_cooldown(
         emergency: false,
         applied: false,
         paused: false,
+        prewarm: proposed.prewarm,
     };
     match proposed.action {
         Action::ScaleIn if history == History::Unreadable => stand_down(

@@ -68,6 +68,27 @@ pub struct Decision {
     /// An operator's pause decided this (see [`crate::pause`]).
     #[serde(skip)]
     pub paused: bool,
+    /// The surge anticipation prepared for at this tick, if any.
+    #[serde(skip)]
+    pub prewarm: Option<Prewarm>,
+}
+
+/// What anticipation prepared for at one tick (see
+/// [`crate::policy::modifiers::anticipation`]): for the decision's log line and
+/// metrics, so that a pre-warm can be seen, counted and alarmed on without
+/// parsing its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prewarm {
+    /// The start of the minute the surge is expected in, in Unix seconds.
+    pub surge_at_s: u64,
+    /// The tasks the surge needs.
+    pub tasks: u32,
+    /// Of them, those above the reactive rule's count (at least `min_tasks`):
+    /// what anticipation added (in forecast-only mode, would have added). 0 when
+    /// the reactive rule already wants as many.
+    pub added: u32,
+    /// Forecast-only mode: nothing was added.
+    pub forecast_only: bool,
 }
 
 impl Decision {
@@ -81,6 +102,7 @@ impl Decision {
             emergency: false,
             applied: false,
             paused: false,
+            prewarm: None,
         }
     }
 
@@ -94,6 +116,7 @@ impl Decision {
             emergency: false,
             applied: false,
             paused: false,
+            prewarm: None,
         }
     }
 
@@ -108,6 +131,7 @@ impl Decision {
             emergency: false,
             applied: false,
             paused: false,
+            prewarm: self.prewarm,
         }
     }
 }

@@ -30,6 +30,7 @@ pub(crate) fn on_failed_reading(
                 emergency: false,
                 applied: false,
                 paused: false,
+                prewarm: None,
             }
         }
         _ => Decision::hold(current, format_args!("metrics unavailable ({why})")),

@@ -41,7 +41,7 @@ pub mod scheduled_bounds;
 pub(crate) mod test_support;
 
 pub use cooldown::{apply_cooldown, History};
-pub use decision::{Action, Decision, Observation};
+pub use decision::{Action, Decision, Observation, Prewarm};
 pub use memory::{Memory, Sample, MAX_SAMPLES};
 pub use rates::{
     arrival_rate, busy_tasks, measured_throughput, MIN_MEASURED_TASK_SECONDS, RATE_WINDOW_MS,
@@ -126,6 +126,7 @@ fn recommend_within_bounds(
         emergency: wanted.emergency && action == Action::ScaleOut,
         applied: false,
         paused: false,
+        prewarm: wanted.prewarm,
     };
     let next = remember::after_reading(policy, memory, &reading, recommended);
     (decision, next)

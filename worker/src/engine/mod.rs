@@ -223,6 +223,7 @@ impl Autoscaler {
             emergency: false,
             applied: false,
             paused: false,
+            prewarm: None,
         };
         DecisionRecord::new(service, &run.context, decision, None, None)
     }

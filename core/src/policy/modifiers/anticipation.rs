@@ -28,6 +28,7 @@
 use jiff::Timestamp;
 
 use crate::forecast::{hints, Expected, Pattern};
+use crate::policy::decision::Prewarm;
 use crate::policy::memory::Memory;
 use crate::policy::reading::{tasks_ceil, Reading};
 use crate::policy::rules::predictive::tick_seconds;
@@ -65,6 +66,18 @@ pub(crate) fn apply(
         size(&prepared.surge),
         prepared.surge.evidence_text()
     );
+    let forecast_only = mode == AnticipationMode::ForecastOnly;
+    wanted.prewarm = Some(Prewarm {
+        surge_at_s: prepared.surge.minute.saturating_mul(60),
+        tasks: u32::try_from(prepared.tasks).unwrap_or(u32::MAX),
+        added: u32::try_from(
+            prepared
+                .tasks
+                .saturating_sub(wanted.count.max(u64::from(policy.min_tasks))),
+        )
+        .unwrap_or(u32::MAX),
+        forecast_only,
+    });
     match mode {
         AnticipationMode::ForecastOnly => wanted
             .why
@@ -204,6 +217,14 @@ mod tests {
             "{}",
             d.reason
         );
+        // The decision carries it for the log line: 50 above the reactive 1.
+        let prewarm = Prewarm {
+            surge_at_s: lands_s,
+            tasks: 51,
+            added: 50,
+            forecast_only: false,
+        };
+        assert_eq!(d.prewarm, Some(prewarm));
         // Held through its minute, then left to the reactive rule.
         assert_eq!(decide(&policy, &pattern, lands_s + 59).new_desired, 51);
         assert_eq!(decide(&policy, &pattern, lands_s + 60).new_desired, 1);
@@ -224,6 +245,11 @@ mod tests {
             lands_s - 30,
         );
         assert_eq!(dry.new_desired, 1);
+        assert_eq!(
+            dry.prewarm.map(|p| (p.added, p.forecast_only)),
+            Some((50, true))
+        );
+        assert_eq!(unsure.prewarm, None);
         assert!(
             dry.reason
                 .contains("forecast only: would have 51 task(s) ready"),
@@ -246,6 +272,7 @@ mod tests {
         };
         let (d, _) = recommend_with_memory(&policy, &observed, &Memory::default());
         assert!(d.new_desired > 51, "{}", d.reason);
+        assert_eq!(d.prewarm.map(|p| p.added), Some(0));
         assert!(
             d.reason.contains("the reactive rule wants more"),
             "{}",

@@ -6,6 +6,7 @@ pub mod predictive;
 pub mod step;
 pub mod target;
 
+use super::decision::Prewarm;
 use super::memory::Memory;
 use super::reading::Reading;
 use crate::settings::{PolicyKind, PolicySettings};
@@ -18,6 +19,8 @@ pub(crate) struct Wanted {
     pub why: String,
     /// The emergency tier raised it: it skips the scale-out cooldown and step limit.
     pub emergency: bool,
+    /// What anticipation prepared for, if anything.
+    pub prewarm: Option<Prewarm>,
 }
 
 impl Wanted {
@@ -26,6 +29,7 @@ impl Wanted {
             count,
             why,
             emergency: false,
+            prewarm: None,
         }
     }
 

@@ -86,11 +86,17 @@ impl Outlook {
                 format!("{to_order} task(s) at {mu_text} to drain it in {target_drain_s}s"),
             );
         }
-        let enough = self.fewest_enough(current);
-        (
-            enough,
-            format!("{enough} task(s) at {mu_text} drain it in {target_drain_s}s, pending ones included"),
-        )
+        let enough = self.fewest_enough(current, CANCEL_MARGIN_TASKS);
+        let mut why = format!(
+            "{enough} task(s) at {mu_text} drain it in {target_drain_s}s, pending ones included"
+        );
+        let tight = self.fewest_enough(current, 0.0);
+        if enough > tight {
+            why.push_str(&format!(
+                " ({tight} would, but a pending task is cancelled only with a whole task to spare)"
+            ));
+        }
+        (enough, why)
     }
 
     /// The backlog expected once tasks ordered now are ready, with `total` tasks
@@ -113,11 +119,11 @@ impl Outlook {
     /// find the backlog drained. `needed` falls as tasks are added, so the first
     /// count that covers its own need is the answer (found by bisection).
     ///
-    /// A pending task stays unless the count without it is enough with
-    /// [`CANCEL_MARGIN_TASKS`] to spare (see there); running tasks are left to
-    /// stabilization, without that margin.
-    fn fewest_enough(&self, current: u64) -> u64 {
-        let enough = |n: u64| tasks_round(self.needed(n as f64) + CANCEL_MARGIN_TASKS) <= n;
+    /// A pending task stays unless the count without it is enough with `margin`
+    /// tasks to spare (see [`CANCEL_MARGIN_TASKS`]); running tasks are left to
+    /// stabilization, without it.
+    fn fewest_enough(&self, current: u64, margin: f64) -> u64 {
+        let enough = |n: u64| tasks_round(self.needed(n as f64) + margin) <= n;
         let (mut low, mut high) = (self.running as u64, current);
         if enough(low) {
             return tasks_round(self.needed(self.running)).min(low);
@@ -382,6 +388,7 @@ mod tests {
             recommend_with_memory(&policy, &at(&visible(100), 40, 40, 0), &Memory::default());
         assert_eq!(d.new_desired, 10, "{}", d.reason);
     }
+
     /// A pending task is cancelled only when the count without it is enough with
     /// a whole task to spare: a need that wobbles around a whole number does not
     /// order a task at one tick and cancel it at the next.
@@ -397,6 +404,13 @@ mod tests {
         // a task to spare: the pending one stays.
         let d = decide(840);
         assert_eq!((d.action, d.new_desired), (Action::None, 9), "{}", d.reason);
+        assert!(
+            d.reason.contains(
+                "(8 would, but a pending task is cancelled only with a whole task to spare)"
+            ),
+            "{}",
+            d.reason
+        );
         // 780 waiting: 420 / 60 = 7.0, a whole task under the 8: it is cancelled
         // (the running ones have work until the next tick and stay).
         let d = decide(780);

@@ -448,12 +448,7 @@ async fn racing_processes_add_each_arrival_to_the_own_history_once() {
     let mut app = server.connection().await;
     for round in 0..ROUNDS {
         let jobs: Vec<String> = (0..PER_ROUND).map(|i| format!("job-{round}-{i}")).collect();
-        let _: i64 = redis::cmd("RPUSH")
-            .arg("jobs")
-            .arg(&jobs)
-            .query_async(&mut app)
-            .await
-            .expect("RPUSH");
+        fast_autoscaler_tests::redis::RedisServer::push(&mut app, "jobs", &jobs).await;
         let plans: Vec<Plan> = (0..4)
             .map(|_| Plan {
                 start_after_ms: stagger.next(40),

@@ -79,6 +79,21 @@ impl RedisServer {
         format!("rediss://127.0.0.1:{}", self.port)
     }
 
+    /// Appends `items` to the list `key` over `app`, as an application
+    /// enqueuing jobs does.
+    pub async fn push(
+        app: &mut redis::aio::MultiplexedConnection,
+        key: &str,
+        items: impl redis::ToRedisArgs,
+    ) {
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(key)
+            .arg(items)
+            .query_async(app)
+            .await
+            .expect("RPUSH");
+    }
+
     /// A connection of the tests' own, over TLS with the server's CA.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
         use redis::IntoConnectionInfo;

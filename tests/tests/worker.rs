@@ -995,12 +995,7 @@ async fn a_missing_redis_key_reads_as_empty_only_once_seen_or_when_trusted() {
     // Seen once: a list that empties (and so is deleted) reads as empty after.
     let drained = list(json!({"key": "drained"}));
     let provider = build_provider(&emulator, &drained.services[0]);
-    let _: i64 = redis::cmd("RPUSH")
-        .arg("drained")
-        .arg("job")
-        .query_async(&mut app)
-        .await
-        .expect("RPUSH");
+    fast_autoscaler_tests::redis::RedisServer::push(&mut app, "drained", "job").await;
     assert_eq!(provider.metrics().await.expect("a list").visible, 1);
     let _: Option<String> = redis::cmd("LPOP")
         .arg("drained")
@@ -1667,12 +1662,7 @@ async fn a_queue_without_an_arrivals_metric_learns_from_the_workers_own_readings
     emulator.set_running(CLUSTER, SERVICE, 0);
     let mut app = server.connection().await;
     let jobs: Vec<String> = (0..120).map(|i| format!("job-{i}")).collect();
-    let _: i64 = redis::cmd("RPUSH")
-        .arg("jobs")
-        .arg(&jobs)
-        .query_async(&mut app)
-        .await
-        .expect("RPUSH");
+    fast_autoscaler_tests::redis::RedisServer::push(&mut app, "jobs", &jobs).await;
     clock.advance(10_000);
     autoscaler
         .evaluate(&tick(&clock), EvaluateOptions::default())

@@ -32,19 +32,10 @@ pub(crate) struct History {
 
 impl History {
     pub fn new(trace: &Trace, min_confidence: f64) -> Self {
-        let per_minute = trace
-            .arrivals
-            .chunks(60)
-            .map(|minute| {
-                minute
-                    .iter()
-                    .sum::<f64>()
-                    .round()
-                    .min(f64::from(u32::MAX - 1)) as u32
-            })
-            .collect();
         History {
-            per_minute,
+            // The history's minutes and then the trace's, each at its Unix
+            // minute: the trace's own are learned only once published.
+            per_minute: minutes(trace).0,
             learner: Learner::default(),
             next_minute: 0,
             min_confidence,
@@ -114,5 +105,48 @@ mod tests {
         let pattern = history.at(published - 1 + RELEARN_S);
         assert_eq!(pattern.recurring.len(), 1, "{pattern:?}");
         assert_eq!(pattern.recurring[0].phase_min, 0);
+    }
+
+    /// Two days, each hour's first 20 seconds at 100/s, over 1/s.
+    fn hourly_dumps(hours: usize) -> Vec<f64> {
+        (0..hours * 3600)
+            .map(|t| if t % 3600 < 20 { 100.0 } else { 1.0 })
+            .collect()
+    }
+
+    #[test]
+    fn the_history_is_known_from_the_first_tick_and_the_trace_only_as_it_passes() {
+        // Dumps in the history and none in the trace: known at once.
+        let mut arrivals = hourly_dumps(48);
+        arrivals.extend(vec![1.0; 48 * 3600]);
+        let trace = Trace {
+            name: "t".into(),
+            arrivals,
+            initial_backlog: 0.0,
+            surge_start_s: None,
+            history_per_minute: Vec::new(),
+        }
+        .with_history(48 * 3600);
+        let (_, offset_s) = minutes(&trace);
+        let mut history = History::new(&trace, 0.7);
+        let pattern = history.at(offset_s);
+        assert_eq!(pattern.recurring.len(), 1, "{pattern:?}");
+        assert_eq!(pattern.learned_at_minute, offset_s as u64 / 60 - 3);
+
+        // Dumps in the trace and none in the history: unknown at its start,
+        // although the whole trace is there to be read.
+        let mut arrivals = vec![1.0; 48 * 3600];
+        arrivals.extend(hourly_dumps(48));
+        let trace = Trace {
+            name: "t".into(),
+            arrivals,
+            initial_backlog: 0.0,
+            surge_start_s: None,
+            history_per_minute: Vec::new(),
+        }
+        .with_history(48 * 3600);
+        let mut history = History::new(&trace, 0.7);
+        let pattern = history.at(offset_s);
+        assert!(pattern.recurring.is_empty(), "{pattern:?}");
     }
 }

@@ -65,14 +65,14 @@ pub(crate) fn apply(
     };
     let stabilized = highest.clamp(recommended, ceiling);
     if stabilized != recommended {
+        let window_s = policy.scale_in_stabilization_s;
         let how = match policy.scale_in_release {
-            ScaleInRelease::Window => "the highest recommendation",
-            ScaleInRelease::Gradual => "idle tasks released gradually over",
+            ScaleInRelease::Window => format!("the highest recommendation of the last {window_s}s"),
+            ScaleInRelease::Gradual => format!("idle tasks released gradually over {window_s}s"),
         };
-        wanted.why.push_str(&format!(
-            "; stabilized to {stabilized}, {how} of the last {}s",
-            policy.scale_in_stabilization_s
-        ));
+        wanted
+            .why
+            .push_str(&format!("; stabilized to {stabilized}, {how}"));
     }
     stabilized
 }

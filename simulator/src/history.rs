@@ -90,13 +90,7 @@ mod tests {
                 *a = 100.0;
             }
         }
-        let trace = Trace {
-            name: "t".into(),
-            arrivals,
-            initial_backlog: 0.0,
-            surge_start_s: None,
-            history_per_minute: Vec::new(),
-        };
+        let trace = trace_of(arrivals);
         let mut history = History::new(&trace, 0.7);
         let published = 3 * 3600 + 60 + LAG_S;
         assert!(history.at(published - 1).recurring.is_empty());
@@ -107,7 +101,17 @@ mod tests {
         assert_eq!(pattern.recurring[0].phase_min, 0);
     }
 
-    /// Two days, each hour's first 20 seconds at 100/s, over 1/s.
+    fn trace_of(arrivals: Vec<f64>) -> Trace {
+        Trace {
+            name: "t".into(),
+            arrivals,
+            initial_backlog: 0.0,
+            surge_start_s: None,
+            history_per_minute: Vec::new(),
+        }
+    }
+
+    /// `hours` hours, each hour's first 20 seconds at 100/s, over 1/s.
     fn hourly_dumps(hours: usize) -> Vec<f64> {
         (0..hours * 3600)
             .map(|t| if t % 3600 < 20 { 100.0 } else { 1.0 })
@@ -119,14 +123,7 @@ mod tests {
         // Dumps in the history and none in the trace: known at once.
         let mut arrivals = hourly_dumps(48);
         arrivals.extend(vec![1.0; 48 * 3600]);
-        let trace = Trace {
-            name: "t".into(),
-            arrivals,
-            initial_backlog: 0.0,
-            surge_start_s: None,
-            history_per_minute: Vec::new(),
-        }
-        .with_history(48 * 3600);
+        let trace = trace_of(arrivals).with_history(48 * 3600);
         let (_, offset_s) = minutes(&trace);
         let mut history = History::new(&trace, 0.7);
         let pattern = history.at(offset_s);
@@ -137,14 +134,7 @@ mod tests {
         // although the whole trace is there to be read.
         let mut arrivals = vec![1.0; 48 * 3600];
         arrivals.extend(hourly_dumps(48));
-        let trace = Trace {
-            name: "t".into(),
-            arrivals,
-            initial_backlog: 0.0,
-            surge_start_s: None,
-            history_per_minute: Vec::new(),
-        }
-        .with_history(48 * 3600);
+        let trace = trace_of(arrivals).with_history(48 * 3600);
         let mut history = History::new(&trace, 0.7);
         let pattern = history.at(offset_s);
         assert!(pattern.recurring.is_empty(), "{pattern:?}");

@@ -114,6 +114,8 @@ fn pattern_strategy() -> impl Strategy<Value = Pattern> {
                     baseline_per_minute,
                     hits: seen.saturating_sub(missed).max(1),
                     seen,
+                    first_offset_min: 0,
+                    last_offset_min: 0,
                 }
             },
         );

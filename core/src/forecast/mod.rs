@@ -61,8 +61,11 @@ pub enum Evidence {
 /// One surge expected, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Expected {
-    /// The Unix minute it is expected to begin in.
+    /// The first Unix minute it is expected to begin in.
     pub minute: u64,
+    /// The last one: surges that land late in their minute are as often first
+    /// seen in the next.
+    pub last_minute: u64,
     /// Its size, in messages above the usual arrivals.
     pub messages: f64,
     /// Its busiest minute, in messages above the usual arrivals.
@@ -106,25 +109,34 @@ impl Expected {
 }
 
 impl Pattern {
-    /// The surges expected to begin in minutes `from..=to`, soonest first.
+    /// The surges expected to begin in minutes `from..=to` (whose landing
+    /// minutes meet that range), soonest first.
     pub fn expected(&self, from: u64, to: u64) -> Vec<Expected> {
         let mut expected: Vec<Expected> = self
             .recurring
             .iter()
-            .filter_map(|r| {
-                let offset = (r.phase_min + r.period_min - from % r.period_min) % r.period_min;
-                let minute = from + offset;
-                (minute <= to).then_some(Expected {
-                    minute,
-                    messages: r.messages,
-                    peak_per_minute: r.peak_per_minute,
-                    baseline_per_minute: r.baseline_per_minute,
-                    evidence: Evidence::History {
-                        period_min: r.period_min,
-                        hits: r.hits,
-                        seen: r.seen,
-                    },
-                })
+            .flat_map(|r| {
+                // From the period whose phase is a minute before `from`: its
+                // landing may reach one minute past the phase.
+                let before = from.saturating_sub(1);
+                let offset = (r.phase_min + r.period_min - before % r.period_min) % r.period_min;
+                (0..)
+                    .map(move |k| before + offset + k * r.period_min)
+                    .map(move |phase_at| r.landing(phase_at))
+                    .take_while(move |landing| *landing.start() <= to)
+                    .filter(move |landing| *landing.end() >= from)
+                    .map(move |landing| Expected {
+                        minute: *landing.start(),
+                        last_minute: *landing.end(),
+                        messages: r.messages,
+                        peak_per_minute: r.peak_per_minute,
+                        baseline_per_minute: r.baseline_per_minute,
+                        evidence: Evidence::History {
+                            period_min: r.period_min,
+                            hits: r.hits,
+                            seen: r.seen,
+                        },
+                    })
             })
             .collect();
         expected.sort_by_key(|e| e.minute);
@@ -185,5 +197,34 @@ mod tests {
             "seen in 47 of the last 48 hours at this minute"
         );
         assert!(pattern.expected(48 * 60 + 1, 48 * 60 + 30).is_empty());
+    }
+
+    #[test]
+    fn a_surge_expected_over_two_minutes_is_still_expected_in_the_second() {
+        let pattern = Pattern {
+            recurring: vec![Recurring {
+                period_min: 15,
+                phase_min: 10,
+                messages: 900.0,
+                peak_per_minute: 600.0,
+                baseline_per_minute: 30.0,
+                hits: 9,
+                seen: 10,
+                first_offset_min: 0,
+                last_offset_min: 1,
+            }],
+            learned_at_minute: 0,
+        };
+        let landing = |from, to| {
+            pattern
+                .expected(from, to)
+                .iter()
+                .map(|e| (e.minute, e.last_minute))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(landing(100, 100), [(100, 101)]);
+        assert_eq!(landing(101, 101), [(100, 101)]);
+        assert_eq!(landing(102, 114), []);
+        assert_eq!(landing(95, 130), [(100, 101), (115, 116), (130, 131)]);
     }
 }

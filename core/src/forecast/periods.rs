@@ -18,6 +18,13 @@ use super::surges::Surge;
 pub const PERIODS_MIN: [u64; 5] = [15, 30, 60, 1_440, 10_080];
 /// The fewest periods of history, and hits, a recurring surge needs.
 pub const MIN_PERIODS: u64 = 3;
+/// The largest share of a surge's starts a minute at the edge of its landing
+/// window may hold and still be left out of it.
+///
+/// Tasks ready for a minute in which at most one surge in ten begins are idle
+/// through it in the other nine, and the one it misses is met by the reactive
+/// rule a tick and a start-up later, as without anticipation.
+pub const RARE_START_SHARE: f64 = 0.1;
 
 /// A surge that comes back every `period_min` minutes at `phase_min` into the
 /// period (Unix minutes modulo the period: UTC).
@@ -34,11 +41,27 @@ pub struct Recurring {
     /// Periods in which it came, of those seen.
     pub hits: u32,
     pub seen: u32,
+    /// The first and last minute, from `phase_min` (−1 to 1), that surges
+    /// began in, but for edge minutes that few of them did (see
+    /// [`RARE_START_SHARE`]): a surge that lands late in its minute is often
+    /// first counted in the next one.
+    #[serde(default)]
+    pub first_offset_min: i64,
+    #[serde(default)]
+    pub last_offset_min: i64,
 }
 
 impl Recurring {
     pub fn confidence(&self) -> f64 {
         f64::from(self.hits) / f64::from(self.seen.max(1))
+    }
+
+    /// The minutes its surges begin in, for the period whose phase falls at
+    /// Unix minute `at`.
+    pub fn landing(&self, at: u64) -> std::ops::RangeInclusive<u64> {
+        let first = at.saturating_add_signed(self.first_offset_min);
+        let last = at.saturating_add_signed(self.last_offset_min).max(first);
+        first..=last
     }
 
     /// Whether `minute` is one of its minutes (within one minute, as it was seen).
@@ -96,6 +119,8 @@ fn at_phase(
     known: &dyn Fn(u64) -> bool,
 ) -> Option<Recurring> {
     let (mut hits, mut seen) = (0u32, 0u32);
+    // Starts one minute before, at and one minute after the phase.
+    let mut starts = [0u32; 3];
     let (mut sizes, mut peaks, mut baselines) = (Vec::new(), Vec::new(), Vec::new());
     let mut start = first - first % period + phase;
     if start < first {
@@ -113,6 +138,7 @@ fn at_phase(
                 .next()
             {
                 hits += 1;
+                starts[(s.minute + 1 - minute).min(2) as usize] += 1;
                 sizes.push(s.messages);
                 peaks.push(s.peak_per_minute);
                 baselines.push(s.baseline_per_minute);
@@ -123,6 +149,7 @@ fn at_phase(
     if seen == 0 {
         return None;
     }
+    let (first_offset_min, last_offset_min) = landing_offsets(starts);
     Some(Recurring {
         period_min: period,
         phase_min: phase,
@@ -131,7 +158,30 @@ fn at_phase(
         baseline_per_minute: median(&mut baselines),
         hits,
         seen,
+        first_offset_min,
+        last_offset_min,
     })
+}
+
+/// The first and last offset from the phase (−1 to 1) of the minutes surges
+/// began in, `starts` counting them a minute before, at and a minute after it,
+/// without the edge minutes that together hold at most [`RARE_START_SHARE`]
+/// of them from their side.
+fn landing_offsets(starts: [u32; 3]) -> (i64, i64) {
+    let total = f64::from(starts.iter().sum::<u32>());
+    if total == 0.0 {
+        return (0, 0);
+    }
+    let rare = |count: u32| f64::from(count) <= RARE_START_SHARE * total;
+    let mut first = 0;
+    while first < 2 && rare(starts[..=first].iter().sum()) {
+        first += 1;
+    }
+    let mut last = 2;
+    while last > first && rare(starts[last..].iter().sum()) {
+        last -= 1;
+    }
+    (first as i64 - 1, last as i64 - 1)
 }
 
 /// The middle value (the upper one of an even count), 0 for none.
@@ -184,6 +234,26 @@ mod tests {
         let mut random: Vec<Surge> = surges(random);
         random.sort_by_key(|s| s.minute);
         assert!(recurring(&random, 0, 7 * 1440, &|_| true, 0.7).is_empty());
+    }
+
+    #[test]
+    fn a_surge_that_lands_late_in_its_minute_is_expected_through_the_next() {
+        // Every hour, at :10 in half the hours and counted at :11 in the other
+        // half (it lands late in :10): expected from :10 to :11.
+        let late = (0..48).map(|h| h * 60 + 10 + h % 2);
+        let found = recurring(&surges(late), 0, 48 * 60, &|_| true, 0.7);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].phase_min, found[0].hits), (10, 48));
+        assert_eq!(found[0].landing(130), 130..=131);
+        // Counted at :11 in one hour of twelve: a rare minute, left out.
+        let rarely = (0..48).map(|h| h * 60 + 10 + u64::from(h % 12 == 5));
+        let found = recurring(&surges(rarely), 0, 48 * 60, &|_| true, 0.7);
+        assert_eq!(found[0].landing(130), 130..=130);
+        // The edges are trimmed from each side, never the whole window.
+        assert_eq!(landing_offsets([1, 2, 17]), (0, 1));
+        assert_eq!(landing_offsets([0, 1, 19]), (1, 1));
+        assert_eq!(landing_offsets([5, 5, 5]), (-1, 1));
+        assert_eq!(landing_offsets([0, 0, 0]), (0, 0));
     }
 
     #[test]

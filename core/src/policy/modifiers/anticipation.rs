@@ -4,9 +4,13 @@
 //! A surge expected in minute T (learned from the queue's history, see
 //! [`crate::forecast`], or announced by a hint) is prepared for from
 //! `T − task_startup − one tick`, so the tasks ordered at the first tick of
-//! that window are working when T begins, until the end of minute T. Ordering
+//! that window are working when T begins, until the end of minute T, or of
+//! the last minute its surges were seen beginning in when they come at
+//! different minutes (one that lands late in its minute is often first
+//! counted in the next; see [`crate::forecast::Recurring`]). Ordering
 //! later would leave the surge waiting for a start-up, which is what reacting
-//! already does; ordering earlier pays for idle tasks.
+//! already does; ordering earlier pays for idle tasks. Once the surge is in
+//! the queue the reactive rule wants the tasks itself.
 //!
 //! The tasks are the predictive rule's arithmetic applied to that minute, with
 //! the minute's arrivals as its rate λ: those that keep up with the usual
@@ -35,10 +39,6 @@ use crate::policy::rules::predictive::tick_seconds;
 use crate::policy::rules::Wanted;
 use crate::settings::{AnticipationMode, PolicyKind, PolicySettings};
 
-/// Seconds after its minute begins that a surge is still prepared for: the
-/// minute it is expected in.
-const LANDING_S: u64 = 60;
-
 /// The surge prepared for at this tick and the tasks it needs.
 struct Prepared {
     surge: Expected,
@@ -62,7 +62,7 @@ pub(crate) fn apply(
     let what = format!(
         "{} task(s) ready for the surge expected at {} ({}; {})",
         prepared.tasks,
-        clock(prepared.surge.minute),
+        when(&prepared.surge),
         size(&prepared.surge),
         prepared.surge.evidence_text()
     );
@@ -108,10 +108,7 @@ fn prepared(
     };
     let now_s = reading.now_ms / 1000;
     let lead_s = task_startup_s + tick_seconds(memory, reading.now_ms).round() as u64;
-    let (from, to) = (
-        now_s.saturating_sub(LANDING_S - 1) / 60,
-        (now_s + lead_s) / 60,
-    );
+    let (from, to) = (now_s / 60, (now_s + lead_s) / 60);
     let mut expected = forecast.map(|p| p.expected(from, to)).unwrap_or_default();
     for hint in &policy.anticipation.hints {
         expected.extend(hints::expected(hint, from, to));
@@ -119,10 +116,7 @@ fn prepared(
     let per_task = reading.measured.unwrap_or(task_throughput) * target_utilization;
     expected
         .into_iter()
-        .filter(|e| {
-            let lands_s = e.minute * 60;
-            now_s + lead_s >= lands_s && now_s < lands_s + LANDING_S
-        })
+        .filter(|e| now_s + lead_s >= e.minute * 60 && now_s < (e.last_minute + 1) * 60)
         .filter(|e| e.confidence() >= policy.anticipation.min_confidence)
         .map(|surge| {
             // The minute's arrivals as the rule's λ: a surge that comes faster
@@ -134,6 +128,15 @@ fn prepared(
             }
         })
         .max_by_key(|p| p.tasks)
+}
+
+/// When a surge is expected: `14:00:00 UTC`, or `14:00:00 UTC, or up to 1
+/// minute later` when its surges began in more than one minute.
+fn when(surge: &Expected) -> String {
+    match surge.last_minute.saturating_sub(surge.minute) {
+        0 => clock(surge.minute),
+        later => format!("{}, or up to {later} minute(s) later", clock(surge.minute)),
+    }
 }
 
 /// A Unix minute as the reason shows it: `14:00:00 UTC`, with the date when it
@@ -174,6 +177,8 @@ mod tests {
                 baseline_per_minute: 60.0,
                 hits,
                 seen: 7,
+                first_offset_min: 0,
+                last_offset_min: 0,
             }],
             learned_at_minute: 0,
         }
@@ -228,6 +233,24 @@ mod tests {
         // Held through its minute, then left to the reactive rule.
         assert_eq!(decide(&policy, &pattern, lands_s + 59).new_desired, 51);
         assert_eq!(decide(&policy, &pattern, lands_s + 60).new_desired, 1);
+    }
+
+    #[test]
+    fn a_surge_often_first_counted_a_minute_late_is_prepared_for_through_that_minute() {
+        let policy = anticipating(AnticipationMode::On);
+        let mut pattern = hourly(6);
+        pattern.recurring[0].last_offset_min = 1;
+        let lands_s = 29_568_840 * 60;
+        assert_eq!(decide(&policy, &pattern, lands_s - 55).new_desired, 51);
+        let d = decide(&policy, &pattern, lands_s + 119);
+        assert_eq!(d.new_desired, 51, "{}", d.reason);
+        assert!(
+            d.reason
+                .contains("expected at 22:00:00 UTC, or up to 1 minute(s) later (≈5000"),
+            "{}",
+            d.reason
+        );
+        assert_eq!(decide(&policy, &pattern, lands_s + 120).new_desired, 1);
     }
 
     #[test]

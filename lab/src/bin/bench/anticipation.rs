@@ -23,7 +23,7 @@ const HOLD_OUT_S: usize = 2 * 86_400;
 /// Workloads without a pattern, for the do-no-harm check.
 const NO_PATTERN_SEEDS: std::ops::Range<u64> = 5000..5008;
 
-fn workload() -> Workload {
+pub(crate) fn workload() -> Workload {
     Workload {
         mu: 1.0,
         startup_s: 45,

@@ -4,14 +4,16 @@
 //! 1. [`quality`]: scaling quality from the simulator on every built-in trace, and
 //!    the simulator's own speed;
 //! 2. [`anticipation`]: recurring surges met ahead, against the original, the
-//!    reactive rule, AWS predictive scaling and the oracle, and no harm where
-//!    there is no pattern;
+//!    reactive rule, AWS predictive scaling and the oracle, the same on 40 more
+//!    random periodic workloads without the oracle ([`anticipation_wider`]),
+//!    and no harm where there is no pattern;
 //! 3. [`scale`]: the worker's own cost per tick at 10 to 5,000 services against a
 //!    zero-latency stand-in, and [`fleet`]: fleets of up to 5,000 services and
 //!    fleet-wide surges within the ECS quotas, at AWS-like latency;
 //! 4. [`moto`]: tick latency and AWS calls per tick against the moto emulator.
 
 mod anticipation;
+mod anticipation_wider;
 mod fleet;
 mod moto;
 mod quality;
@@ -45,6 +47,7 @@ async fn main() {
     }
     if run("anticipation") {
         anticipation::recurring_surges();
+        anticipation_wider::wider_check(anticipation::workload());
         anticipation::no_pattern();
         anticipation::simulate_speed();
     }

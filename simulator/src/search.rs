@@ -11,7 +11,7 @@
 //! other is both cheaper and faster.
 
 use fast_autoscaler_core::settings::{
-    Anticipation, AnticipationMode, PolicyKind, PolicySettings, ScaleInRelease,
+    Anticipation, AnticipationMode, PolicyKind, PolicySettings, ScaleInRelease, DEFAULT_TOLERANCE,
 };
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -106,6 +106,7 @@ pub fn policy_of(
             task_startup_s: workload.startup_s as u64,
             target_drain_s: candidate.target_drain_s,
             target_utilization: f64::from(candidate.utilization_pct) / 100.0,
+            tolerance: DEFAULT_TOLERANCE,
         },
         scale_in_stabilization_s: candidate.stabilization_s,
         scale_in_release: if candidate.stabilization_s > 0 {
@@ -202,19 +203,21 @@ pub fn choose(points: &[TunePoint], frontier: &[usize], choice: Choice) -> Optio
 /// The configuration keys of a tuned policy, as a service object or `defaults`
 /// takes them.
 pub fn policy_json(policy: &PolicySettings) -> Value {
-    let (throughput, startup, drain, utilization) = match policy.kind {
+    let (throughput, startup, drain, utilization, tolerance) = match policy.kind {
         PolicyKind::Predictive {
             task_throughput,
             task_startup_s,
             target_drain_s,
             target_utilization,
+            tolerance,
         } => (
             task_throughput,
             task_startup_s,
             target_drain_s,
             target_utilization,
+            tolerance,
         ),
-        _ => (0.0, 0, 0, 1.0),
+        _ => (0.0, 0, 0, 1.0, DEFAULT_TOLERANCE),
     };
     let mut settings = json!({
         "scaling_policy": "predictive",
@@ -229,6 +232,9 @@ pub fn policy_json(policy: &PolicySettings) -> Value {
     });
     if utilization < 1.0 {
         settings["target_utilization"] = json!(utilization);
+    }
+    if tolerance != DEFAULT_TOLERANCE {
+        settings["tolerance"] = json!(tolerance);
     }
     if policy.scale_in_release != ScaleInRelease::default() {
         settings["scale_in_release"] = json!(policy.scale_in_release);

@@ -1,7 +1,7 @@
 //! What can be simulated, and the strategies `simulate` compares.
 
 use fast_autoscaler_core::settings::{
-    AnticipationMode, PolicyKind, PolicySettings, ScaleInRelease,
+    AnticipationMode, PolicyKind, PolicySettings, ScaleInRelease, DEFAULT_TOLERANCE,
 };
 
 use crate::autoscaler::FastAutoscaler;
@@ -147,6 +147,7 @@ pub fn recommended_policy(workload: Workload) -> PolicySettings {
             task_startup_s: startup_s,
             target_drain_s: startup_s.max(1),
             target_utilization: 1.0,
+            tolerance: DEFAULT_TOLERANCE,
         },
         emergency_backlog: None,
         scale_in_stabilization_s: startup_s,

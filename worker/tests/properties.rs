@@ -25,16 +25,24 @@ fn policy_strategy() -> impl Strategy<Value = PolicySettings> {
     );
     let target =
         (0.001..10_000.0f64).prop_map(|messages_per_task| PolicyKind::Target { messages_per_task });
-    let predictive = (0.01..100.0f64, 0u64..600, 1u64..600, 0.1..=1.0f64).prop_map(
-        |(task_throughput, task_startup_s, target_drain_s, target_utilization)| {
-            PolicyKind::Predictive {
-                task_throughput,
-                task_startup_s,
-                target_drain_s,
-                target_utilization,
-            }
-        },
-    );
+    let predictive = (
+        0.01..100.0f64,
+        0u64..600,
+        1u64..600,
+        0.1..=1.0f64,
+        0.0..=0.5f64,
+    )
+        .prop_map(
+            |(task_throughput, task_startup_s, target_drain_s, target_utilization, tolerance)| {
+                PolicyKind::Predictive {
+                    task_throughput,
+                    task_startup_s,
+                    target_drain_s,
+                    target_utilization,
+                    tolerance,
+                }
+            },
+        );
     let extras = (
         proptest::option::of(1u64..100_000),
         0u64..600,

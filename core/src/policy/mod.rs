@@ -51,7 +51,9 @@ pub use reading::backlog;
 use crate::metrics::QueueMetrics;
 
 use crate::settings::PolicySettings;
-use modifiers::{activation, anticipation, bounds, emergency, stabilization, step_limits};
+use modifiers::{
+    activation, anticipation, bounds, emergency, stabilization, step_limits, tolerance,
+};
 use reading::Reading;
 
 /// Step 1: the count the policy wants, ignoring cooldowns, for a policy without
@@ -75,7 +77,8 @@ pub fn recommend(
 ///
 /// A failed reading goes to the [`fallback`]. Otherwise the base rule's count goes
 /// through the modifiers in order: the emergency tier, activation and scale to
-/// zero, anticipation, the step limits, the bounds, and scale-in stabilization. The bounds are
+/// zero, anticipation, the step limits, the bounds, scale-in stabilization and the
+/// tolerance. The bounds are
 /// those of the scheduled window that holds now, if one does.
 pub fn recommend_with_memory(
     policy: &PolicySettings,
@@ -110,7 +113,14 @@ fn recommend_within_bounds(
     anticipation::apply(policy, &reading, observed.forecast, memory, &mut wanted);
     step_limits::apply(policy, &reading, &mut wanted);
     let recommended = bounds::apply(policy, metrics, &mut wanted);
-    let new_desired = stabilization::apply(policy, &reading, memory, recommended, &mut wanted);
+    let stabilized = stabilization::apply(policy, &reading, memory, recommended, &mut wanted);
+    let new_desired = tolerance::apply(
+        policy,
+        &reading,
+        memory,
+        (recommended, stabilized),
+        &mut wanted,
+    );
 
     let current = observed.current;
     let action = Action::between(current, new_desired);

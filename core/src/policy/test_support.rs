@@ -49,6 +49,7 @@ pub fn predictive_policy() -> PolicySettings {
             task_startup_s: 45,
             target_drain_s: 60,
             target_utilization: 1.0,
+            tolerance: 0.0,
         },
         min_tasks: 1,
         max_tasks: 500,

@@ -46,6 +46,7 @@ pub const TASK_THROUGHPUT: Key = key("TASK_THROUGHPUT", "task_throughput");
 pub const TASK_STARTUP_SECONDS: Key = key("TASK_STARTUP_SECONDS", "task_startup_seconds");
 pub const TARGET_DRAIN_SECONDS: Key = key("TARGET_DRAIN_SECONDS", "target_drain_seconds");
 pub const TARGET_UTILIZATION: Key = key("TARGET_UTILIZATION", "target_utilization");
+pub const TOLERANCE: Key = key("TOLERANCE", "tolerance");
 pub const SCHEDULED_BOUNDS: Key = key("SCHEDULED_BOUNDS", "scheduled_bounds");
 pub const MAX_WAIT_SECONDS: Key = key("MAX_WAIT_SECONDS", "max_wait_seconds");
 pub const ANTICIPATION: Key = key("ANTICIPATION", "anticipation");
@@ -53,7 +54,7 @@ pub const ANTICIPATION_CONFIDENCE: Key = key("ANTICIPATION_CONFIDENCE", "anticip
 pub const ANTICIPATION_HINTS: Key = key("ANTICIPATION_HINTS", "anticipation_hints");
 
 /// Policy keys a service object (or `defaults`) may hold.
-pub const POLICY_KEYS: [Key; 29] = [
+pub const POLICY_KEYS: [Key; 30] = [
     MIN_TASKS,
     MAX_TASKS,
     SCALE_UP_THRESHOLD,
@@ -78,6 +79,7 @@ pub const POLICY_KEYS: [Key; 29] = [
     TASK_STARTUP_SECONDS,
     TARGET_DRAIN_SECONDS,
     TARGET_UTILIZATION,
+    TOLERANCE,
     SCHEDULED_BOUNDS,
     MAX_WAIT_SECONDS,
     ANTICIPATION,

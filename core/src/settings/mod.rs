@@ -35,6 +35,7 @@ pub use issues::{ConfigError, ConfigIssue};
 pub use json_object::policy_from_json;
 pub use keys::Key;
 pub use policy::{
-    Anticipation, AnticipationMode, Fallback, PolicyKind, PolicySettings, ScaleInRelease, SurgeHint,
+    Anticipation, AnticipationMode, Fallback, PolicyKind, PolicySettings, ScaleInRelease,
+    SurgeHint, DEFAULT_TOLERANCE,
 };
 pub use reader::{Raw, Reader, Source};

@@ -193,6 +193,10 @@ impl PolicySettings {
     }
 }
 
+/// The predictive rule's `tolerance` unless configured: the Kubernetes HPA's
+/// default tolerance, a tenth of the current count.
+pub const DEFAULT_TOLERANCE: f64 = 0.1;
+
 /// Which decision rule a service uses.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "policy", rename_all = "snake_case")]
@@ -219,5 +223,9 @@ pub enum PolicyKind {
         /// The share of the tasks' capacity the plan uses (0 to 1): below 1, the
         /// rest is spare for what arrives between ticks and start-ups.
         target_utilization: f64,
+        /// The share of the current count (0 to 0.5) a change may be and still
+        /// wait: a scale-out for a tick to confirm it, idle tasks for more to go
+        /// at once (see [`crate::policy::modifiers::tolerance`]).
+        tolerance: f64,
     },
 }

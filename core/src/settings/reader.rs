@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::bounds_windows::{self, OwnBounds};
 use super::issues::ConfigIssue;
 use super::keys::*;
-use super::policy::{Fallback, PolicyKind, PolicySettings, ScaleInRelease};
+use super::policy::{Fallback, PolicyKind, PolicySettings, ScaleInRelease, DEFAULT_TOLERANCE};
 use crate::policy::scheduled_bounds::BoundsWindow;
 
 /// A raw field value: text from the environment, or a JSON value from the document.
@@ -176,6 +176,7 @@ impl Reader<'_> {
         let kind = self.rule();
         let max_wait_s = self.max_wait(kind.as_ref());
         self.predictive_only(TARGET_UTILIZATION, kind.as_ref());
+        self.predictive_only(TOLERANCE, kind.as_ref());
         let emergency_backlog = self.optional_whole(EMERGENCY_BACKLOG, 1, u64::MAX);
         let scale_in_stabilization_s = self.whole(SCALE_IN_STABILIZATION, 0, 0, 3600);
         let scale_in_release = self.scale_in_release(scale_in_stabilization_s);
@@ -366,11 +367,18 @@ impl Reader<'_> {
             |x| (0.1..=1.0).contains(&x),
             "a share of the tasks' capacity from 0.1 to 1 (1: no spare tasks)",
         );
+        let tolerance = self.real(
+            TOLERANCE,
+            Some(DEFAULT_TOLERANCE),
+            |x| (0.0..=0.5).contains(&x),
+            "a share of the current task count from 0 to 0.5 (0: every change at once)",
+        );
         Some(PolicyKind::Predictive {
             task_throughput: task_throughput?,
             task_startup_s: task_startup_s?,
             target_drain_s: target_drain_s?,
             target_utilization: target_utilization?,
+            tolerance: tolerance?,
         })
     }
 

@@ -149,6 +149,16 @@ fn bad_environment_values_name_their_field() {
             "TARGET_UTILIZATION",
             "set",
         ),
+        (
+            &[
+                ("SCALING_POLICY", "predictive"),
+                ("TASK_THROUGHPUT", "2"),
+                ("TOLERANCE", "0.7"),
+            ],
+            "TOLERANCE",
+            "\"0.7\"",
+        ),
+        (&[("TOLERANCE", "0.1")], "TOLERANCE", "set"),
         (&[("MIN_TASKS", "-1")], "MIN_TASKS", "\"-1\""),
         (&[("MAX_TASKS", "0")], "MAX_TASKS", "\"0\""),
         (

@@ -9,7 +9,9 @@
 //!    count the floor;
 //! 4. [`step_limits`]: at most so many tasks added or removed at once;
 //! 5. [`bounds`]: within `[min_tasks, max_tasks]`: the recommendation;
-//! 6. [`stabilization`]: scale in only to the highest recent recommendation.
+//! 6. [`stabilization`]: scale in only to the highest recent recommendation;
+//! 7. [`tolerance`]: a change of at most a share of the fleet waits (the
+//!    predictive rule only).
 //!
 //! Each appends what it did to the reason, so a decision's log line tells the whole
 //! story.
@@ -20,3 +22,4 @@ pub mod bounds;
 pub mod emergency;
 pub mod stabilization;
 pub mod step_limits;
+pub mod tolerance;

@@ -66,6 +66,7 @@ pub(crate) fn wanted(policy: &PolicySettings, reading: &Reading<'_>, memory: &Me
             task_startup_s,
             target_drain_s,
             target_utilization,
+            ..
         } => predictive::wanted(
             reading,
             memory,

@@ -111,20 +111,28 @@ fn pattern_strategy() -> impl Strategy<Value = Pattern> {
         0.0..1.0f64,
         0.0..10_000.0f64,
         (1u32..30, 0u32..30),
+        // Beyond the learner's -1..=1 too, as a damaged cache could hold.
+        (-5i64..5, -5i64..5),
     )
         .prop_map(
-            |(period_min, phase, messages, peak_share, baseline_per_minute, (seen, missed))| {
-                Recurring {
-                    period_min,
-                    phase_min: (phase * period_min as f64) as u64,
-                    messages,
-                    peak_per_minute: messages * peak_share,
-                    baseline_per_minute,
-                    hits: seen.saturating_sub(missed).max(1),
-                    seen,
-                    first_offset_min: 0,
-                    last_offset_min: 0,
-                }
+            |(
+                period_min,
+                phase,
+                messages,
+                peak_share,
+                baseline_per_minute,
+                (seen, missed),
+                (first_offset_min, last_offset_min),
+            )| Recurring {
+                period_min,
+                phase_min: (phase * period_min as f64) as u64,
+                messages,
+                peak_per_minute: messages * peak_share,
+                baseline_per_minute,
+                hits: seen.saturating_sub(missed).max(1),
+                seen,
+                first_offset_min,
+                last_offset_min,
             },
         );
     proptest::collection::vec(recurring, 0..4).prop_map(|recurring| Pattern {

@@ -58,9 +58,13 @@ impl Recurring {
 
     /// The minutes its surges begin in, for the period whose phase falls at
     /// Unix minute `at`.
+    /// Offsets beyond a minute (from a damaged cache) are read as a minute: the
+    /// learner never finds more.
     pub fn landing(&self, at: u64) -> std::ops::RangeInclusive<u64> {
-        let first = at.saturating_add_signed(self.first_offset_min);
-        let last = at.saturating_add_signed(self.last_offset_min).max(first);
+        let first = at.saturating_add_signed(self.first_offset_min.clamp(-1, 1));
+        let last = at
+            .saturating_add_signed(self.last_offset_min.clamp(-1, 1))
+            .max(first);
         first..=last
     }
 

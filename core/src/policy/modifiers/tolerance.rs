@@ -46,7 +46,10 @@ pub(crate) fn apply(
         .is_some_and(|p| p.added > 0 && !p.forecast_only);
     let band = (f64::from(current) * tolerance).floor() as u32;
     let change = stabilized.abs_diff(current);
-    if band == 0 || change == 0 || change > band || !within_bounds || wanted.emergency || prewarm {
+    if band == 0 || change == 0 || change > band || !within_bounds || wanted.emergency {
+        return stabilized;
+    }
+    if prewarm && stabilized > current {
         return stabilized;
     }
     let share = format!("at most {:.0} % of {current}", tolerance * 100.0);
@@ -67,7 +70,10 @@ pub(crate) fn apply(
         ));
         return current;
     }
-    if stabilized == recommended {
+    // The window's last release goes whatever its size, but not while a
+    // pre-warm raises the recommendation: its count is then no longer the
+    // reactive rule's, and anticipation only ever adds to what that would do.
+    if stabilized == recommended && !prewarm {
         return stabilized;
     }
     wanted.why.push_str(&format!(
@@ -168,6 +174,9 @@ mod tests {
             forecast_only: false,
         });
         assert_eq!(decide(&policy, 30, (32, 32), &before(30), &mut prewarm), 32);
+        // A pre-warm that lowers the recommendation a little releases nothing:
+        // without it the window would still hold the 30.
+        assert_eq!(decide(&policy, 30, (29, 29), &before(30), &mut prewarm), 30);
         assert_eq!(
             decide(&tolerant(0.0), 30, (32, 32), &before(30), &mut why()),
             32

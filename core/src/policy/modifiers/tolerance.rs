@@ -9,13 +9,15 @@
 //! The Kubernetes HPA skips changes within a tolerance of 10 % for the same
 //! reason; here a small change is not dropped but delayed:
 //!
-//! - **A small scale-out waits one tick** and goes ahead if that tick wants
-//!   more tasks than are there too. A wobble that reverses is never sent; a
-//!   real rise costs one tick on a tenth of the fleet's capacity. Never in an
-//!   emergency, and never for a pre-warm, whose timing is its point.
-//! - **Idle tasks go in lumps**: a release smaller than the tolerance waits
-//!   until the stabilization window has released more, or has released all it
-//!   will. Each idle task is held until its lump goes, a little longer than
+//! - **A small change of the recommendation waits one tick** and goes ahead if
+//!   the previous tick wanted it too (more tasks than there are, or fewer): a
+//!   scale-out, pending tasks cancelled, the stabilization window's last
+//!   release. A wobble that reverses is never sent; a real change costs one
+//!   tick on a tenth of the fleet's capacity. Never in an emergency, and never
+//!   for a pre-warm's scale-out, whose timing is its point.
+//! - **Idle tasks go in lumps**: a release of the window smaller than the
+//!   tolerance waits until the window has released more, or has released all
+//!   it will. Each idle task is held until its lump goes, a little longer than
 //!   the gradual release alone would hold it.
 //!
 //! The tolerance is a share of the current count, rounded down, so a fleet of
@@ -49,37 +51,43 @@ pub(crate) fn apply(
     if band == 0 || change == 0 || change > band || !within_bounds || wanted.emergency {
         return stabilized;
     }
-    if prewarm && stabilized > current {
-        return stabilized;
-    }
     let share = format!("at most {:.0} % of {current}", tolerance * 100.0);
-    if stabilized > current {
-        // The previous tick wanted more than there are now too: confirmed.
-        if memory
-            .samples
-            .last()
-            .is_some_and(|s| s.recommended > current)
-        {
+    let sign = if stabilized > current { '+' } else { '-' };
+    // The recommendation itself, not a lump of the window's: a scale-out, the
+    // cancelling of pending tasks, or the window's last release. It waits a tick,
+    // and then goes whatever its size. A pre-warm's scale-out never waits (its
+    // timing is its point), and while a pre-warm raises the recommendation
+    // nothing small goes down: anticipation only ever adds to what the reactive
+    // rule would do.
+    let whole = stabilized > current || (stabilized == recommended && !prewarm);
+    let more = stabilized > current;
+    if whole && (confirmed(memory, current, more) || (prewarm && more)) {
+        if !prewarm {
             wanted
                 .why
-                .push_str(&format!("; +{change} confirmed by the tick before"));
-            return stabilized;
+                .push_str(&format!("; {sign}{change} confirmed by the tick before"));
         }
-        wanted.why.push_str(&format!(
-            "; +{change} ({share}) waits a tick to be confirmed"
-        ));
-        return current;
-    }
-    // The window's last release goes whatever its size, but not while a
-    // pre-warm raises the recommendation: its count is then no longer the
-    // reactive rule's, and anticipation only ever adds to what that would do.
-    if stabilized == recommended && !prewarm {
         return stabilized;
     }
-    wanted.why.push_str(&format!(
-        "; releasing {change} idle task(s) ({share}) waits for more to go at once"
-    ));
+    if whole {
+        wanted.why.push_str(&format!(
+            "; {sign}{change} ({share}) waits a tick to be confirmed"
+        ));
+    } else {
+        wanted.why.push_str(&format!(
+            "; releasing {change} idle task(s) ({share}) waits for more to go at once"
+        ));
+    }
     current
+}
+
+/// Whether the previous tick wanted more (`more`) or fewer tasks than
+/// `current` too: the change is then no wobble.
+fn confirmed(memory: &Memory, current: u32, more: bool) -> bool {
+    memory
+        .samples
+        .last()
+        .is_some_and(|s| (more && s.recommended > current) || (!more && s.recommended < current))
 }
 
 #[cfg(test)]
@@ -198,8 +206,21 @@ mod tests {
         );
         // 4 at once goes.
         assert_eq!(decide(&policy, 30, (20, 26), &before(20), &mut why()), 26);
-        // The window's end: the last 2 go, lump or not.
+        // The window's end: the last 2 go, lump or not, the tick before having
+        // recommended 20 too.
         assert_eq!(decide(&policy, 22, (20, 20), &before(20), &mut why()), 20);
+        // A small drop of the recommendation itself (pending tasks cancelled)
+        // waits a tick to be confirmed, as a small rise does.
+        let mut wanted = why();
+        assert_eq!(decide(&policy, 30, (28, 28), &before(30), &mut wanted), 30);
+        assert!(
+            wanted
+                .why
+                .contains("-2 (at most 10 % of 30) waits a tick to be confirmed"),
+            "{}",
+            wanted.why
+        );
+        assert_eq!(decide(&policy, 30, (28, 28), &before(28), &mut why()), 28);
         // Above the bounds the count comes down whatever the step.
         let mut bounded = tolerant(0.1);
         bounded.max_tasks = 29;

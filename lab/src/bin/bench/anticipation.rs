@@ -31,8 +31,9 @@ pub(crate) fn workload() -> Workload {
     }
 }
 
-/// The strategies of the table: the original at 60 s first.
-fn strategies(workload: Workload) -> Vec<Strategy> {
+/// The strategies of the table: the original at 60 s, the reactive rule and
+/// anticipation, then AWS predictive scaling.
+pub(crate) fn strategies(workload: Workload) -> Vec<Strategy> {
     let original = simulator::example_policy();
     vec![
         simulator::fast("original step", 60, &original),

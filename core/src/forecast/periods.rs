@@ -58,6 +58,7 @@ impl Recurring {
 
     /// The minutes its surges begin in, for the period whose phase falls at
     /// Unix minute `at`.
+    ///
     /// Offsets beyond a minute (from a damaged cache) are read as a minute: the
     /// learner never finds more.
     pub fn landing(&self, at: u64) -> std::ops::RangeInclusive<u64> {

@@ -52,15 +52,15 @@ pub(crate) fn apply(
         return stabilized;
     }
     let share = format!("at most {:.0} % of {current}", tolerance * 100.0);
-    let sign = if stabilized > current { '+' } else { '-' };
+    let more = stabilized > current;
+    let sign = if more { '+' } else { '-' };
     // The recommendation itself, not a lump of the window's: a scale-out, the
     // cancelling of pending tasks, or the window's last release. It waits a tick,
     // and then goes whatever its size. A pre-warm's scale-out never waits (its
     // timing is its point), and while a pre-warm raises the recommendation
     // nothing small goes down: anticipation only ever adds to what the reactive
     // rule would do.
-    let whole = stabilized > current || (stabilized == recommended && !prewarm);
-    let more = stabilized > current;
+    let whole = more || (stabilized == recommended && !prewarm);
     if whole && (confirmed(memory, current, more) || (prewarm && more)) {
         if !prewarm {
             wanted

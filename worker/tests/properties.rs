@@ -111,8 +111,9 @@ fn pattern_strategy() -> impl Strategy<Value = Pattern> {
         0.0..1.0f64,
         0.0..10_000.0f64,
         (1u32..30, 0u32..30),
-        // Beyond the learner's -1..=1 too, as a damaged cache could hold.
+        // Beyond the learner's -1..=1 and 0..=59 too, as a damaged cache could hold.
         (-5i64..5, -5i64..5),
+        0u64..200,
     )
         .prop_map(
             |(
@@ -123,6 +124,7 @@ fn pattern_strategy() -> impl Strategy<Value = Pattern> {
                 baseline_per_minute,
                 (seen, missed),
                 (first_offset_min, last_offset_min),
+                earliest_second,
             )| Recurring {
                 period_min,
                 phase_min: (phase * period_min as f64) as u64,
@@ -133,6 +135,7 @@ fn pattern_strategy() -> impl Strategy<Value = Pattern> {
                 seen,
                 first_offset_min,
                 last_offset_min,
+                earliest_second,
             },
         );
     proptest::collection::vec(recurring, 0..4).prop_map(|recurring| Pattern {

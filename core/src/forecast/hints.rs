@@ -27,6 +27,7 @@ pub fn expected(hint: &SurgeHint, from: u64, to: u64) -> Vec<Expected> {
         .map(|minute| Expected {
             minute,
             last_minute: minute,
+            earliest_second: 0,
             messages: hint.messages as f64,
             peak_per_minute: hint.messages as f64,
             baseline_per_minute: 0.0,

@@ -66,6 +66,9 @@ pub struct Expected {
     /// The last one: surges that land late in their minute are as often first
     /// seen in the next.
     pub last_minute: u64,
+    /// The earliest second of `minute` it can begin at, as far as the
+    /// history tells (0: any).
+    pub earliest_second: u64,
     /// Its size, in messages above the usual arrivals.
     pub messages: f64,
     /// Its busiest minute, in messages above the usual arrivals.
@@ -77,6 +80,13 @@ pub struct Expected {
 }
 
 impl Expected {
+    /// The Unix second it can begin at, at the earliest.
+    pub fn starts_s(&self) -> u64 {
+        self.minute
+            .saturating_mul(60)
+            .saturating_add(self.earliest_second)
+    }
+
     /// The share of past periods it came in (a hint is taken at its word: 1).
     pub fn confidence(&self) -> f64 {
         match self.evidence {
@@ -128,6 +138,7 @@ impl Pattern {
                     .map(move |landing| Expected {
                         minute: *landing.start(),
                         last_minute: *landing.end(),
+                        earliest_second: r.earliest_second.min(59),
                         messages: r.messages,
                         peak_per_minute: r.peak_per_minute,
                         baseline_per_minute: r.baseline_per_minute,
@@ -212,6 +223,7 @@ mod tests {
                 seen: 10,
                 first_offset_min: 0,
                 last_offset_min: 1,
+                earliest_second: 0,
             }],
             learned_at_minute: 0,
         };

@@ -49,6 +49,11 @@ pub struct Recurring {
     pub first_offset_min: i64,
     #[serde(default)]
     pub last_offset_min: i64,
+    /// The earliest second of its first landing minute that a surge which
+    /// began in that minute can have begun at (see
+    /// [`Surge::earliest_second`]): tasks ready then are ready for all of them.
+    #[serde(default)]
+    pub earliest_second: u64,
 }
 
 impl Recurring {
@@ -126,6 +131,8 @@ fn at_phase(
     let (mut hits, mut seen) = (0u32, 0u32);
     // Starts one minute before, at and one minute after the phase.
     let mut starts = [0u32; 3];
+    // Each hit's start (0 to 2, as `starts` counts them) and earliest second.
+    let mut landed = Vec::new();
     let (mut sizes, mut peaks, mut baselines) = (Vec::new(), Vec::new(), Vec::new());
     let mut start = first - first % period + phase;
     if start < first {
@@ -143,7 +150,9 @@ fn at_phase(
                 .next()
             {
                 hits += 1;
-                starts[(s.minute + 1 - minute).min(2) as usize] += 1;
+                let start = (s.minute + 1 - minute).min(2) as usize;
+                starts[start] += 1;
+                landed.push((start, s.earliest_second()));
                 sizes.push(s.messages);
                 peaks.push(s.peak_per_minute);
                 baselines.push(s.baseline_per_minute);
@@ -155,6 +164,12 @@ fn at_phase(
         return None;
     }
     let (first_offset_min, last_offset_min) = landing_offsets(starts);
+    let earliest_second = landed
+        .iter()
+        .filter(|(start, _)| *start as i64 - 1 == first_offset_min)
+        .map(|(_, second)| *second)
+        .min()
+        .unwrap_or(0);
     Some(Recurring {
         period_min: period,
         phase_min: phase,
@@ -165,6 +180,7 @@ fn at_phase(
         seen,
         first_offset_min,
         last_offset_min,
+        earliest_second,
     })
 }
 
@@ -206,6 +222,8 @@ mod tests {
                 messages: 5000.0,
                 peak_per_minute: 4000.0,
                 baseline_per_minute: 60.0,
+                first_minute: 4000.0,
+                second_minute: 1000.0,
             })
             .collect()
     }
@@ -259,6 +277,42 @@ mod tests {
         assert_eq!(landing_offsets([0, 1, 19]), (1, 1));
         assert_eq!(landing_offsets([5, 5, 5]), (-1, 1));
         assert_eq!(landing_offsets([0, 0, 0]), (0, 0));
+    }
+
+    #[test]
+    fn surges_that_spill_into_the_next_minute_are_expected_late_in_their_first() {
+        let spill = |minute, first: f64, second: f64| Surge {
+            minute,
+            messages: first + second,
+            peak_per_minute: first.max(second),
+            baseline_per_minute: 60.0,
+            first_minute: first,
+            second_minute: second,
+        };
+        // Every hour at :10, spilling into :11: 1,000 then 3,000 (at second 40
+        // at the earliest) or 2,000 then 4,000 (30): ready at :10:30.
+        let hours: Vec<Surge> = (0..48)
+            .map(|h| match h % 2 {
+                0 => spill(h * 60 + 10, 1000.0, 3000.0),
+                _ => spill(h * 60 + 10, 2000.0, 4000.0),
+            })
+            .collect();
+        let found = recurring(&hours, 0, 48 * 60, &|_| true, 0.7);
+        assert_eq!((found[0].phase_min, found[0].earliest_second), (10, 30));
+        // One that stayed within :10 can have begun at any second of it.
+        let mut one_whole = hours.clone();
+        one_whole[6] = spill(6 * 60 + 10, 4000.0, 0.0);
+        let found = recurring(&one_whole, 0, 48 * 60, &|_| true, 0.7);
+        assert_eq!(found[0].earliest_second, 0);
+        // Only those that began in the first minute of the landing window
+        // count: one first counted a minute later began later anyway.
+        let mut some_later = hours.clone();
+        some_later[7] = spill(7 * 60 + 11, 4000.0, 0.0);
+        let found = recurring(&some_later, 0, 48 * 60, &|_| true, 0.7);
+        assert_eq!(
+            (found[0].landing(130), found[0].earliest_second),
+            (130..=130, 30)
+        );
     }
 
     #[test]

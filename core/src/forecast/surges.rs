@@ -28,6 +28,31 @@ pub struct Surge {
     pub peak_per_minute: f64,
     /// The usual arrivals per minute it stood above (its first minute's baseline).
     pub baseline_per_minute: f64,
+    /// Its first minute's messages above the baseline, and its second's (0 for
+    /// a surge of one minute): how it fell across the minute it began in.
+    pub first_minute: f64,
+    pub second_minute: f64,
+}
+
+impl Surge {
+    /// The earliest second of its first minute it can have begun at.
+    ///
+    /// At a steady rate, a surge that began `x` seconds before its first
+    /// minute ended and lasted `y` seconds into the next brought them messages
+    /// in the ratio `x : y`, and `y` is at most a minute: so `x` is at most a
+    /// minute times the first minute's messages over the second's. A surge
+    /// that brought its second minute fewer messages than its first can have
+    /// begun at any second: 0. One that fades from its start (a flash crowd)
+    /// is placed earlier than it began, never later; one that builds up is
+    /// placed later, past the slow start that the tasks already there meet.
+    pub fn earliest_second(&self) -> u64 {
+        if self.second_minute <= self.first_minute || self.second_minute <= 0.0 {
+            return 0;
+        }
+        (60.0 * (1.0 - self.first_minute / self.second_minute))
+            .floor()
+            .clamp(0.0, 59.0) as u64
+    }
 }
 
 /// Surges found minute by minute, as the history grows: each minute is looked
@@ -63,6 +88,9 @@ impl SurgeFinder {
                     open.messages += excess;
                     open.peak_per_minute = open.peak_per_minute.max(excess);
                 }
+                if minute == open.minute + 1 {
+                    open.second_minute = excess;
+                }
             }
             (Some((excess, baseline)), None) => {
                 self.open = Some(Surge {
@@ -70,6 +98,8 @@ impl SurgeFinder {
                     messages: excess,
                     peak_per_minute: excess,
                     baseline_per_minute: baseline,
+                    first_minute: excess,
+                    second_minute: 0.0,
                 })
             }
             (None, _) => {
@@ -129,6 +159,31 @@ mod tests {
             arrivals.record(m, 60 + (m * 7 % 11) as u32 + extra);
         }
         arrivals
+    }
+
+    #[test]
+    fn a_surge_that_spills_into_the_next_minute_began_late_in_its_first() {
+        let mut finder = SurgeFinder::default();
+        // 1,000 in minute 90 and 3,000 in 91 over about 65: a steady surge
+        // that brought 91 three times what it brought 90 began at second 40
+        // of 90 at the earliest.
+        finder.update(&history(
+            200,
+            &[(90, 1000), (91, 3000), (150, 5000), (151, 2000)],
+        ));
+        let surges = finder.all();
+        assert_eq!(surges.len(), 2, "{surges:?}");
+        assert!(
+            (38..=41).contains(&surges[0].earliest_second()),
+            "{surges:?}"
+        );
+        // One that brought its second minute less began at any second.
+        assert_eq!(surges[1].earliest_second(), 0);
+        let whole = Surge {
+            second_minute: 0.0,
+            ..surges[0]
+        };
+        assert_eq!(whole.earliest_second(), 0);
     }
 
     #[test]

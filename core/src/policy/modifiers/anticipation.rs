@@ -12,6 +12,12 @@
 //! already does; ordering earlier pays for idle tasks. Once the surge is in
 //! the queue the reactive rule wants the tasks itself.
 //!
+//! T is a second, not only a minute, when the history can tell: surges that
+//! land late in their minute spill into the next, and how they split between
+//! the two bounds how late they began ([`crate::forecast::surges::Surge::earliest_second`]).
+//! The tasks are then ordered for the earliest second any of them began at,
+//! not for the start of the minute, and no surge seen found them idle longer.
+//!
 //! The tasks are the predictive rule's arithmetic applied to that minute, with
 //! the minute's arrivals as its rate λ: those that keep up with the usual
 //! arrivals the history shows around it plus the surge's busiest minute,
@@ -68,7 +74,7 @@ pub(crate) fn apply(
     );
     let forecast_only = mode == AnticipationMode::ForecastOnly;
     wanted.prewarm = Some(Prewarm {
-        surge_at_s: prepared.surge.minute.saturating_mul(60),
+        surge_at_s: prepared.surge.starts_s(),
         tasks: u32::try_from(prepared.tasks).unwrap_or(u32::MAX),
         added: u32::try_from(
             prepared
@@ -116,7 +122,7 @@ fn prepared(
     let per_task = reading.measured.unwrap_or(task_throughput) * target_utilization;
     expected
         .into_iter()
-        .filter(|e| now_s + lead_s >= e.minute * 60 && now_s < (e.last_minute + 1) * 60)
+        .filter(|e| now_s + lead_s >= e.starts_s() && now_s < (e.last_minute + 1) * 60)
         .filter(|e| e.confidence() >= policy.anticipation.min_confidence)
         .map(|surge| {
             // The minute's arrivals as the rule's λ: a surge that comes faster
@@ -130,21 +136,25 @@ fn prepared(
         .max_by_key(|p| p.tasks)
 }
 
-/// When a surge is expected: `14:00:00 UTC`, or `14:00:00 UTC, or up to 1
-/// minute later` when its surges began in more than one minute.
+/// When a surge is expected: `14:00:00 UTC`; `14:00:40 UTC at the earliest`
+/// when the history places its surges late in their first minute; and `, or up
+/// to 1 minute(s) later` when they began in more than one minute.
 fn when(surge: &Expected) -> String {
+    let at = match surge.earliest_second {
+        0 => clock(surge.starts_s()),
+        _ => format!("{} at the earliest", clock(surge.starts_s())),
+    };
     match surge.last_minute.saturating_sub(surge.minute) {
-        0 => clock(surge.minute),
-        later => format!("{}, or up to {later} minute(s) later", clock(surge.minute)),
+        0 => at,
+        later => format!("{at}, or up to {later} minute(s) later"),
     }
 }
 
-/// A Unix minute as the reason shows it: `14:00:00 UTC`, with the date when it
-/// is not today.
-fn clock(minute: u64) -> String {
-    match Timestamp::from_second(minute as i64 * 60) {
+/// A Unix second as the reason shows it: `14:00:00 UTC`.
+fn clock(second: u64) -> String {
+    match Timestamp::from_second(second as i64) {
         Ok(at) => at.strftime("%H:%M:%S UTC").to_string(),
-        Err(_) => format!("minute {minute}"),
+        Err(_) => format!("second {second}"),
     }
 }
 
@@ -179,6 +189,7 @@ mod tests {
                 seen: 7,
                 first_offset_min: 0,
                 last_offset_min: 0,
+                earliest_second: 0,
             }],
             learned_at_minute: 0,
         }
@@ -233,6 +244,28 @@ mod tests {
         // Held through its minute, then left to the reactive rule.
         assert_eq!(decide(&policy, &pattern, lands_s + 59).new_desired, 51);
         assert_eq!(decide(&policy, &pattern, lands_s + 60).new_desired, 1);
+    }
+
+    #[test]
+    fn a_surge_known_to_land_late_in_its_minute_is_prepared_for_that_second() {
+        let policy = anticipating(AnticipationMode::On);
+        let mut pattern = hourly(6);
+        pattern.recurring[0].earliest_second = 40;
+        let lands_s = 29_568_840 * 60;
+        // Tasks ordered 55 s before 22:00:40, not before 22:00:00.
+        assert_eq!(decide(&policy, &pattern, lands_s - 55).new_desired, 1);
+        assert_eq!(decide(&policy, &pattern, lands_s - 20).new_desired, 1);
+        let d = decide(&policy, &pattern, lands_s - 15);
+        assert_eq!(d.new_desired, 51, "{}", d.reason);
+        assert!(
+            d.reason
+                .contains("expected at 22:00:40 UTC at the earliest (≈5000"),
+            "{}",
+            d.reason
+        );
+        assert_eq!(d.prewarm.map(|p| p.surge_at_s), Some(lands_s + 40));
+        // Still held to the end of the minute.
+        assert_eq!(decide(&policy, &pattern, lands_s + 59).new_desired, 51);
     }
 
     #[test]

@@ -28,9 +28,11 @@ pub struct Surge {
     pub peak_per_minute: f64,
     /// The usual arrivals per minute it stood above (its first minute's baseline).
     pub baseline_per_minute: f64,
-    /// Its first minute's messages above the baseline, and its second's (0 for
-    /// a surge of one minute): how it fell across the minute it began in.
+    /// Its first minute's messages above the baseline: with the second's, how
+    /// it fell across the minute it began in.
     pub first_minute: f64,
+    /// Its second minute's messages above the baseline (0 for a surge of one
+    /// minute).
     pub second_minute: f64,
 }
 

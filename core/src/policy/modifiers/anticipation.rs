@@ -16,7 +16,8 @@
 //! land late in their minute spill into the next, and how they split between
 //! the two bounds how late they began ([`crate::forecast::surges::Surge::earliest_second`]).
 //! The tasks are then ordered for the earliest second any of them began at,
-//! not for the start of the minute, and no surge seen found them idle longer.
+//! not for the start of the minute: every surge seen would have found them
+//! ready, and none would have found them idle for the seconds before.
 //!
 //! The tasks are the predictive rule's arithmetic applied to that minute, with
 //! the minute's arrivals as its rate λ: those that keep up with the usual

@@ -164,12 +164,7 @@ fn at_phase(
         return None;
     }
     let (first_offset_min, last_offset_min) = landing_offsets(starts);
-    let earliest_second = landed
-        .iter()
-        .filter(|(start, _)| *start as i64 - 1 == first_offset_min)
-        .map(|(_, second)| *second)
-        .min()
-        .unwrap_or(0);
+    let earliest_second = earliest_in_first_minute(&landed, first_offset_min);
     Some(Recurring {
         period_min: period,
         phase_min: phase,
@@ -182,6 +177,19 @@ fn at_phase(
         last_offset_min,
         earliest_second,
     })
+}
+
+/// The earliest second that the surges which began in the landing window's
+/// first minute (`first_offset_min` from the phase) can have begun at, of
+/// `landed`'s (start, earliest second) pairs: tasks ready then are ready for
+/// every one of them. 0 when none began there.
+fn earliest_in_first_minute(landed: &[(usize, u64)], first_offset_min: i64) -> u64 {
+    landed
+        .iter()
+        .filter(|(start, _)| *start as i64 - 1 == first_offset_min)
+        .map(|(_, second)| *second)
+        .min()
+        .unwrap_or(0)
 }
 
 /// The first and last offset from the phase (−1 to 1) of the minutes surges

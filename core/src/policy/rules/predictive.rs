@@ -27,7 +27,7 @@
 
 use super::Wanted;
 use crate::policy::memory::Memory;
-use crate::policy::rates::sustained_rate;
+use crate::policy::rates::{sustained_rate, RECENT_WINDOW_MS};
 use crate::policy::reading::{tasks_ceil, tasks_round, Reading};
 #[cfg(doc)]
 use crate::settings::PolicyKind;
@@ -55,7 +55,24 @@ pub(crate) struct Predictive {
 /// of all actions at the same p99 and +0.3 % task-hours on average: a pending
 /// task kept by the band costs at most the rest of its start-up, and when the
 /// need comes back it is already on its way.
+///
+/// The band is wider where the rate's own noise is: see [`CANCEL_MARGIN_ERRORS`].
 const CANCEL_MARGIN_TASKS: f64 = 1.0;
+
+/// The cancel band in standard errors of the sustained rate, where that is more
+/// than [`CANCEL_MARGIN_TASKS`].
+///
+/// Arrivals counted over the rate's short window of T seconds are Poisson: at λ
+/// a second the estimate's standard error is `√(λ / T)`, or `√(λ / T) / (μ·u)`
+/// tasks. At 1 to 4 messages a second with μ = 1 that is under half a task and
+/// the whole task holds; at 8 it is 0.7, and the need swings past a whole task
+/// between ticks on noise alone, so a task ordered on the upswing was cancelled
+/// on the downswing. Two standard errors is the usual line between noise and a
+/// change. Measured on the built-in and random workloads (`bench quality`): a
+/// tenth fewer actions on the 20 traces (diurnal's 15.5 an hour to 6.3), at
+/// +0.3 % task-hours on average, +1.5 % at worst, the p99 within 1 %; and on
+/// the 51 periodic workloads the p99 and cost unchanged (±1 s, +0.2 %).
+const CANCEL_MARGIN_ERRORS: f64 = 2.0;
 
 /// What the next start-up delay looks like, for a count of tasks.
 struct Outlook {
@@ -86,17 +103,31 @@ impl Outlook {
                 format!("{to_order} task(s) at {mu_text} to drain it in {target_drain_s}s"),
             );
         }
-        let enough = self.fewest_enough(current, CANCEL_MARGIN_TASKS);
+        let margin = self.cancel_margin();
+        let enough = self.fewest_enough(current, margin);
         let mut why = format!(
             "{enough} task(s) at {mu_text} drain it in {target_drain_s}s, pending ones included"
         );
         let tight = self.fewest_enough(current, 0.0);
         if enough > tight {
+            let spare = if margin > CANCEL_MARGIN_TASKS {
+                format!("{margin:.1} tasks, two standard errors of the arrival rate,")
+            } else {
+                "a whole task".to_string()
+            };
             why.push_str(&format!(
-                " ({tight} would, but a pending task is cancelled only with a whole task to spare)"
+                " ({tight} would, but a pending task is cancelled only with {spare} to spare)"
             ));
         }
         (enough, why)
+    }
+
+    /// How many tasks to spare a pending task is cancelled with: a whole one, or
+    /// more where the rate's Poisson noise is more (see [`CANCEL_MARGIN_ERRORS`]).
+    fn cancel_margin(&self) -> f64 {
+        let window_s = RECENT_WINDOW_MS as f64 / 1000.0;
+        let noise_tasks = (self.lambda / window_s).sqrt() / (self.mu * self.utilization);
+        CANCEL_MARGIN_TASKS.max(CANCEL_MARGIN_ERRORS * noise_tasks)
     }
 
     /// The backlog expected once tasks ordered now are ready, with `total` tasks
@@ -417,6 +448,51 @@ mod tests {
         assert_eq!(
             (d.action, d.new_desired),
             (Action::ScaleIn, 8),
+            "{}",
+            d.reason
+        );
+    }
+
+    /// Where the arrival rate's own noise is more than a task, so is the band:
+    /// two standard errors of the rate, counted over its short window.
+    #[test]
+    fn the_cancel_band_widens_with_the_arrival_rates_noise() {
+        let policy = predictive_policy();
+        // 30 running tasks kept busy, 60 waiting before and after: 30/s, whose
+        // 15-second count has a standard error of √(30/15) ≈ 1.41 tasks.
+        let (_, memory) =
+            recommend_with_memory(&policy, &at(&visible(60), 30, 30, 0), &Memory::default());
+        let with_pending = |pending: u32| {
+            recommend_with_memory(
+                &policy,
+                &at(&visible(60), 30 + pending, 30, 10_000),
+                &memory,
+            )
+            .0
+        };
+        // 3 pending: 31 tasks would do (30 + 37.5/60 = 30.6), and with a whole task
+        // of band 32; with 2.8 tasks of band all 33 stay.
+        let d = with_pending(3);
+        assert_eq!(
+            (d.action, d.new_desired),
+            (Action::None, 33),
+            "{}",
+            d.reason
+        );
+        assert!(
+            d.reason.contains(
+                "(31 would, but a pending task is cancelled only with 2.8 tasks, \
+                 two standard errors of the arrival rate, to spare)"
+            ),
+            "{}",
+            d.reason
+        );
+        // 6 pending: the 33 are enough with 2.8 to spare (30.0 + 2.8 → 33), the
+        // other three go.
+        let d = with_pending(6);
+        assert_eq!(
+            (d.action, d.new_desired),
+            (Action::ScaleIn, 33),
             "{}",
             d.reason
         );

@@ -87,6 +87,14 @@ impl Expected {
             .saturating_add(self.earliest_second)
     }
 
+    /// Its period, in minutes, when the history found it (a hint has none).
+    pub fn period_min(&self) -> Option<u64> {
+        match self.evidence {
+            Evidence::History { period_min, .. } => Some(period_min),
+            Evidence::Hint { .. } => None,
+        }
+    }
+
     /// The share of past periods it came in (a hint is taken at its word: 1).
     pub fn confidence(&self) -> f64 {
         match self.evidence {

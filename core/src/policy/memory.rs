@@ -42,6 +42,25 @@ pub struct Memory {
     /// it is kept after the backlog that allowed measuring it is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput_micro: Option<u64>,
+    /// When recurring surges were seen landing, oldest first (see
+    /// [`super::landings`]): what anticipation learns their second from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub landings: Vec<Landing>,
+}
+
+/// A recurring surge seen landing: the reading after `after_s` seconds of its
+/// landing window was the last to see none of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Landing {
+    /// The surge's period, in minutes.
+    pub period_min: u64,
+    /// Its landing window's first minute within the period: with the period,
+    /// which surge this is.
+    pub window_minute: u64,
+    /// The Unix second its window began at: one landing per window.
+    pub window_start_s: u64,
+    /// Seconds into the window it had not come yet.
+    pub after_s: u64,
 }
 
 /// How far back the wait goal looks for the tasks running when an age was

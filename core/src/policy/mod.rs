@@ -30,6 +30,7 @@
 pub mod cooldown;
 pub mod decision;
 pub mod fallback;
+pub mod landings;
 pub mod memory;
 pub mod modifiers;
 pub mod rates;
@@ -138,6 +139,7 @@ fn recommend_within_bounds(
         paused: false,
         prewarm: wanted.prewarm,
     };
-    let next = remember::after_reading(policy, memory, &reading, recommended);
+    let mut next = remember::after_reading(policy, memory, &reading, recommended);
+    landings::remember(&mut next, wanted.landing);
     (decision, next)
 }

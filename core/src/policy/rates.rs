@@ -78,6 +78,29 @@ pub fn sustained_rate(
     Some(minute.min(recent))
 }
 
+/// The arrival rate since the last sample, about one tick: what tells a
+/// surge's landing (see [`super::landings`]). `None` without a sample at least a
+/// second old.
+pub fn arrival_rate_since_last(
+    samples: &[Sample],
+    total: u64,
+    busy: u32,
+    dequeued: Option<u64>,
+    task_throughput: f64,
+    now_ms: u64,
+) -> Option<f64> {
+    let last = samples.last()?;
+    arrival_rate_over(
+        now_ms.saturating_sub(last.at_ms),
+        samples,
+        total,
+        busy,
+        dequeued,
+        task_throughput,
+        now_ms,
+    )
+}
+
 /// The arrival rate over a window of `window_ms` (see [`arrival_rate`]).
 fn arrival_rate_over(
     window_ms: u64,

@@ -40,6 +40,7 @@ use jiff::Timestamp;
 
 use crate::forecast::{hints, Expected, Pattern};
 use crate::policy::decision::Prewarm;
+use crate::policy::landings;
 use crate::policy::memory::Memory;
 use crate::policy::reading::{tasks_ceil, Reading};
 use crate::policy::rules::predictive::tick_seconds;
@@ -63,7 +64,22 @@ pub(crate) fn apply(
     if mode == AnticipationMode::Off {
         return;
     }
-    let Some(prepared) = prepared(policy, reading, forecast, memory) else {
+    let PolicyKind::Predictive {
+        task_throughput,
+        task_startup_s,
+        target_utilization,
+        ..
+    } = policy.kind
+    else {
+        return;
+    };
+    let now_s = reading.now_ms / 1000;
+    let lead_s = task_startup_s + tick_seconds(memory, reading.now_ms).round() as u64;
+    let expected = expected_around(policy, forecast, memory, now_s, lead_s);
+    wanted.landing = landings::observe(&expected, reading, memory, task_throughput);
+    let per_task = reading.measured.unwrap_or(task_throughput) * target_utilization;
+    let confidence = policy.anticipation.min_confidence;
+    let Some(prepared) = prepared(expected, now_s, lead_s, per_task, confidence) else {
         return;
     };
     let what = format!(
@@ -96,35 +112,42 @@ pub(crate) fn apply(
     }
 }
 
-/// The surge of the window this tick is in that needs the most tasks, if any
-/// is confident enough.
-fn prepared(
+/// The surges whose landing windows meet the minutes from the one before now
+/// (for a landing counted a little late) to `now + lead`, each expected at the
+/// later of the earliest seconds its minute counts and its landings tell.
+fn expected_around(
     policy: &PolicySettings,
-    reading: &Reading<'_>,
     forecast: Option<&Pattern>,
     memory: &Memory,
-) -> Option<Prepared> {
-    let PolicyKind::Predictive {
-        task_throughput,
-        task_startup_s,
-        target_utilization,
-        ..
-    } = policy.kind
-    else {
-        return None;
-    };
-    let now_s = reading.now_ms / 1000;
-    let lead_s = task_startup_s + tick_seconds(memory, reading.now_ms).round() as u64;
-    let (from, to) = (now_s / 60, (now_s + lead_s) / 60);
+    now_s: u64,
+    lead_s: u64,
+) -> Vec<Expected> {
+    let (from, to) = ((now_s / 60).saturating_sub(1), (now_s + lead_s) / 60);
     let mut expected = forecast.map(|p| p.expected(from, to)).unwrap_or_default();
+    for surge in &mut expected {
+        if let Some(second) = landings::earliest_second(surge, &memory.landings) {
+            surge.earliest_second = surge.earliest_second.max(second.min(59));
+        }
+    }
     for hint in &policy.anticipation.hints {
         expected.extend(hints::expected(hint, from, to));
     }
-    let per_task = reading.measured.unwrap_or(task_throughput) * target_utilization;
+    expected
+}
+
+/// The surge of the window this tick is in that needs the most tasks, if any
+/// is confident enough.
+fn prepared(
+    expected: Vec<Expected>,
+    now_s: u64,
+    lead_s: u64,
+    per_task: f64,
+    min_confidence: f64,
+) -> Option<Prepared> {
     expected
         .into_iter()
         .filter(|e| now_s + lead_s >= e.starts_s() && now_s < (e.last_minute + 1) * 60)
-        .filter(|e| e.confidence() >= policy.anticipation.min_confidence)
+        .filter(|e| e.confidence() >= min_confidence)
         .map(|surge| {
             // The minute's arrivals as the rule's λ: a surge that comes faster
             // than its minute's mean leaves a backlog, the reactive rule's to drain.
@@ -173,6 +196,7 @@ fn size(surge: &Expected) -> String {
 #[cfg(test)]
 mod tests {
     use crate::forecast::{Pattern, Recurring};
+    use crate::policy::memory::Landing;
     use crate::policy::test_support::*;
     use crate::policy::*;
     use crate::settings::AnticipationMode;
@@ -267,6 +291,79 @@ mod tests {
         assert_eq!(d.prewarm.map(|p| p.surge_at_s), Some(lands_s + 40));
         // Still held to the end of the minute.
         assert_eq!(decide(&policy, &pattern, lands_s + 59).new_desired, 51);
+    }
+
+    #[test]
+    fn a_surge_seen_landing_late_is_prepared_for_the_second_its_landings_tell() {
+        let policy = anticipating(AnticipationMode::On);
+        let pattern = hourly(6);
+        let lands_s = 29_568_840 * 60;
+        // Seen landing 30 to 45 s into its minute in the last four hours: from
+        // 30 − 15 / 3 = 25 s on, where the minute counts could not tell.
+        let landings: Vec<Landing> = [30, 45, 40, 35]
+            .iter()
+            .zip(1..)
+            .map(|(after_s, hours_ago)| Landing {
+                period_min: 60,
+                window_minute: 0,
+                window_start_s: lands_s - hours_ago * 3600,
+                after_s: *after_s,
+            })
+            .collect();
+        let decide_at = |now_s: u64| {
+            let metrics = visible(0);
+            let before = at(&metrics, 2, 2, (now_s - 10) * 1000);
+            let (_, mut memory) = recommend_with_memory(&policy, &before, &Memory::default());
+            memory.landings = landings.clone();
+            let observed = Observation {
+                forecast: Some(&pattern),
+                ..at(&metrics, 2, 2, now_s * 1000)
+            };
+            recommend_with_memory(&policy, &observed, &memory).0
+        };
+        assert_eq!(decide_at(lands_s - 31).new_desired, 1);
+        let d = decide_at(lands_s - 30);
+        assert_eq!(d.new_desired, 51, "{}", d.reason);
+        assert!(
+            d.reason
+                .contains("expected at 22:00:25 UTC at the earliest (≈5000"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn a_landing_is_the_reading_before_the_arrivals_jumped_once_a_window() {
+        let policy = anticipating(AnticipationMode::On);
+        let pattern = hourly(6);
+        let lands_s = 29_568_840 * 60;
+        let tick = |backlog: u64, now_s: u64, memory: &Memory| {
+            let metrics = visible(backlog);
+            let observed = Observation {
+                forecast: Some(&pattern),
+                ..at(&metrics, 51, 51, now_s * 1000)
+            };
+            recommend_with_memory(&policy, &observed, memory).1
+        };
+        // Quiet at :10, then 1,000 waiting at :20 (100 a second, over the 26 a
+        // second of the usual 60 a minute and half the surge's 3,000): it came
+        // after :10.
+        let quiet = tick(0, lands_s + 10, &Memory::default());
+        assert!(quiet.landings.is_empty());
+        let landed = tick(1000, lands_s + 20, &quiet);
+        let expected = Landing {
+            period_min: 60,
+            window_minute: 0,
+            window_start_s: lands_s,
+            after_s: 10,
+        };
+        assert_eq!(landed.landings, vec![expected]);
+        // Once a window: the next reading of the surge adds none.
+        let more = tick(2000, lands_s + 30, &landed);
+        assert_eq!(more.landings, vec![expected]);
+        // Outside any window, a jump is no landing.
+        let quiet = tick(0, lands_s + 600, &Memory::default());
+        assert!(tick(1000, lands_s + 610, &quiet).landings.is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod step;
 pub mod target;
 
 use super::decision::Prewarm;
-use super::memory::Memory;
+use super::memory::{Landing, Memory};
 use super::reading::Reading;
 use crate::settings::{PolicyKind, PolicySettings};
 
@@ -21,6 +21,9 @@ pub(crate) struct Wanted {
     pub emergency: bool,
     /// What anticipation prepared for, if anything.
     pub prewarm: Option<Prewarm>,
+    /// A recurring surge this reading saw land, for anticipation to learn its
+    /// second from (see [`crate::policy::landings`]).
+    pub landing: Option<Landing>,
 }
 
 impl Wanted {
@@ -30,6 +33,7 @@ impl Wanted {
             why,
             emergency: false,
             prewarm: None,
+            landing: None,
         }
     }
 

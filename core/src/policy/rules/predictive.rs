@@ -72,6 +72,9 @@ const CANCEL_MARGIN_TASKS: f64 = 1.0;
 /// tenth fewer actions on the 20 traces (diurnal's 15.5 an hour to 6.3), at
 /// +0.3 % task-hours on average, +1.5 % at worst, the p99 within 1 %; and on
 /// the 51 periodic workloads the p99 and cost unchanged (±1 s, +0.2 %).
+/// With ticks longer than the short window the rate is counted over longer
+/// and is less noisy than this says: the band then errs wide, keeping a
+/// pending task a little more often, which costs at most its start-up.
 const CANCEL_MARGIN_ERRORS: f64 = 2.0;
 
 /// What the next start-up delay looks like, for a count of tasks.

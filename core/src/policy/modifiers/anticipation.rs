@@ -17,7 +17,10 @@
 //! the two bounds how late they began ([`crate::forecast::surges::Surge::earliest_second`]).
 //! The tasks are then ordered for the earliest second any of them began at,
 //! not for the start of the minute: every surge seen would have found them
-//! ready, and none would have found them idle for the seconds before.
+//! ready, and none would have found them idle for the seconds before. The
+//! worker's own readings place a surge more closely still, to within a tick,
+//! once it has seen it land a few times ([`crate::policy::landings`]): minute
+//! counts cannot tell a short surge that lands late from a long one.
 //!
 //! The tasks are the predictive rule's arithmetic applied to that minute, with
 //! the minute's arrivals as its rate λ: those that keep up with the usual

@@ -31,6 +31,17 @@ pub(crate) fn workload() -> Workload {
     }
 }
 
+/// The goal table's workloads: the periodic built-in traces at their natural
+/// lengths, then the random periodic hold-outs.
+pub(crate) fn goal_table_workloads() -> Vec<Trace> {
+    let mut traces: Vec<Trace> = PERIODIC_TRACES
+        .iter()
+        .filter_map(|(name, hours)| Trace::periodic(name, (hours * 3600.0) as usize))
+        .collect();
+    traces.extend(HOLD_OUT_SEEDS.map(|seed| Trace::random_periodic(seed, HOLD_OUT_S)));
+    traces
+}
+
 /// The strategies of the table: the original at 60 s, the reactive rule and
 /// anticipation, then AWS predictive scaling.
 pub(crate) fn strategies(workload: Workload) -> Vec<Strategy> {
@@ -187,11 +198,7 @@ pub(crate) fn recurring_surges() {
         "oracle"
     );
     let started = Instant::now();
-    let mut traces: Vec<Trace> = PERIODIC_TRACES
-        .iter()
-        .filter_map(|(name, hours)| Trace::periodic(name, (hours * 3600.0) as usize))
-        .collect();
-    traces.extend(HOLD_OUT_SEEDS.map(|seed| Trace::random_periodic(seed, HOLD_OUT_S)));
+    let traces = goal_table_workloads();
     let (mut met, mut out_of_reach) = (0, 0);
     for trace in &traces {
         let row_met = print_row(&row(trace));

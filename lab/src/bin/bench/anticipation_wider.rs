@@ -9,9 +9,9 @@ use fast_autoscaler_simulator::{self as simulator, Outcome, Trace, Workload};
 use crate::anticipation::strategies;
 
 /// Seeds neither the settings nor the goal table's hold-outs were chosen on.
-const WIDER_SEEDS: std::ops::Range<u64> = 4100..4140;
+pub(crate) const WIDER_SEEDS: std::ops::Range<u64> = 4100..4140;
 /// Their length, after the week of history each comes with.
-const WIDER_S: usize = 2 * 86_400;
+pub(crate) const WIDER_S: usize = 2 * 86_400;
 
 /// One workload's figures: the anticipating run against the reactive rule
 /// alone and against the original at 60 s.

@@ -2,7 +2,9 @@
 //! run (release build).
 //!
 //! 1. [`quality`]: scaling quality from the simulator on every built-in trace, and
-//!    the simulator's own speed;
+//!    the simulator's own speed, and [`actions`]: the churn of one service
+//!    against the original's and the fewest any setting reaches, and
+//!    [`tolerance_tradeoff`]: fewer actions bought with cost and wait;
 //! 2. [`anticipation`]: recurring surges met ahead, against the original, the
 //!    reactive rule, AWS predictive scaling and the oracle, the same on 40 more
 //!    random periodic workloads without the oracle ([`anticipation_wider`]),
@@ -12,12 +14,14 @@
 //!    fleet-wide surges within the ECS quotas, at AWS-like latency;
 //! 4. [`moto`]: tick latency and AWS calls per tick against the moto emulator.
 
+mod actions;
 mod anticipation;
 mod anticipation_wider;
 mod fleet;
 mod moto;
 mod quality;
 mod scale;
+mod tolerance_tradeoff;
 
 /// The `p`th percentile of sorted values (nearest rank).
 pub(crate) fn percentile(sorted_ms: &[f64], p: f64) -> f64 {

@@ -200,41 +200,6 @@ fn print_possible(traces: &[Trace]) {
     );
 }
 
-/// Actions per hour of one service, the original's at 60 s and the recommended
-/// configuration's at 10 s, on every trace: the churn each costs the ECS budget
-/// (goal: the recommended at most twice the original's).
-fn print_actions(traces: &[Trace]) {
-    const GOAL: f64 = 2.0;
-    let recommended = simulator::recommended_policy(workload());
-    println!("Actions per hour per service (desiredCount changes; goal: the recommended ≤ {GOAL:.1}× the original's)");
-    println!(
-        "{:<12} {:>10} {:>12} {:>7} {:>6}",
-        "trace", "original", "recommended", "ratio", "goal"
-    );
-    let mut met = 0;
-    for trace in traces {
-        let hours = trace.arrivals.len() as f64 / 3600.0;
-        let original = baseline_run(trace).scaling_actions as f64 / hours;
-        let bounds = simulator::example_policy();
-        let ours = simulator::run(
-            trace,
-            workload(),
-            &bounds,
-            &simulator::fast("recommended", 10, &recommended),
-        )
-        .scaling_actions as f64
-            / hours;
-        let ratio = if original > 0.0 { ours / original } else { 0.0 };
-        met += usize::from(ratio <= GOAL);
-        println!(
-            "{:<12} {original:>10.1} {ours:>12.1} {ratio:>7.2} {:>6}",
-            trace.name,
-            if ratio <= GOAL { "met" } else { "missed" }
-        );
-    }
-    println!("met on {met} of {} traces\n", traces.len());
-}
-
 /// The wider check: on [`WIDER_SEEDS`], how often each goal is met and the
 /// geometric mean of each ratio, for the recommended configuration and for the
 /// same releasing idle tasks all at the window's end (its one choice that is not
@@ -324,7 +289,9 @@ pub fn scaling_quality() {
         })
         .collect();
     traces.extend(HOLD_OUT_SEEDS.map(|seed| Trace::random(seed, 7200)));
-    print_actions(&traces);
+    crate::actions::print_actions(&traces, workload(), baseline_run);
+    traces.extend(WIDER_SEEDS.map(|seed| Trace::random(seed, 7200)));
+    crate::tolerance_tradeoff::print_tolerance_tradeoff(&traces, workload(), baseline_run);
 
     wider_check();
 

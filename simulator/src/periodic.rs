@@ -39,17 +39,36 @@ fn business_hours(t: usize) -> bool {
     weekday < 5 && (8..18).contains(&hour)
 }
 
-fn hourly(duration_s: usize, rng: &mut Rng) -> Vec<f64> {
+/// Whether a periodic trace holds its recurring surges, or only what they come
+/// on top of: the background alone tells what the surges cost from what the
+/// rest of the workload does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surges {
+    In,
+    Out,
+}
+
+impl Surges {
+    /// `rate` where the surges are in, else nothing.
+    fn add(self, rate: f64) -> f64 {
+        match self {
+            Surges::In => rate,
+            Surges::Out => 0.0,
+        }
+    }
+}
+
+fn hourly(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
     (0..duration_s)
         .map(|t| {
             let base = if business_hours(t) { 4.0 } else { 1.0 };
-            let dump = if t % 3600 < 60 { 5000.0 / 60.0 } else { 0.0 };
+            let dump = surges.add(if t % 3600 < 60 { 5000.0 / 60.0 } else { 0.0 });
             rng.poisson(base + dump)
         })
         .collect()
 }
 
-fn daily(duration_s: usize, rng: &mut Rng) -> Vec<f64> {
+fn daily(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
     (0..duration_s)
         .map(|t| {
             let (day, second) = (t / DAY_S, t % DAY_S);
@@ -64,17 +83,21 @@ fn daily(duration_s: usize, rng: &mut Rng) -> Vec<f64> {
             } else {
                 0.0
             };
-            rng.poisson(cycle + storm + export)
+            let rate = match surges {
+                Surges::In => cycle + storm + export,
+                Surges::Out => cycle,
+            };
+            rng.poisson(rate)
         })
         .collect()
 }
 
-fn quarter_hourly(duration_s: usize, rng: &mut Rng) -> Vec<f64> {
+fn quarter_hourly(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
     let mut rate = vec![3.0; duration_s];
     for start in (0..duration_s).step_by(900) {
         let late = (rng.next_f64() * 20.0) as usize;
         for r in rate.iter_mut().skip(start + late).take(30) {
-            *r += 30.0;
+            *r += surges.add(30.0);
         }
     }
     rate.iter().map(|r| rng.poisson(*r)).collect()
@@ -126,22 +149,14 @@ impl Trace {
     /// A periodic built-in trace over `duration_s` seconds after a week of
     /// history, if `name` is one.
     pub fn periodic(name: &str, duration_s: usize) -> Option<Trace> {
-        let mut rng = Rng(0x51A7_E5EE_D000_0001);
-        let total_s = HISTORY_S + duration_s;
-        let arrivals = match name {
-            "hourly" => hourly(total_s, &mut rng),
-            "daily" => daily(total_s, &mut rng),
-            "quarter-hourly" => quarter_hourly(total_s, &mut rng),
-            _ => return None,
-        };
-        let trace = Trace {
-            name: name.to_string(),
-            arrivals,
-            initial_backlog: 0.0,
-            surge_start_s: None,
-            history_per_minute: Vec::new(),
-        };
-        Some(trace.with_history(HISTORY_S))
+        periodic_trace(name, duration_s, Surges::In)
+    }
+
+    /// The background of [`Trace::periodic`]'s `name` alone: the same
+    /// arrival rate without its recurring surges (drawn afresh, so alike in
+    /// distribution, not arrival for arrival), named `<name> background`.
+    pub fn periodic_background(name: &str, duration_s: usize) -> Option<Trace> {
+        periodic_trace(name, duration_s, Surges::Out)
     }
 
     /// The trace with its first `history_s` seconds (whole minutes) moved into
@@ -169,29 +184,74 @@ impl Trace {
     /// with its own minute, size, spread, lateness and share of periods it
     /// misses, and one-off events as [`Trace::random`] makes them.
     pub fn random_periodic(seed: u64, duration_s: usize) -> Trace {
-        let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
-        let duration_s = HISTORY_S + duration_s;
-        let base = 0.5 + 10.0 * rng.next_f64();
-        let swing = 0.8 * rng.next_f64();
-        let peak_s = rng.next_f64() * DAY_S as f64;
-        let mut rate: Vec<f64> = (0..duration_s)
-            .map(|t| base * (1.0 + swing * (TAU * (t as f64 - peak_s) / DAY_S as f64).cos()))
-            .collect();
-        let surges = 1 + (rng.next_f64() * 3.0) as usize;
-        for _ in 0..surges {
-            Recurring::random(&mut rng, base, duration_s).add_to(&mut rate, &mut rng);
-        }
-        let one_offs = (rng.next_f64() * 4.0) as usize;
-        add_one_offs(&mut rate, base, one_offs, &mut rng);
-        let arrivals = rate.iter().map(|r| rng.poisson(*r)).collect();
-        Trace {
-            name: format!("periodic-{seed}"),
-            arrivals,
-            initial_backlog: 0.0,
-            surge_start_s: None,
-            history_per_minute: Vec::new(),
-        }
-        .with_history(HISTORY_S)
+        random_periodic_trace(seed, duration_s, Surges::In)
+    }
+
+    /// The background of [`Trace::random_periodic`]'s `seed` alone: its day's
+    /// cycle and one-off events without the recurring surges (drawn afresh),
+    /// named `periodic-<seed> background`.
+    pub fn random_periodic_background(seed: u64, duration_s: usize) -> Trace {
+        random_periodic_trace(seed, duration_s, Surges::Out)
+    }
+}
+
+fn periodic_trace(name: &str, duration_s: usize, surges: Surges) -> Option<Trace> {
+    let mut rng = Rng(0x51A7_E5EE_D000_0001);
+    let total_s = HISTORY_S + duration_s;
+    let arrivals = match name {
+        "hourly" => hourly(total_s, surges, &mut rng),
+        "daily" => daily(total_s, surges, &mut rng),
+        "quarter-hourly" => quarter_hourly(total_s, surges, &mut rng),
+        _ => return None,
+    };
+    let trace = Trace {
+        name: named(name.to_string(), surges),
+        arrivals,
+        initial_backlog: 0.0,
+        surge_start_s: None,
+        history_per_minute: Vec::new(),
+    };
+    Some(trace.with_history(HISTORY_S))
+}
+
+fn random_periodic_trace(seed: u64, duration_s: usize, surges: Surges) -> Trace {
+    let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+    let duration_s = HISTORY_S + duration_s;
+    let base = 0.5 + 10.0 * rng.next_f64();
+    let swing = 0.8 * rng.next_f64();
+    let peak_s = rng.next_f64() * DAY_S as f64;
+    let mut rate: Vec<f64> = (0..duration_s)
+        .map(|t| base * (1.0 + swing * (TAU * (t as f64 - peak_s) / DAY_S as f64).cos()))
+        .collect();
+    // Without the surges they are still drawn (into nothing), so the one-off
+    // events after them are the same.
+    let mut left_out = vec![0.0; if surges == Surges::In { 0 } else { duration_s }];
+    let surge_rate = if surges == Surges::In {
+        &mut rate
+    } else {
+        &mut left_out
+    };
+    let recurring = 1 + (rng.next_f64() * 3.0) as usize;
+    for _ in 0..recurring {
+        Recurring::random(&mut rng, base, duration_s).add_to(surge_rate, &mut rng);
+    }
+    let one_offs = (rng.next_f64() * 4.0) as usize;
+    add_one_offs(&mut rate, base, one_offs, &mut rng);
+    let arrivals = rate.iter().map(|r| rng.poisson(*r)).collect();
+    Trace {
+        name: named(format!("periodic-{seed}"), surges),
+        arrivals,
+        initial_backlog: 0.0,
+        surge_start_s: None,
+        history_per_minute: Vec::new(),
+    }
+    .with_history(HISTORY_S)
+}
+
+fn named(name: String, surges: Surges) -> String {
+    match surges {
+        Surges::In => name,
+        Surges::Out => format!("{name} background"),
     }
 }
 
@@ -217,6 +277,29 @@ mod tests {
         let random = Trace::random_periodic(7, DAY_S);
         assert_eq!(random.arrivals.len(), DAY_S);
         assert_ne!(random.arrivals, Trace::random_periodic(8, DAY_S).arrivals);
+    }
+
+    #[test]
+    fn a_background_is_its_trace_without_the_recurring_surges() {
+        let minute =
+            |trace: &Trace, m: usize| trace.arrivals[m * 60..(m + 1) * 60].iter().sum::<f64>();
+        let hourly = Trace::periodic_background("hourly", 2 * DAY_S).expect("built in");
+        assert_eq!(hourly.name, "hourly background");
+        // Neither the history nor the trace holds a dump at the full hour.
+        assert!(hourly.history_per_minute[60] < 600);
+        assert!(minute(&hourly, 60) < 600.0);
+        let daily = Trace::periodic_background("daily", 7 * DAY_S).expect("built in");
+        assert!(minute(&daily, 120) < 1000.0);
+        assert!(Trace::periodic_background("spike", 60).is_none());
+        // A random one keeps its length and cycle and loses the surges'
+        // messages; the trace with them is what it always was.
+        let with = Trace::random_periodic(4001, DAY_S);
+        let alone = Trace::random_periodic_background(4001, DAY_S);
+        assert_eq!(alone.name, "periodic-4001 background");
+        assert_eq!(alone.arrivals.len(), with.arrivals.len());
+        let total = |t: &Trace| t.arrivals.iter().sum::<f64>();
+        assert!(total(&alone) < 0.9 * total(&with), "{} {}", total(&alone), total(&with));
+        assert_eq!(with.arrivals, Trace::random_periodic(4001, DAY_S).arrivals);
     }
 
     #[test]

@@ -16,6 +16,8 @@ use fast_autoscaler_simulator::{
     self as simulator, Outcome, Strategy, Trace, Workload, PERIODIC_TRACES,
 };
 
+use crate::anticipation_split::{print_split, Anticipated};
+
 /// Random periodic workloads: seeds nothing was chosen on.
 const HOLD_OUT_SEEDS: std::ops::Range<u64> = 4000..4008;
 /// Their length, after the week of history each comes with.
@@ -39,6 +41,17 @@ pub(crate) fn goal_table_workloads() -> Vec<Trace> {
         .filter_map(|(name, hours)| Trace::periodic(name, (hours * 3600.0) as usize))
         .collect();
     traces.extend(HOLD_OUT_SEEDS.map(|seed| Trace::random_periodic(seed, HOLD_OUT_S)));
+    traces
+}
+
+/// The backgrounds of [`goal_table_workloads`], in the same order: each
+/// without its recurring surges.
+pub(crate) fn goal_table_backgrounds() -> Vec<Trace> {
+    let mut traces: Vec<Trace> = PERIODIC_TRACES
+        .iter()
+        .filter_map(|(name, hours)| Trace::periodic_background(name, (hours * 3600.0) as usize))
+        .collect();
+    traces.extend(HOLD_OUT_SEEDS.map(|seed| Trace::random_periodic_background(seed, HOLD_OUT_S)));
     traces
 }
 
@@ -199,11 +212,16 @@ pub(crate) fn recurring_surges() {
     );
     let started = Instant::now();
     let traces = goal_table_workloads();
-    let (mut met, mut out_of_reach) = (0, 0);
+    let (mut met, mut out_of_reach, mut anticipated) = (0, 0, Vec::new());
     for trace in &traces {
-        let row_met = print_row(&row(trace));
+        let row = row(trace);
+        let row_met = print_row(&row);
         met += usize::from(row_met.goals == 4);
         out_of_reach += usize::from(row_met.p99_out_of_reach);
+        anticipated.push(Anticipated {
+            task_seconds: row.outcomes.get(2).map_or(0.0, |o| o.task_seconds),
+            oracle_task_seconds: row.oracle_at_p99,
+        });
     }
     println!(
         "all four goals met on {met} of {} traces ({:.0} s); the p99 goal is out of any strategy's reach on {out_of_reach} \
@@ -211,6 +229,7 @@ pub(crate) fn recurring_surges() {
         traces.len(),
         started.elapsed().as_secs_f64()
     );
+    print_split(&goal_table_backgrounds(), &anticipated, workload());
 }
 
 /// Anticipation against the reactive rule alone where there is no pattern.

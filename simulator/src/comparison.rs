@@ -65,13 +65,7 @@ pub fn place(
     outcomes: &[Outcome],
     reference: &str,
 ) -> OracleView {
-    let problem = OracleProblem {
-        trace,
-        workload,
-        max_tasks: policy.max_tasks,
-        initial_tasks: policy.min_tasks,
-        step_s: oracle::block_for(trace.arrivals.len()),
-    };
+    let problem = OracleProblem::within_bounds(trace, workload, policy);
     let frontier = oracle::frontier(&problem, &FRONTIER_WAITS);
     let cost_at_p99 = outcomes
         .iter()

@@ -58,6 +58,8 @@ use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
 };
 
+use fast_autoscaler_core::settings::PolicySettings;
+
 use crate::trace::Trace;
 use crate::workload::Workload;
 use crate::Error;
@@ -84,6 +86,21 @@ pub struct OracleProblem<'a> {
     pub initial_tasks: u32,
     /// Seconds per LP block: 1 is exact; more is a looser lower bound on long traces.
     pub step_s: usize,
+}
+
+impl<'a> OracleProblem<'a> {
+    /// The problem every strategy on `trace` is placed against: `policy`'s
+    /// bounds, its `min_tasks` running at t = 0, on the blocks
+    /// [`block_for`] gives the trace's length.
+    pub fn within_bounds(trace: &'a Trace, workload: Workload, policy: &PolicySettings) -> Self {
+        OracleProblem {
+            trace,
+            workload,
+            max_tasks: policy.max_tasks,
+            initial_tasks: policy.min_tasks,
+            step_s: block_for(trace.arrivals.len()),
+        }
+    }
 }
 
 /// The oracle's answer for one wait bound.

@@ -298,7 +298,12 @@ mod tests {
         assert_eq!(alone.name, "periodic-4001 background");
         assert_eq!(alone.arrivals.len(), with.arrivals.len());
         let total = |t: &Trace| t.arrivals.iter().sum::<f64>();
-        assert!(total(&alone) < 0.9 * total(&with), "{} {}", total(&alone), total(&with));
+        assert!(
+            total(&alone) < 0.9 * total(&with),
+            "{} {}",
+            total(&alone),
+            total(&with)
+        );
         assert_eq!(with.arrivals, Trace::random_periodic(4001, DAY_S).arrivals);
     }
 

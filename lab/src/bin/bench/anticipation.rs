@@ -36,22 +36,27 @@ pub(crate) fn workload() -> Workload {
 /// The goal table's workloads: the periodic built-in traces at their natural
 /// lengths, then the random periodic hold-outs.
 pub(crate) fn goal_table_workloads() -> Vec<Trace> {
-    let mut traces: Vec<Trace> = PERIODIC_TRACES
-        .iter()
-        .filter_map(|(name, hours)| Trace::periodic(name, (hours * 3600.0) as usize))
-        .collect();
-    traces.extend(HOLD_OUT_SEEDS.map(|seed| Trace::random_periodic(seed, HOLD_OUT_S)));
-    traces
+    goal_table(Trace::periodic, Trace::random_periodic)
 }
 
 /// The backgrounds of [`goal_table_workloads`], in the same order: each
 /// without its recurring surges.
 pub(crate) fn goal_table_backgrounds() -> Vec<Trace> {
+    goal_table(
+        Trace::periodic_background,
+        Trace::random_periodic_background,
+    )
+}
+
+fn goal_table(
+    built_in: fn(&str, usize) -> Option<Trace>,
+    random: fn(u64, usize) -> Trace,
+) -> Vec<Trace> {
     let mut traces: Vec<Trace> = PERIODIC_TRACES
         .iter()
-        .filter_map(|(name, hours)| Trace::periodic_background(name, (hours * 3600.0) as usize))
+        .filter_map(|(name, hours)| built_in(name, (hours * 3600.0) as usize))
         .collect();
-    traces.extend(HOLD_OUT_SEEDS.map(|seed| Trace::random_periodic_background(seed, HOLD_OUT_S)));
+    traces.extend(HOLD_OUT_SEEDS.map(|seed| random(seed, HOLD_OUT_S)));
     traces
 }
 
@@ -92,15 +97,9 @@ fn row(trace: &Trace) -> Row {
         .iter()
         .map(|s| run(trace, workload(), &policy, s))
         .collect();
-    let problem = OracleProblem {
-        trace,
-        workload: workload(),
-        max_tasks: policy.max_tasks,
-        initial_tasks: policy.min_tasks,
-        // Blocks on multi-day traces: the constraints hold at each block's
-        // end, a looser lower bound (see `oracle`'s module docs).
-        step_s: oracle::block_for(trace.arrivals.len()),
-    };
+    // Blocks on multi-day traces: the constraints hold at each block's
+    // end, a looser lower bound (see `oracle`'s module docs).
+    let problem = OracleProblem::within_bounds(trace, workload(), &policy);
     let oracle_at_p99 = problem
         .solve(outcomes[2].p99_wait_s.ceil() as usize)
         .ok()

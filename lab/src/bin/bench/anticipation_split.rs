@@ -13,7 +13,7 @@
 //! approximate: the two backgrounds are alike in distribution, not arrival for
 //! arrival, and the oracle's wait bound differs between the two.
 
-use fast_autoscaler_simulator::oracle::{self, OracleProblem};
+use fast_autoscaler_simulator::oracle::OracleProblem;
 use fast_autoscaler_simulator::{self as simulator, Trace, Workload};
 
 /// The goal: cost at most this many times the oracle's at the same p99.
@@ -36,13 +36,7 @@ fn background(trace: &Trace, workload: Workload) -> Background {
     let bounds = simulator::example_policy();
     let reactive = simulator::fast("reactive", 10, &simulator::recommended_policy(workload));
     let outcome = simulator::run(trace, workload, &bounds, &reactive);
-    let problem = OracleProblem {
-        trace,
-        workload,
-        max_tasks: bounds.max_tasks,
-        initial_tasks: bounds.min_tasks,
-        step_s: oracle::block_for(trace.arrivals.len()),
-    };
+    let problem = OracleProblem::within_bounds(trace, workload, &bounds);
     Background {
         p99_wait_s: outcome.p99_wait_s,
         task_seconds: outcome.task_seconds,

@@ -83,6 +83,7 @@ fn daily(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
             } else {
                 0.0
             };
+            // Summed as it always was: the order of the sum decides the draws.
             let rate = match surges {
                 Surges::In => cycle + storm + export,
                 Surges::Out => cycle,

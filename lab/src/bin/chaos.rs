@@ -166,6 +166,64 @@ async fn settle(fleet: &mut Fleet<'_>, depth: u64) -> Vec<i32> {
     last
 }
 
+/// One round's plans: each process starts within 250 ms, and a `kill_rate`
+/// share of them is killed at a random moment within [`KILL_WITHIN_MS`].
+fn random_plans(rng: &mut XorShift, kill_rate: f64) -> Vec<Plan> {
+    (0..PROCESSES)
+        .map(|_| Plan {
+            start_after_ms: rng.next(250),
+            kill_after_ms: (rng.next(1000) < (kill_rate * 1000.0) as u64)
+                .then(|| rng.next(KILL_WITHIN_MS)),
+        })
+        .collect()
+}
+
+/// Runs one round of `plans` at queue `depth` and adds what it saw to
+/// `figures`: UpdateService calls (more than one a service is a double
+/// action), kills, applied and stood-down decisions, unreadable states and
+/// claims a killed worker left.
+async fn chaos_round(
+    emulator: &Emulator,
+    fleet: &mut Fleet<'_>,
+    depth: u64,
+    plans: &[Plan],
+    figures: &mut Figures,
+) {
+    emulator.reset_calls();
+    let ended = fleet.round(depth, plans).await;
+    if ended.iter().any(|e| e.killed_after_ms.is_some()) {
+        // A killed worker's UpdateService may still be held by moto: let it
+        // land in this round's count, not the next one's.
+        tokio::time::sleep(std::time::Duration::from_millis(
+            SLOW_UPDATE_SERVICE_MS + 200,
+        ))
+        .await;
+    }
+    let calls = emulator
+        .calls()
+        .get("ecs:UpdateService")
+        .copied()
+        .unwrap_or(0);
+    figures.update_service_calls += calls;
+    if calls > SERVICES.len() as u64 {
+        figures.double_actions += 1;
+        eprintln!(
+            "round {}: {calls} UpdateService calls for {} services",
+            figures.rounds,
+            SERVICES.len()
+        );
+    }
+    figures.rounds += 1;
+    figures.processes += ended.len();
+    figures.killed += ended.iter().filter(|e| e.killed_after_ms.is_some()).count();
+    for line in ended.iter().flat_map(|e| &e.lines) {
+        figures.applied += usize::from(line.applied);
+        figures.stood_down += usize::from(line.reason.contains("stood down"));
+        figures.corrupt += usize::from(line.reason.contains("unreadable"));
+    }
+    figures.claims_left += claims_left(fleet).await;
+}
+
 #[tokio::main]
 async fn main() {
     let rounds: usize = arg("--rounds", 200);
@@ -201,45 +259,8 @@ async fn main() {
     emulator.delay_calls(&[("ecs:UpdateService", SLOW_UPDATE_SERVICE_MS)]);
     let started = std::time::Instant::now();
     for (round, &depth) in depths.iter().enumerate() {
-        let plans: Vec<Plan> = (0..PROCESSES)
-            .map(|_| Plan {
-                start_after_ms: rng.next(250),
-                kill_after_ms: (rng.next(1000) < (kill_rate * 1000.0) as u64)
-                    .then(|| rng.next(KILL_WITHIN_MS)),
-            })
-            .collect();
-        emulator.reset_calls();
-        let ended = fleet.round(depth, &plans).await;
-        if ended.iter().any(|e| e.killed_after_ms.is_some()) {
-            // A killed worker's UpdateService may still be held by moto: let it
-            // land in this round's count, not the next one's.
-            tokio::time::sleep(std::time::Duration::from_millis(
-                SLOW_UPDATE_SERVICE_MS + 200,
-            ))
-            .await;
-        }
-        let calls = emulator
-            .calls()
-            .get("ecs:UpdateService")
-            .copied()
-            .unwrap_or(0);
-        figures.update_service_calls += calls;
-        if calls > SERVICES.len() as u64 {
-            figures.double_actions += 1;
-            eprintln!(
-                "round {round}: {calls} UpdateService calls for {} services",
-                SERVICES.len()
-            );
-        }
-        figures.rounds += 1;
-        figures.processes += ended.len();
-        figures.killed += ended.iter().filter(|e| e.killed_after_ms.is_some()).count();
-        for line in ended.iter().flat_map(|e| &e.lines) {
-            figures.applied += usize::from(line.applied);
-            figures.stood_down += usize::from(line.reason.contains("stood down"));
-            figures.corrupt += usize::from(line.reason.contains("unreadable"));
-        }
-        figures.claims_left += claims_left(&fleet).await;
+        let plans = random_plans(&mut rng, kill_rate);
+        chaos_round(&emulator, &mut fleet, depth, &plans, &mut figures).await;
         if round % 50 == 49 {
             eprintln!(
                 "round {} at {:.0} s",

@@ -215,6 +215,75 @@ pub struct RabbitMq {
 
 const RABBITMQ_SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
+/// The ports of a private RabbitMQ node.
+struct RabbitPorts {
+    amqp_port: u16,
+    amqps_port: u16,
+    http_port: u16,
+    https_port: u16,
+    dist_port: u16,
+}
+
+/// The node's `rabbitmq.conf`.
+fn rabbitmq_conf(ports: &RabbitPorts, pki: &Pki) -> String {
+    let RabbitPorts {
+        amqp_port,
+        amqps_port,
+        http_port,
+        https_port,
+        ..
+    } = ports;
+    // Every listener on loopback only. Statistics every 500 ms instead of 5 s, so
+    // the tests' polling for settled counts is short.
+    format!(
+        "listeners.tcp.1 = 127.0.0.1:{amqp_port}\n\
+         listeners.ssl.1 = 127.0.0.1:{amqps_port}\n\
+         ssl_options.cacertfile = {ca}\n\
+         ssl_options.certfile = {cert}\n\
+         ssl_options.keyfile = {key}\n\
+         ssl_options.verify = verify_none\n\
+         ssl_options.fail_if_no_peer_cert = false\n\
+         management.tcp.ip = 127.0.0.1\n\
+         management.tcp.port = {http_port}\n\
+         management.ssl.ip = 127.0.0.1\n\
+         management.ssl.port = {https_port}\n\
+         management.ssl.cacertfile = {ca}\n\
+         management.ssl.certfile = {cert}\n\
+         management.ssl.keyfile = {key}\n\
+         collect_statistics_interval = 500\n\
+         loopback_users.guest = true\n",
+        ca = pki.ca_pem.display(),
+        cert = pki.cert_pem.display(),
+        key = pki.key_pem.display(),
+    )
+}
+
+/// The node's environment: its files under `dir`, every port on loopback.
+fn rabbitmq_environment(dir: &Path, ports: &RabbitPorts) -> Vec<(String, String)> {
+    let RabbitPorts {
+        amqp_port,
+        dist_port,
+        ..
+    } = ports;
+    let d = |sub: &str| dir.join(sub).display().to_string();
+    [
+        ("HOME", d("")),
+        ("RABBITMQ_NODENAME", format!("fa-{amqp_port}@localhost")),
+        ("RABBITMQ_CONFIG_FILE", d("rabbitmq.conf")),
+        ("RABBITMQ_ENABLED_PLUGINS_FILE", d("enabled_plugins")),
+        ("RABBITMQ_MNESIA_BASE", d("mnesia")),
+        ("RABBITMQ_LOG_BASE", d("log")),
+        ("RABBITMQ_DIST_PORT", dist_port.to_string()),
+        ("ERL_EPMD_ADDRESS", "127.0.0.1".to_string()),
+        (
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+            "-kernel inet_dist_use_interface {127,0,0,1}".to_string(),
+        ),
+    ]
+    .map(|(k, v)| (k.to_string(), v))
+    .to_vec()
+}
+
 impl RabbitMq {
     /// Starts a node, or answers `None` (outside CI) when RabbitMQ is not installed.
     pub fn start() -> Option<RabbitMq> {
@@ -225,49 +294,18 @@ impl RabbitMq {
         let pki = Pki::create(&dir, false);
         let [amqp_port, amqps_port, http_port, https_port, dist_port] =
             [(); 5].map(|_| free_port());
-        // Every listener on loopback only. Statistics every 500 ms instead of 5 s, so
-        // the tests' polling for settled counts is short.
-        let config = format!(
-            "listeners.tcp.1 = 127.0.0.1:{amqp_port}\n\
-             listeners.ssl.1 = 127.0.0.1:{amqps_port}\n\
-             ssl_options.cacertfile = {ca}\n\
-             ssl_options.certfile = {cert}\n\
-             ssl_options.keyfile = {key}\n\
-             ssl_options.verify = verify_none\n\
-             ssl_options.fail_if_no_peer_cert = false\n\
-             management.tcp.ip = 127.0.0.1\n\
-             management.tcp.port = {http_port}\n\
-             management.ssl.ip = 127.0.0.1\n\
-             management.ssl.port = {https_port}\n\
-             management.ssl.cacertfile = {ca}\n\
-             management.ssl.certfile = {cert}\n\
-             management.ssl.keyfile = {key}\n\
-             collect_statistics_interval = 500\n\
-             loopback_users.guest = true\n",
-            ca = pki.ca_pem.display(),
-            cert = pki.cert_pem.display(),
-            key = pki.key_pem.display(),
-        );
+        let ports = RabbitPorts {
+            amqp_port,
+            amqps_port,
+            http_port,
+            https_port,
+            dist_port,
+        };
+        let config = rabbitmq_conf(&ports, &pki);
         std::fs::write(dir.join("rabbitmq.conf"), config).expect("rabbitmq.conf");
         std::fs::write(dir.join("enabled_plugins"), "[rabbitmq_management].\n")
             .expect("enabled_plugins");
-        let d = |sub: &str| dir.join(sub).display().to_string();
-        let envs: Vec<(String, String)> = [
-            ("HOME", d("")),
-            ("RABBITMQ_NODENAME", format!("fa-{amqp_port}@localhost")),
-            ("RABBITMQ_CONFIG_FILE", d("rabbitmq.conf")),
-            ("RABBITMQ_ENABLED_PLUGINS_FILE", d("enabled_plugins")),
-            ("RABBITMQ_MNESIA_BASE", d("mnesia")),
-            ("RABBITMQ_LOG_BASE", d("log")),
-            ("RABBITMQ_DIST_PORT", dist_port.to_string()),
-            ("ERL_EPMD_ADDRESS", "127.0.0.1".to_string()),
-            (
-                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
-                "-kernel inet_dist_use_interface {127,0,0,1}".to_string(),
-            ),
-        ]
-        .map(|(k, v)| (k.to_string(), v))
-        .to_vec();
+        let envs = rabbitmq_environment(&dir, &ports);
         let log = dir.join("broker.log");
         let process = Supervised::spawn(Path::new(RABBITMQ_SERVER), &[], &envs, &log);
         let mut broker = RabbitMq {
@@ -426,6 +464,77 @@ pub struct ActiveMq {
 
 const ACTIVEMQ_JAR: &str = "/usr/share/activemq/bin/activemq.jar";
 
+/// The broker's `activemq.xml`: the statistics plugin, the two users, STOMP
+/// plain and over TLS on loopback.
+fn activemq_xml(
+    dir: &Path,
+    pki: &Pki,
+    (stomp_port, stomp_tls_port): (u16, u16),
+    (username, password): (&str, &str),
+    app_user: &(String, String),
+) -> String {
+    let keystore = pki
+        .pkcs12
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    format!(
+        r#"<beans xmlns="http://www.springframework.org/schema/beans"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+  xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans.xsd
+  http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
+  <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="fa-test"
+      persistent="false" dataDirectory="{data}">
+<plugins>
+  <statisticsBrokerPlugin/>
+  <simpleAuthenticationPlugin>
+    <users>
+      <authenticationUser username="{username}" password="{password}" groups="monitoring"/>
+      <authenticationUser username="{app}" password="{app_password}" groups="apps"/>
+    </users>
+  </simpleAuthenticationPlugin>
+</plugins>
+<sslContext>
+  <sslContext keyStore="file:{keystore}" keyStorePassword="{keystore_password}" keyStoreType="PKCS12"/>
+</sslContext>
+<transportConnectors>
+  <transportConnector name="stomp" uri="stomp://127.0.0.1:{stomp_port}"/>
+  <transportConnector name="stomp+ssl" uri="stomp+ssl://127.0.0.1:{stomp_tls_port}"/>
+</transportConnectors>
+  </broker>
+</beans>
+"#,
+        data = dir.join("data").display(),
+        app = app_user.0,
+        app_password = app_user.1,
+        keystore_password = Pki::PKCS12_PASSWORD,
+    )
+}
+
+/// The JVM's arguments, as the Debian launcher would pass them, with every
+/// directory under `dir`.
+fn activemq_java_args(dir: &Path) -> Vec<String> {
+    let d = dir.display().to_string();
+    [
+        "-Xms64m",
+        "-Xmx256m",
+        "-Djava.awt.headless=true",
+        &format!("-Djava.io.tmpdir={d}"),
+        // ACTIVEMQ_USER_CLASSPATH of the Debian launcher: the JSON transformation.
+        "-Dactivemq.classpath=/usr/share/java/xstream.jar:/usr/share/java/jettison.jar",
+        "-Dactivemq.home=/usr/share/activemq",
+        &format!("-Dactivemq.base={d}"),
+        &format!("-Dactivemq.conf={d}"),
+        &format!("-Dactivemq.data={d}/data"),
+        "-jar",
+        ACTIVEMQ_JAR,
+        "start",
+        &format!("xbean:file:{d}/activemq.xml"),
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 impl ActiveMq {
     /// Starts a broker, or answers `None` (outside CI) when ActiveMQ is not installed.
     pub fn start() -> Option<ActiveMq> {
@@ -450,62 +559,15 @@ impl ActiveMq {
         let username = "autoscaler".to_string();
         let password = format!("pw-{}-{}", std::process::id(), free_port());
         let app_user = ("app".to_string(), format!("app-{}", free_port()));
-        let keystore = pki
-            .pkcs12
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let xml = format!(
-            r#"<beans xmlns="http://www.springframework.org/schema/beans"
-  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-  xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans.xsd
-  http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
-  <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="fa-test"
-          persistent="false" dataDirectory="{data}">
-    <plugins>
-      <statisticsBrokerPlugin/>
-      <simpleAuthenticationPlugin>
-        <users>
-          <authenticationUser username="{username}" password="{password}" groups="monitoring"/>
-          <authenticationUser username="{app}" password="{app_password}" groups="apps"/>
-        </users>
-      </simpleAuthenticationPlugin>
-    </plugins>
-    <sslContext>
-      <sslContext keyStore="file:{keystore}" keyStorePassword="{keystore_password}" keyStoreType="PKCS12"/>
-    </sslContext>
-    <transportConnectors>
-      <transportConnector name="stomp" uri="stomp://127.0.0.1:{stomp_port}"/>
-      <transportConnector name="stomp+ssl" uri="stomp+ssl://127.0.0.1:{stomp_tls_port}"/>
-    </transportConnectors>
-  </broker>
-</beans>
-"#,
-            data = dir.join("data").display(),
-            app = app_user.0,
-            app_password = app_user.1,
-            keystore_password = Pki::PKCS12_PASSWORD,
+        let xml = activemq_xml(
+            &dir,
+            &pki,
+            (stomp_port, stomp_tls_port),
+            (&username, &password),
+            &app_user,
         );
         std::fs::write(dir.join("activemq.xml"), xml).expect("activemq.xml");
-        let d = dir.display().to_string();
-        let args: Vec<String> = [
-            "-Xms64m",
-            "-Xmx256m",
-            "-Djava.awt.headless=true",
-            &format!("-Djava.io.tmpdir={d}"),
-            // ACTIVEMQ_USER_CLASSPATH of the Debian launcher: the JSON transformation.
-            "-Dactivemq.classpath=/usr/share/java/xstream.jar:/usr/share/java/jettison.jar",
-            "-Dactivemq.home=/usr/share/activemq",
-            &format!("-Dactivemq.base={d}"),
-            &format!("-Dactivemq.conf={d}"),
-            &format!("-Dactivemq.data={d}/data"),
-            "-jar",
-            ACTIVEMQ_JAR,
-            "start",
-            &format!("xbean:file:{d}/activemq.xml"),
-        ]
-        .map(str::to_string)
-        .to_vec();
+        let args = activemq_java_args(&dir);
         let log = dir.join("broker.log");
         let process = Supervised::spawn(Path::new("java"), &args, &[], &log);
         let broker = ActiveMq {

@@ -163,6 +163,56 @@ fn backlogs(n: usize) -> Vec<u64> {
         .collect()
 }
 
+/// Warms `n` quiet services up, lands the surge of `backlogs` on them, and
+/// ticks until every one is applied (or 200 ticks): the ticks it took, the
+/// most changes one tick applied, and each tick's changes.
+async fn apply_surge(
+    stand_in: &StandIn,
+    n: usize,
+    backlogs: &[u64],
+) -> (usize, usize, Vec<Vec<(String, u32)>>) {
+    let autoscaler = autoscaler(stand_in, &surge_document(&stand_in.endpoint, n)).await;
+    for _ in 0..WARM_UP_TICKS {
+        round(&autoscaler, stand_in, 1).await;
+    }
+    stand_in.reset_calls();
+    stand_in.set_backlogs(backlogs.to_vec());
+    let (mut ticks, mut per_tick, mut groups) = (0, 0, Vec::new());
+    while stand_in.updates().len() < n && ticks < 200 {
+        let before = stand_in.updates().len();
+        round(&autoscaler, stand_in, 1).await;
+        let applied = stand_in.updates();
+        per_tick = per_tick.max(applied.len() - before);
+        groups.push(applied[before..].to_vec());
+        ticks += 1;
+    }
+    (ticks, per_tick, groups)
+}
+
+/// Whether each tick's changes were at least as urgent as every later
+/// tick's: backlog per task, at 5 tasks each.
+fn most_urgent_first(groups: &[Vec<(String, u32)>], backlogs: &[u64]) -> bool {
+    let urgency = |group: &Vec<(String, u32)>| -> Vec<u64> {
+        group
+            .iter()
+            .filter_map(|(service, _)| service.rsplit('-').next()?.parse::<usize>().ok())
+            .filter_map(|i| backlogs.get(i).copied())
+            .collect()
+    };
+    let bounds: Vec<(u64, u64)> = groups
+        .iter()
+        .map(urgency)
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            (
+                u.iter().copied().min().unwrap_or(0),
+                u.iter().copied().max().unwrap_or(0),
+            )
+        })
+        .collect();
+    bounds.windows(2).all(|w| w[0].0 >= w[1].1)
+}
+
 fn fleet_wide_surges() {
     println!(
         "{:>8}  {:>14}  {:>16}  {:>10}  {:>9}  {:>24}  {:>6}",
@@ -178,46 +228,9 @@ fn fleet_wide_surges() {
         let backlogs = backlogs(n);
         // 50 messages at 5 tasks of 10 each: quiet, until the surge.
         let stand_in = stand_in(50, Vec::new());
-        let (ticks, per_tick, groups) = block_on(async {
-            let autoscaler = autoscaler(&stand_in, &surge_document(&stand_in.endpoint, n)).await;
-            for _ in 0..WARM_UP_TICKS {
-                round(&autoscaler, &stand_in, 1).await;
-            }
-            stand_in.reset_calls();
-            stand_in.set_backlogs(backlogs.clone());
-            let (mut ticks, mut per_tick, mut groups) = (0, 0, Vec::new());
-            while stand_in.updates().len() < n && ticks < 200 {
-                let before = stand_in.updates().len();
-                round(&autoscaler, &stand_in, 1).await;
-                let applied = stand_in.updates();
-                per_tick = per_tick.max(applied.len() - before);
-                groups.push(applied[before..].to_vec());
-                ticks += 1;
-            }
-            (ticks, per_tick, groups)
-        });
+        let (ticks, per_tick, groups) = block_on(apply_surge(&stand_in, n, &backlogs));
         let updates = stand_in.updates();
-        // Each tick's changes are at least as urgent as every later tick's:
-        // backlog per task, at 5 tasks each.
-        let urgency = |group: &Vec<(String, u32)>| -> Vec<u64> {
-            group
-                .iter()
-                .filter_map(|(service, _)| service.rsplit('-').next()?.parse::<usize>().ok())
-                .map(|i| backlogs[i])
-                .collect()
-        };
-        let bounds: Vec<(u64, u64)> = groups
-            .iter()
-            .map(urgency)
-            .filter(|u| !u.is_empty())
-            .map(|u| {
-                (
-                    u.iter().copied().min().unwrap_or(0),
-                    u.iter().copied().max().unwrap_or(0),
-                )
-            })
-            .collect();
-        let in_order = bounds.windows(2).all(|w| w[0].0 >= w[1].1);
+        let in_order = most_urgent_first(&groups, &backlogs);
         let goal = if n == 1000 {
             if updates.len() == n && stand_in.throttled() == 0 && in_order {
                 "met"

@@ -260,45 +260,55 @@ async fn answer(
         ),
         "ecs:DescribeServices" => {
             let desired = shared.lock().map(|s| s.desired.clone()).unwrap_or_default();
-            json_response(StatusCode::OK, "1.1", &describe(&request, options.desired, &desired))
-        }
-        "ecs:UpdateService" => {
-            let service = request["service"].as_str().unwrap_or_default().to_string();
-            let count = request["desiredCount"].as_u64().unwrap_or(0) as u32;
-            if let Ok(mut shared) = shared.lock() {
-                shared.desired.insert(service.clone(), count);
-                shared.updates.push((service, count));
-            }
             json_response(
-            StatusCode::OK,
-            "1.1",
-            &json!({"service": {
-                "serviceName": request["service"], "status": "ACTIVE",
-                "desiredCount": request["desiredCount"],
-            }}),
+                StatusCode::OK,
+                "1.1",
+                &describe(&request, options.desired, &desired),
             )
         }
-        // No state object yet: an empty listing.
-        "s3:ListObjectsV2" => Response::builder()
-            .status(StatusCode::OK)
-            .header("Content-Type", "application/xml")
-            .body(Full::new(Bytes::from_static(
-                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>stand-in</Name><Prefix>autoscaling-state/</Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>",
-            )))
-            .unwrap_or_default(),
-        "s3:PutObject" => Response::builder()
-            .status(StatusCode::OK)
-            .header("ETag", "\"stand-in\"")
-            .body(Full::new(Bytes::new()))
-            .unwrap_or_default(),
-        _ => Response::builder()
-            .status(StatusCode::NOT_FOUND)
-            .header("Content-Type", "application/xml")
-            .body(Full::new(Bytes::from_static(
-                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>no state yet</Message></Error>",
-            )))
-            .unwrap_or_default(),
+        "ecs:UpdateService" => update_service(&request, &shared),
+        s3 => s3_response(s3),
     })
+}
+
+/// UpdateService: the count is set and the update recorded, in order.
+fn update_service(request: &Value, shared: &Mutex<Shared>) -> Response<Full<Bytes>> {
+    let service = request["service"].as_str().unwrap_or_default().to_string();
+    let count = request["desiredCount"].as_u64().unwrap_or(0) as u32;
+    if let Ok(mut shared) = shared.lock() {
+        shared.desired.insert(service.clone(), count);
+        shared.updates.push((service, count));
+    }
+    let body = json!({"service": {
+        "serviceName": request["service"], "status": "ACTIVE",
+        "desiredCount": request["desiredCount"],
+    }});
+    json_response(StatusCode::OK, "1.1", &body)
+}
+
+/// The state bucket, always empty: an empty listing, a PUT taken, and no
+/// object to GET (every other operation is answered as a missing key).
+fn s3_response(operation: &str) -> Response<Full<Bytes>> {
+    let (status, body): (StatusCode, &'static [u8]) = match operation {
+        "s3:ListObjectsV2" => (
+            StatusCode::OK,
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>stand-in</Name><Prefix>autoscaling-state/</Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>",
+        ),
+        "s3:PutObject" => (StatusCode::OK, b""),
+        _ => (
+            StatusCode::NOT_FOUND,
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message>no state yet</Message></Error>",
+        ),
+    };
+    let builder = Response::builder().status(status);
+    let builder = if operation == "s3:PutObject" {
+        builder.header("ETag", "\"stand-in\"")
+    } else {
+        builder.header("Content-Type", "application/xml")
+    };
+    builder
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap_or_default()
 }
 
 /// The backlog of the queue a GetQueueAttributes asks about.

@@ -26,7 +26,7 @@
 use std::path::PathBuf;
 
 use fast_autoscaler_core::state::ServiceState;
-use fast_autoscaler_lab::arg;
+use fast_autoscaler_lab::{arg, emulator_or_exit, share_arg};
 use fast_autoscaler_tests::processes::{
     depths, four_services, run_once_each, set_depth, Ended, Plan, XorShift, FOUR_SERVICES,
 };
@@ -227,17 +227,8 @@ async fn chaos_round(
 #[tokio::main]
 async fn main() {
     let rounds: usize = arg("--rounds", 200);
-    let kill_rate: f64 = arg("--kill-rate", 0.3);
-    if !(0.0..=1.0).contains(&kill_rate) {
-        eprintln!("--kill-rate {kill_rate}: expected a share from 0 to 1");
-        std::process::exit(2);
-    }
-    let Some(emulator) = Emulator::start().await else {
-        eprintln!(
-            "the chaos run needs the moto emulator: run `make chaos`, which installs it into .venv"
-        );
-        std::process::exit(1);
-    };
+    let kill_rate = share_arg("--kill-rate", 0.3);
+    let emulator = emulator_or_exit("the chaos run", "chaos").await;
     emulator.create_bucket(BUCKET).await;
     let depths = depths(rounds);
     println!(

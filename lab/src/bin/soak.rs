@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_core::state::ServiceState;
-use fast_autoscaler_lab::arg;
+use fast_autoscaler_lab::{arg, emulator_or_exit, share_arg};
 use fast_autoscaler_tests::faults::{FaultPlan, KINDS};
 use fast_autoscaler_tests::{take_messages, tick_now, Emulator};
 use fast_autoscaler_worker::record::DecisionRecord;
@@ -269,15 +269,8 @@ fn report(figures: &Figures, plan: &FaultPlan, elapsed_s: f64) {
 #[tokio::main]
 async fn main() {
     let ticks: usize = arg("--ticks", 1000);
-    let rate: f64 = arg("--fault-rate", 0.2);
-    if !(0.0..=1.0).contains(&rate) {
-        eprintln!("--fault-rate {rate}: expected a share from 0 to 1");
-        std::process::exit(2);
-    }
-    let Some(emulator) = Emulator::start().await else {
-        eprintln!("the soak needs the moto emulator: run `make reliability`, which installs it into .venv");
-        std::process::exit(1);
-    };
+    let rate = share_arg("--fault-rate", 0.2);
+    let emulator = emulator_or_exit("the soak", "reliability").await;
     emulator.create_bucket(BUCKET).await;
     let (document, queues) = create_services(&emulator).await;
 

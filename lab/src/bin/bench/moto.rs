@@ -12,6 +12,7 @@
 
 use std::time::Instant;
 
+use fast_autoscaler_lab::emulator_or_exit;
 use fast_autoscaler_tests::{config_from, tick_now, Emulator};
 use fast_autoscaler_worker::{Autoscaler, EvaluateOptions};
 use serde_json::{json, Value};
@@ -77,10 +78,7 @@ pub async fn latency_against_moto() {
         "services", "scenario", "ticks", "p50 ms", "p99 ms", "calls/tick", "expected", "ratio"
     );
     for (n, quiet_ticks, scaling_ticks) in SIZES {
-        let Some(emulator) = Emulator::start().await else {
-            eprintln!("the benchmark needs the moto emulator: run `make bench`, which installs it into .venv");
-            std::process::exit(1);
-        };
+        let emulator = emulator_or_exit("the benchmark", "bench").await;
         emulator.create_bucket("bench-state").await;
         let mut queues = Vec::with_capacity(n);
         for i in 0..n {

@@ -30,6 +30,7 @@ mod traffic;
 use std::io::Write;
 use std::sync::Arc;
 
+use fast_autoscaler_lab::emulator_or_exit;
 use fast_autoscaler_scheduler::{handle_schedule_event, SchedulerConfig};
 use fast_autoscaler_tests::{config_from, workspace_root, Emulator};
 use fast_autoscaler_worker::{emf, Autoscaler, EvaluateOptions, ManualClock, Tick};
@@ -130,12 +131,7 @@ async fn side(
 #[tokio::main]
 async fn main() {
     let verbose = std::env::args().any(|a| a == "--verbose" || a == "-v");
-    let Some(emulator) = Emulator::start().await else {
-        eprintln!(
-            "the demo needs the moto emulator: run `make demo`, which installs it into .venv"
-        );
-        std::process::exit(1);
-    };
+    let emulator = emulator_or_exit("the demo", "demo").await;
     println!(
         "Fast Autoscaler demo, against the AWS emulator (moto) at {}\n",
         emulator.endpoint

@@ -6,6 +6,7 @@
 //! action is applied at once (the simulated ECS never fails).
 
 use fast_autoscaler_core::flow::{self, Effect};
+use fast_autoscaler_core::forecast::Pattern;
 use fast_autoscaler_core::policy::Observation;
 use fast_autoscaler_core::settings::PolicySettings;
 use fast_autoscaler_core::state::{ServiceState, Stored};
@@ -19,14 +20,24 @@ use crate::trace::{Rng, Trace};
 const CLUSTER: &str = "simulated";
 const SERVICE: &str = "service";
 
+/// Where an anticipating policy's pattern comes from.
+enum Forecast {
+    /// The policy does not anticipate.
+    Off,
+    /// Learned online from the queue's past, as the worker learns it.
+    Learned(History),
+    /// Given whole: every surge, exactly (see [`crate::foreknown`]).
+    Known(Pattern),
+}
+
 pub(crate) struct FastAutoscaler<'a> {
     policy: &'a PolicySettings,
     tick_s: usize,
     stored: Stored,
     /// For the in-flight snapshot of partly busy tasks.
     rng: Rng,
-    /// The queue's past, for a policy that anticipates.
-    history: Option<History>,
+    /// What a policy that anticipates knows of the surges to come.
+    forecast: Forecast,
     /// The Unix second the trace begins at (after its history).
     offset_s: usize,
 }
@@ -39,9 +50,26 @@ impl<'a> FastAutoscaler<'a> {
             tick_s: tick_s.max(1),
             stored: Stored::Missing,
             rng: Rng(0x5EED_1234_ABCD_0001),
-            history: (!anticipation.is_off())
-                .then(|| History::new(trace, anticipation.min_confidence)),
+            forecast: if anticipation.is_off() {
+                Forecast::Off
+            } else {
+                Forecast::Learned(History::new(trace, anticipation.min_confidence))
+            },
             offset_s: history::minutes(trace).1,
+        }
+    }
+
+    /// One whose policy anticipates from `pattern`, given, instead of from a
+    /// learned one.
+    pub fn foreknown(
+        policy: &'a PolicySettings,
+        tick_s: usize,
+        trace: &Trace,
+        pattern: &Pattern,
+    ) -> Self {
+        FastAutoscaler {
+            forecast: Forecast::Known(pattern.clone()),
+            ..FastAutoscaler::new(policy, tick_s, trace)
         }
     }
 
@@ -75,7 +103,11 @@ impl Scaler for FastAutoscaler<'_> {
         };
         let now_s = self.offset_s + seen.now_s;
         let now_ms = now_s as u64 * 1000;
-        let forecast = self.history.as_mut().map(|h| h.at(now_s).clone());
+        let forecast = match &mut self.forecast {
+            Forecast::Off => None,
+            Forecast::Learned(history) => Some(history.at(now_s).clone()),
+            Forecast::Known(pattern) => Some(pattern.clone()),
+        };
         let observed = Observation {
             metrics: Ok(&metrics),
             current: seen.current,

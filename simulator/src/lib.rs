@@ -27,6 +27,8 @@
 //! - [`scaler`]: what the loop asks of a strategy at each of its ticks;
 //! - [`autoscaler`]: Fast Autoscaler through the core's decision protocol;
 //! - [`history`]: the arrivals an anticipating strategy learns from, online;
+//! - [`foreknown`]: every surge of a trace, given whole: a bound on what a
+//!   better forecaster could gain;
 //! - [`baselines`]: AWS target tracking and KEDA;
 //! - [`aws_predictive`]: AWS predictive scaling with target tracking;
 //! - [`oracle`]: the physical limit, an exact LP over the whole trace;
@@ -45,6 +47,7 @@ pub mod chart;
 pub mod cloudwatch_export;
 pub mod comparison;
 pub mod elasticity;
+pub mod foreknown;
 pub mod history;
 pub mod oracle;
 pub mod periodic;

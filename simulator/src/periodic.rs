@@ -62,7 +62,7 @@ fn hourly(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
     (0..duration_s)
         .map(|t| {
             let base = if business_hours(t) { 4.0 } else { 1.0 };
-            let dump = surges.add(if t % 3600 < 60 { 5000.0 / 60.0 } else { 0.0 });
+            let dump = surges.add(hourly_dump(t));
             rng.poisson(base + dump)
         })
         .collect()
@@ -71,18 +71,10 @@ fn hourly(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
 fn daily(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
     (0..duration_s)
         .map(|t| {
-            let (day, second) = (t / DAY_S, t % DAY_S);
+            let second = t % DAY_S;
             // Lowest at 03:00, highest at 15:00.
             let cycle = 7.0 - 5.0 * (TAU * (second as f64 - 3.0 * 3600.0) / DAY_S as f64).cos();
-            let storm = second
-                .checked_sub(9 * 3600)
-                .map_or(0.0, |age| 40.0 * 0.5f64.powf(age as f64 / 300.0));
-            let export_runs = day % 7 != 4;
-            let export = if export_runs && (2 * 3600..2 * 3600 + 300).contains(&second) {
-                20_000.0 / 300.0
-            } else {
-                0.0
-            };
+            let (storm, export) = daily_surges(t);
             // Summed as it always was: the order of the sum decides the draws.
             let rate = match surges {
                 Surges::In => cycle + storm + export,
@@ -93,15 +85,50 @@ fn daily(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
         .collect()
 }
 
+/// The rate `hourly`'s dump adds at second `t`: 5,000 messages within the
+/// first minute of every hour.
+fn hourly_dump(t: usize) -> f64 {
+    if t % 3600 < 60 {
+        5000.0 / 60.0
+    } else {
+        0.0
+    }
+}
+
+/// The rates `daily`'s surges add at second `t`: the 09:00 login storm and the
+/// 02:00 export.
+fn daily_surges(t: usize) -> (f64, f64) {
+    let (day, second) = (t / DAY_S, t % DAY_S);
+    let storm = second
+        .checked_sub(9 * 3600)
+        .map_or(0.0, |age| 40.0 * 0.5f64.powf(age as f64 / 300.0));
+    let export_runs = day % 7 != 4;
+    let export = if export_runs && (2 * 3600..2 * 3600 + 300).contains(&second) {
+        20_000.0 / 300.0
+    } else {
+        0.0
+    };
+    (storm, export)
+}
+
 fn quarter_hourly(duration_s: usize, surges: Surges, rng: &mut Rng) -> Vec<f64> {
-    let mut rate = vec![3.0; duration_s];
+    quarter_hourly_surges(duration_s, rng)
+        .iter()
+        .map(|surge| rng.poisson(3.0 + surges.add(*surge)))
+        .collect()
+}
+
+/// The rate `quarter-hourly`'s surges add: 30/s for 30 s every 15 minutes,
+/// up to 20 s late.
+fn quarter_hourly_surges(duration_s: usize, rng: &mut Rng) -> Vec<f64> {
+    let mut rate = vec![0.0; duration_s];
     for start in (0..duration_s).step_by(900) {
         let late = (rng.next_f64() * 20.0) as usize;
         for r in rate.iter_mut().skip(start + late).take(30) {
-            *r += surges.add(30.0);
+            *r = 30.0;
         }
     }
-    rate.iter().map(|r| rng.poisson(*r)).collect()
+    rate
 }
 
 /// One recurring surge of a random periodic trace.
@@ -185,19 +212,48 @@ impl Trace {
     /// with its own minute, size, spread, lateness and share of periods it
     /// misses, and one-off events as [`Trace::random`] makes them.
     pub fn random_periodic(seed: u64, duration_s: usize) -> Trace {
-        random_periodic_trace(seed, duration_s, Surges::In)
+        random_periodic_trace(seed, duration_s, Surges::In).0
     }
 
     /// The background of [`Trace::random_periodic`]'s `seed` alone: its day's
     /// cycle and one-off events without the recurring surges (drawn afresh),
     /// named `periodic-<seed> background`.
     pub fn random_periodic_background(seed: u64, duration_s: usize) -> Trace {
-        random_periodic_trace(seed, duration_s, Surges::Out)
+        random_periodic_trace(seed, duration_s, Surges::Out).0
+    }
+
+    /// The messages per second the recurring surges of [`Trace::periodic`]'s
+    /// `name` add, second by second after its history: the rate they were
+    /// drawn at, each surge where and when it came, which no forecaster can
+    /// learn (see [`crate::foreknown`]).
+    pub fn periodic_surge_rate(name: &str, duration_s: usize) -> Option<Vec<f64>> {
+        let total_s = HISTORY_S + duration_s;
+        let rate: Vec<f64> = match name {
+            "hourly" => (0..total_s).map(hourly_dump).collect(),
+            "daily" => (0..total_s)
+                .map(|t| {
+                    let (storm, export) = daily_surges(t);
+                    storm + export
+                })
+                .collect(),
+            "quarter-hourly" => quarter_hourly_surges(total_s, &mut Rng(PERIODIC_SEED)),
+            _ => return None,
+        };
+        Some(rate[HISTORY_S..].to_vec())
+    }
+
+    /// [`Trace::periodic_surge_rate`] for [`Trace::random_periodic`]'s `seed`.
+    pub fn random_periodic_surge_rate(seed: u64, duration_s: usize) -> Vec<f64> {
+        let mut rate = random_periodic_trace(seed, duration_s, Surges::Out).1;
+        rate.split_off(HISTORY_S.min(rate.len()))
     }
 }
 
+/// The seed every periodic built-in trace is drawn from.
+const PERIODIC_SEED: u64 = 0x51A7_E5EE_D000_0001;
+
 fn periodic_trace(name: &str, duration_s: usize, surges: Surges) -> Option<Trace> {
-    let mut rng = Rng(0x51A7_E5EE_D000_0001);
+    let mut rng = Rng(PERIODIC_SEED);
     let total_s = HISTORY_S + duration_s;
     let arrivals = match name {
         "hourly" => hourly(total_s, surges, &mut rng),
@@ -215,7 +271,9 @@ fn periodic_trace(name: &str, duration_s: usize, surges: Surges) -> Option<Trace
     Some(trace.with_history(HISTORY_S))
 }
 
-fn random_periodic_trace(seed: u64, duration_s: usize, surges: Surges) -> Trace {
+/// The trace, and with its surges left out, the rate they would have added
+/// (empty when they are in).
+fn random_periodic_trace(seed: u64, duration_s: usize, surges: Surges) -> (Trace, Vec<f64>) {
     let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
     let duration_s = HISTORY_S + duration_s;
     let base = 0.5 + 10.0 * rng.next_f64();
@@ -239,14 +297,15 @@ fn random_periodic_trace(seed: u64, duration_s: usize, surges: Surges) -> Trace 
     let one_offs = (rng.next_f64() * 4.0) as usize;
     add_one_offs(&mut rate, base, one_offs, &mut rng);
     let arrivals = rate.iter().map(|r| rng.poisson(*r)).collect();
-    Trace {
+    let trace = Trace {
         name: named(format!("periodic-{seed}"), surges),
         arrivals,
         initial_backlog: 0.0,
         surge_start_s: None,
         history_per_minute: Vec::new(),
     }
-    .with_history(HISTORY_S)
+    .with_history(HISTORY_S);
+    (trace, left_out)
 }
 
 fn named(name: String, surges: Surges) -> String {

@@ -1,5 +1,6 @@
 //! What can be simulated, and the strategies `simulate` compares.
 
+use fast_autoscaler_core::forecast::Pattern;
 use fast_autoscaler_core::settings::{
     AnticipationMode, PolicyKind, PolicySettings, ScaleInRelease, DEFAULT_TOLERANCE,
 };
@@ -19,6 +20,15 @@ pub enum Strategy {
         name: String,
         tick_s: usize,
         policy: Box<PolicySettings>,
+    },
+    /// Fast Autoscaler whose policy anticipates from a pattern given whole,
+    /// every surge of the trace exactly, instead of one it learns: a bound on
+    /// what a better forecaster could gain (see [`crate::foreknown`]).
+    Foreknown {
+        name: String,
+        tick_s: usize,
+        policy: Box<PolicySettings>,
+        pattern: Box<Pattern>,
     },
     /// AWS target tracking on backlog per task (see [`crate::baselines`]).
     TargetTracking {
@@ -40,7 +50,8 @@ pub enum Strategy {
 impl Strategy {
     pub fn label(&self) -> String {
         match self {
-            Strategy::FastAutoscaler { name, tick_s, .. } => format!("{name} {tick_s}s"),
+            Strategy::FastAutoscaler { name, tick_s, .. }
+            | Strategy::Foreknown { name, tick_s, .. } => format!("{name} {tick_s}s"),
             Strategy::TargetTracking { metrics, .. } => {
                 if metrics.period_s == 60 {
                     "aws target tracking".into()
@@ -66,6 +77,12 @@ impl Strategy {
                 policy: own,
                 ..
             } => Box::new(FastAutoscaler::new(own, *tick_s, trace)),
+            Strategy::Foreknown {
+                tick_s,
+                policy: own,
+                pattern,
+                ..
+            } => Box::new(FastAutoscaler::foreknown(own, *tick_s, trace, pattern)),
             &Strategy::TargetTracking {
                 target_per_task,
                 metrics,

@@ -16,6 +16,7 @@ use fast_autoscaler_simulator::{
     self as simulator, Outcome, Strategy, Trace, Workload, PERIODIC_TRACES,
 };
 
+use crate::anticipation_foreknown::print_foreknown;
 use crate::anticipation_split::{print_split, Anticipated};
 
 /// Random periodic workloads: seeds nothing was chosen on.
@@ -48,11 +49,17 @@ pub(crate) fn goal_table_backgrounds() -> Vec<Trace> {
     )
 }
 
-fn goal_table(
-    built_in: fn(&str, usize) -> Option<Trace>,
-    random: fn(u64, usize) -> Trace,
-) -> Vec<Trace> {
-    let mut traces: Vec<Trace> = PERIODIC_TRACES
+/// The messages a second the recurring surges of [`goal_table_workloads`]
+/// add, in the same order: where and when each came.
+pub(crate) fn goal_table_surge_rates() -> Vec<Vec<f64>> {
+    goal_table(
+        Trace::periodic_surge_rate,
+        Trace::random_periodic_surge_rate,
+    )
+}
+
+fn goal_table<T>(built_in: fn(&str, usize) -> Option<T>, random: fn(u64, usize) -> T) -> Vec<T> {
+    let mut traces: Vec<T> = PERIODIC_TRACES
         .iter()
         .filter_map(|(name, hours)| built_in(name, (hours * 3600.0) as usize))
         .collect();
@@ -217,10 +224,13 @@ pub(crate) fn recurring_surges() {
         let row_met = print_row(&row);
         met += usize::from(row_met.goals == 4);
         out_of_reach += usize::from(row_met.p99_out_of_reach);
-        anticipated.push(Anticipated {
-            task_seconds: row.outcomes.get(2).map_or(0.0, |o| o.task_seconds),
-            oracle_task_seconds: row.oracle_at_p99,
-        });
+        if let [original, _, anticipating, ..] = &row.outcomes[..] {
+            anticipated.push(Anticipated {
+                original: original.clone(),
+                anticipating: anticipating.clone(),
+                oracle_task_seconds: row.oracle_at_p99,
+            });
+        }
     }
     println!(
         "all four goals met on {met} of {} traces ({:.0} s); the p99 goal is out of any strategy's reach on {out_of_reach} \
@@ -229,6 +239,7 @@ pub(crate) fn recurring_surges() {
         started.elapsed().as_secs_f64()
     );
     print_split(&goal_table_backgrounds(), &anticipated, workload());
+    print_foreknown(&traces, &goal_table_surge_rates(), &anticipated, workload());
 }
 
 /// Anticipation against the reactive rule alone where there is no pattern.

@@ -14,14 +14,16 @@
 //! arrival, and the oracle's wait bound differs between the two.
 
 use fast_autoscaler_simulator::oracle::OracleProblem;
-use fast_autoscaler_simulator::{self as simulator, Trace, Workload};
+use fast_autoscaler_simulator::{self as simulator, Outcome, Trace, Workload};
 
 /// The goal: cost at most this many times the oracle's at the same p99.
 const GOAL: f64 = 1.15;
 
-/// One goal trace's anticipating run: its cost and the oracle's at its p99.
+/// One goal trace's runs of the original and the anticipating policy, and the
+/// oracle's cost at the anticipating run's p99.
 pub struct Anticipated {
-    pub task_seconds: f64,
+    pub original: Outcome,
+    pub anticipating: Outcome,
     pub oracle_task_seconds: Option<f64>,
 }
 
@@ -70,7 +72,7 @@ pub fn print_split(backgrounds: &[Trace], anticipated: &[Anticipated], workload:
             .filter(|o| *o > 0.0)
             .map(|o| alone.task_seconds / o);
         above += usize::from(ratio.is_some_and(|r| r > GOAL));
-        let surges = whole.task_seconds - alone.task_seconds;
+        let surges = whole.anticipating.task_seconds - alone.task_seconds;
         let oracle_surges = whole
             .oracle_task_seconds
             .zip(alone.oracle_task_seconds)

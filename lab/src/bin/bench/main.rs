@@ -9,7 +9,8 @@
 //!    reactive rule, AWS predictive scaling and the oracle, the same on 40 more
 //!    random periodic workloads without the oracle ([`anticipation_wider`]),
 //!    the gap to the oracle split between the background and the surges
-//!    ([`anticipation_split`]), and no harm where there is no pattern;
+//!    ([`anticipation_split`]), what a forecast that knew every surge would
+//!    reach ([`anticipation_foreknown`]), and no harm where there is no pattern;
 //! 3. [`scale`]: the worker's own cost per tick at 10 to 5,000 services against a
 //!    zero-latency stand-in, and [`fleet`]: fleets of up to 5,000 services and
 //!    fleet-wide surges within the ECS quotas, at AWS-like latency;
@@ -17,6 +18,7 @@
 
 mod actions;
 mod anticipation;
+mod anticipation_foreknown;
 mod anticipation_split;
 mod anticipation_wider;
 mod fleet;

@@ -124,6 +124,53 @@ mod tests {
     }
 
     #[test]
+    fn the_foreknown_strategy_anticipates_from_the_pattern_it_is_given() {
+        use crate::strategy::{anticipating_policy, example_policy, fast, recommended_policy};
+        use crate::{run, Strategy, Workload};
+        let workload = Workload {
+            mu: 1.0,
+            startup_s: 45,
+            consumption_counter: false,
+        };
+        let hourly = Trace::periodic("hourly", 6 * 3600).expect("built in");
+        let rate = Trace::periodic_surge_rate("hourly", 6 * 3600).expect("built in");
+        let foreknown = |pattern: Pattern| Strategy::Foreknown {
+            name: "foreknown".into(),
+            tick_s: 10,
+            policy: Box::new(anticipating_policy(workload)),
+            pattern: Box::new(pattern),
+        };
+        let bounds = example_policy();
+        // Told of no surge, it is the reactive rule alone.
+        let told_nothing = run(&hourly, workload, &bounds, &foreknown(Pattern::default()));
+        let reactive = run(
+            &hourly,
+            workload,
+            &bounds,
+            &fast("reactive", 10, &recommended_policy(workload)),
+        );
+        assert_eq!(
+            (told_nothing.p99_wait_s, told_nothing.task_seconds),
+            (reactive.p99_wait_s, reactive.task_seconds)
+        );
+        // Told of every dump, its tasks meet each one.
+        let told = run(
+            &hourly,
+            workload,
+            &bounds,
+            &foreknown(pattern(&hourly, &rate)),
+        );
+        let backlog_after_dumps = told
+            .series
+            .iter()
+            .filter(|(t, _, _)| t % 3600 == 60 && *t > 3600)
+            .map(|(_, backlog, _)| *backlog)
+            .fold(0.0, f64::max);
+        assert!(backlog_after_dumps < 200.0, "{:?}", told.series);
+        assert!(told.p99_wait_s < reactive.p99_wait_s / 1.5, "{told:?}");
+    }
+
+    #[test]
     fn a_late_surge_is_expected_at_its_own_second() {
         let quarter = Trace::periodic("quarter-hourly", 3600).expect("built in");
         let rate = Trace::periodic_surge_rate("quarter-hourly", 3600).expect("built in");

@@ -9,32 +9,33 @@
 //! the floor's.
 
 use fast_autoscaler_simulator::oracle::OracleProblem;
-use fast_autoscaler_simulator::{self as simulator, foreknown, Outcome, Strategy, Trace, Workload};
+use fast_autoscaler_simulator::{self as simulator, foreknown, Outcome, Trace, Workload};
 
+use crate::anticipation_reach::{print_reach, Setting};
 use crate::anticipation_split::Anticipated;
 
 /// The goals: p99 at most this share of the original's, cost at most the
 /// original's, and at most this many times the oracle's at the same p99.
-const P99_GOAL: f64 = 0.10;
-const ORACLE_GOAL: f64 = 1.15;
+pub(crate) const P99_GOAL: f64 = 0.10;
+pub(crate) const ORACLE_GOAL: f64 = 1.15;
 
 /// One run's place against the goals.
-struct Against {
-    p99_wait_s: f64,
-    task_seconds: f64,
+pub(crate) struct Against {
+    pub p99_wait_s: f64,
+    pub task_seconds: f64,
     /// The oracle's cost at this run's p99.
-    oracle_task_seconds: Option<f64>,
+    pub oracle_task_seconds: Option<f64>,
 }
 
 impl Against {
-    fn vs_oracle(&self) -> Option<f64> {
+    pub(crate) fn vs_oracle(&self) -> Option<f64> {
         self.oracle_task_seconds
             .filter(|o| *o > 0.0)
             .map(|o| self.task_seconds / o)
     }
 
     /// The three goals it meets against `original`: p99, cost, oracle.
-    fn goals(&self, original: &Outcome) -> [bool; 3] {
+    pub(crate) fn goals(&self, original: &Outcome) -> [bool; 3] {
         [
             self.p99_wait_s <= P99_GOAL * original.p99_wait_s,
             self.task_seconds <= original.task_seconds,
@@ -44,15 +45,9 @@ impl Against {
 }
 
 fn foreknown_run(trace: &Trace, surge_rate: &[f64], workload: Workload) -> Against {
-    let bounds = simulator::example_policy();
-    let strategy = Strategy::Foreknown {
-        name: "foreknown".into(),
-        tick_s: 10,
-        policy: Box::new(simulator::anticipating_policy(workload)),
-        pattern: Box::new(foreknown::pattern(trace, surge_rate)),
-    };
-    let outcome = simulator::run(trace, workload, &bounds, &strategy);
-    let problem = OracleProblem::within_bounds(trace, workload, &bounds);
+    let setting = Setting::recommended(workload);
+    let outcome = setting.run(trace, &foreknown::pattern(trace, surge_rate), workload);
+    let problem = OracleProblem::within_bounds(trace, workload, &simulator::example_policy());
     Against {
         p99_wait_s: outcome.p99_wait_s,
         task_seconds: outcome.task_seconds,
@@ -124,4 +119,5 @@ pub fn print_foreknown(
         "p99 ≤ {P99_GOAL:.2}× the original's, cost ≤ 1.0× it and ≤ {ORACLE_GOAL:.2}× the oracle's, all three: learned on {learned_met} of {n}, foreknown on {known_met} of {n}",
         n = traces.len()
     );
+    print_reach(traces, surge_rates, anticipated, workload);
 }

@@ -17,7 +17,8 @@ use fast_autoscaler_simulator::{
 };
 
 use crate::anticipation_foreknown::print_foreknown;
-use crate::anticipation_split::{print_split, Anticipated};
+use crate::anticipation_goals::{Anticipated, ORACLE_GOAL, P99_GOAL};
+use crate::anticipation_split::print_split;
 
 /// Random periodic workloads: seeds nothing was chosen on.
 const HOLD_OUT_SEEDS: std::ops::Range<u64> = 4000..4008;
@@ -158,13 +159,13 @@ fn print_row(row: &Row) -> Met {
     let vs_oracle = row.oracle_at_p99.map(|o| ratio(ours.task_seconds, o));
     let beats_aws = ours.p99_wait_s < aws.p99_wait_s && ours.task_seconds < aws.task_seconds;
     let goals = [
-        p99 <= 0.10,
+        p99 <= P99_GOAL,
         cost <= 1.0,
-        vs_oracle.is_some_and(|r| r <= 1.15),
+        vs_oracle.is_some_and(|r| r <= ORACLE_GOAL),
         beats_aws,
     ];
     let hours = |o: &Outcome| o.task_seconds / 3600.0;
-    let p99_out_of_reach = row.p99_floor_s > 0.10 * original.p99_wait_s;
+    let p99_out_of_reach = row.p99_floor_s > P99_GOAL * original.p99_wait_s;
     let verdict = match (goals.iter().all(|g| *g), p99_out_of_reach) {
         (true, _) => "met",
         (false, true) => "missed (p99 out of reach)",

@@ -8,54 +8,15 @@
 //! of each surge (the issue's own); it is the sizing, hold and release's, or
 //! the floor's.
 
-use fast_autoscaler_simulator::oracle::OracleProblem;
-use fast_autoscaler_simulator::{self as simulator, foreknown, Outcome, Trace, Workload};
+use fast_autoscaler_simulator::{foreknown, Outcome, Trace, Workload};
 
+use crate::anticipation_goals::{Against, Anticipated, ORACLE_GOAL, P99_GOAL};
 use crate::anticipation_reach::{print_reach, Setting};
-use crate::anticipation_split::Anticipated;
-
-/// The goals: p99 at most this share of the original's, cost at most the
-/// original's, and at most this many times the oracle's at the same p99.
-pub(crate) const P99_GOAL: f64 = 0.10;
-pub(crate) const ORACLE_GOAL: f64 = 1.15;
-
-/// One run's place against the goals.
-pub(crate) struct Against {
-    pub p99_wait_s: f64,
-    pub task_seconds: f64,
-    /// The oracle's cost at this run's p99.
-    pub oracle_task_seconds: Option<f64>,
-}
-
-impl Against {
-    pub(crate) fn vs_oracle(&self) -> Option<f64> {
-        self.oracle_task_seconds
-            .filter(|o| *o > 0.0)
-            .map(|o| self.task_seconds / o)
-    }
-
-    /// The three goals it meets against `original`: p99, cost, oracle.
-    pub(crate) fn goals(&self, original: &Outcome) -> [bool; 3] {
-        [
-            self.p99_wait_s <= P99_GOAL * original.p99_wait_s,
-            self.task_seconds <= original.task_seconds,
-            self.vs_oracle().is_some_and(|r| r <= ORACLE_GOAL),
-        ]
-    }
-}
 
 fn foreknown_run(trace: &Trace, surge_rate: &[f64], workload: Workload) -> Against {
     let setting = Setting::recommended(workload);
     let outcome = setting.run(trace, &foreknown::pattern(trace, surge_rate), workload);
-    let problem = OracleProblem::within_bounds(trace, workload, &simulator::example_policy());
-    Against {
-        p99_wait_s: outcome.p99_wait_s,
-        task_seconds: outcome.task_seconds,
-        oracle_task_seconds: problem
-            .solve(outcome.p99_wait_s.ceil() as usize)
-            .ok()
-            .map(|s| s.task_seconds),
-    }
+    Against::placed(trace, workload, &outcome)
 }
 
 fn cells(run: &Against, original: &Outcome) -> String {

@@ -16,8 +16,7 @@ use fast_autoscaler_simulator::oracle::OracleProblem;
 use fast_autoscaler_simulator::{self as simulator, foreknown, Outcome, Strategy, Trace, Workload};
 use rayon::prelude::*;
 
-use crate::anticipation_foreknown::{Against, ORACLE_GOAL, P99_GOAL};
-use crate::anticipation_split::Anticipated;
+use crate::anticipation_goals::{Against, Anticipated, ORACLE_GOAL, P99_GOAL};
 
 /// One setting of the anticipating policy's rule.
 #[derive(Debug, Clone, Copy)]

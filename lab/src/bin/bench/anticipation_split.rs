@@ -13,40 +13,15 @@
 //! approximate: the two backgrounds are alike in distribution, not arrival for
 //! arrival, and the oracle's wait bound differs between the two.
 
-use fast_autoscaler_simulator::oracle::OracleProblem;
-use fast_autoscaler_simulator::{self as simulator, Outcome, Trace, Workload};
+use fast_autoscaler_simulator::{self as simulator, Trace, Workload};
 
-/// The goal: cost at most this many times the oracle's at the same p99.
-const GOAL: f64 = 1.15;
+use crate::anticipation_goals::{Against, Anticipated, ORACLE_GOAL};
 
-/// One goal trace's runs of the original and the anticipating policy, and the
-/// oracle's cost at the anticipating run's p99.
-pub struct Anticipated {
-    pub original: Outcome,
-    pub anticipating: Outcome,
-    pub oracle_task_seconds: Option<f64>,
-}
-
-/// The background's reactive run: p99, cost, and the oracle's at that p99.
-struct Background {
-    p99_wait_s: f64,
-    task_seconds: f64,
-    oracle_task_seconds: Option<f64>,
-}
-
-fn background(trace: &Trace, workload: Workload) -> Background {
-    let bounds = simulator::example_policy();
+/// The background's reactive run, placed against the oracle.
+fn background(trace: &Trace, workload: Workload) -> Against {
     let reactive = simulator::fast("reactive", 10, &simulator::recommended_policy(workload));
-    let outcome = simulator::run(trace, workload, &bounds, &reactive);
-    let problem = OracleProblem::within_bounds(trace, workload, &bounds);
-    Background {
-        p99_wait_s: outcome.p99_wait_s,
-        task_seconds: outcome.task_seconds,
-        oracle_task_seconds: problem
-            .solve(outcome.p99_wait_s.ceil() as usize)
-            .ok()
-            .map(|s| s.task_seconds),
-    }
+    let outcome = simulator::run(trace, workload, &simulator::example_policy(), &reactive);
+    Against::placed(trace, workload, &outcome)
 }
 
 fn ratio_text(ours: f64, oracle: Option<f64>) -> String {
@@ -67,11 +42,7 @@ pub fn print_split(backgrounds: &[Trace], anticipated: &[Anticipated], workload:
     let mut above = 0;
     for (trace, whole) in backgrounds.iter().zip(anticipated) {
         let alone = background(trace, workload);
-        let ratio = alone
-            .oracle_task_seconds
-            .filter(|o| *o > 0.0)
-            .map(|o| alone.task_seconds / o);
-        above += usize::from(ratio.is_some_and(|r| r > GOAL));
+        above += usize::from(alone.vs_oracle().is_some_and(|r| r > ORACLE_GOAL));
         let surges = whole.anticipating.task_seconds - alone.task_seconds;
         let oracle_surges = whole
             .oracle_task_seconds
@@ -91,7 +62,7 @@ pub fn print_split(backgrounds: &[Trace], anticipated: &[Anticipated], workload:
         );
     }
     println!(
-        "the background alone is above {GOAL:.2}× the oracle on {above} of {}: there the goal is below what the reactive floor does without any surge",
+        "the background alone is above {ORACLE_GOAL:.2}× the oracle on {above} of {}: there the goal is below what the reactive floor does without any surge",
         backgrounds.len()
     );
 }

@@ -19,6 +19,7 @@
 mod actions;
 mod anticipation;
 mod anticipation_foreknown;
+mod anticipation_goals;
 mod anticipation_reach;
 mod anticipation_split;
 mod anticipation_wider;

@@ -63,54 +63,59 @@ pub fn decision_line(record: &DecisionRecord, timestamp_ms: u64) -> Value {
         fields.extend(record_fields);
     }
     fields.insert("Service".into(), json!(record.service));
-    let count = |v: Option<u64>| v.map(|n| n as f64);
-    let tasks = |v: Option<u32>| v.map(f64::from);
     emf_line(
         timestamp_ms,
         &["Service"],
-        &[
-            ("VisibleMessages", "Count", count(record.visible)),
-            ("InFlightMessages", "Count", count(record.in_flight)),
-            (
-                "OldestMessageAge",
-                "Seconds",
-                count(record.oldest_message_age_s),
-            ),
-            ("DesiredCount", "Count", tasks(record.current_desired)),
-            ("RunningCount", "Count", tasks(record.running)),
-            ("NewDesiredCount", "Count", tasks(record.new_desired)),
-            (
-                "ScalingActions",
-                "Count",
-                // Only what this worker applied: a proposal another worker
-                // carried out, or a dry run's, is not an action.
-                Some(if record.applied { 1.0 } else { 0.0 }),
-            ),
-            ("TickLagMs", "Milliseconds", Some(record.tick_lag_ms as f64)),
-            (
-                // Tasks a pre-warm added above the reactive rule (forecast only:
-                // would have added); left out at ticks without one.
-                "AnticipatedTasks",
-                "Count",
-                record.anticipation.as_ref().map(|a| f64::from(a.added)),
-            ),
-            (
-                "Paused",
-                "Count",
-                Some(if record.paused { 1.0 } else { 0.0 }),
-            ),
-            (
-                "Errors",
-                "Count",
-                Some(if record.action == Action::Hold {
-                    1.0
-                } else {
-                    0.0
-                }),
-            ),
-        ],
+        &decision_metrics(record),
         fields,
     )
+}
+
+/// A decision's metrics, as its line carries them.
+fn decision_metrics(record: &DecisionRecord) -> [Metric; 11] {
+    let count = |v: Option<u64>| v.map(|n| n as f64);
+    let tasks = |v: Option<u32>| v.map(f64::from);
+    [
+        ("VisibleMessages", "Count", count(record.visible)),
+        ("InFlightMessages", "Count", count(record.in_flight)),
+        (
+            "OldestMessageAge",
+            "Seconds",
+            count(record.oldest_message_age_s),
+        ),
+        ("DesiredCount", "Count", tasks(record.current_desired)),
+        ("RunningCount", "Count", tasks(record.running)),
+        ("NewDesiredCount", "Count", tasks(record.new_desired)),
+        (
+            "ScalingActions",
+            "Count",
+            // Only what this worker applied: a proposal another worker
+            // carried out, or a dry run's, is not an action.
+            Some(if record.applied { 1.0 } else { 0.0 }),
+        ),
+        ("TickLagMs", "Milliseconds", Some(record.tick_lag_ms as f64)),
+        (
+            // Tasks a pre-warm added above the reactive rule (forecast only:
+            // would have added); left out at ticks without one.
+            "AnticipatedTasks",
+            "Count",
+            record.anticipation.as_ref().map(|a| f64::from(a.added)),
+        ),
+        (
+            "Paused",
+            "Count",
+            Some(if record.paused { 1.0 } else { 0.0 }),
+        ),
+        (
+            "Errors",
+            "Count",
+            Some(if record.action == Action::Hold {
+                1.0
+            } else {
+                0.0
+            }),
+        ),
+    ]
 }
 
 /// What one invocation did with its batch of ticks.

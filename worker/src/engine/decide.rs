@@ -93,27 +93,24 @@ impl Autoscaler {
         if run.context.dry_run {
             return done(dry_run(settled.decision));
         }
-        let Settled { decision, effect } = settled;
-        match effect {
-            Effect::None => done(decision),
+        match &settled.effect {
+            Effect::None => done(settled.decision),
             Effect::Remember(next) => {
-                if let Err(e) = self.write_state(service, &next, &stored).await {
+                if let Err(e) = self.write_state(service, next, &stored).await {
                     tracing::warn!(service = %service.id(), error = %e, "could not keep the policy's samples; the next tick decides with older ones");
                 }
-                done(decision)
+                done(settled.decision)
             }
-            Effect::Repair(repaired) => {
-                done(self.repair(service, decision, &repaired, &stored).await)
-            }
-            Effect::Claim(claim) => {
+            Effect::Repair(repaired) => done(
+                self.repair(service, settled.decision, repaired, &stored)
+                    .await,
+            ),
+            Effect::Claim(_) => {
                 let waiting = metrics.as_ref().map_or(0, |m| backlog(&service.policy, m));
-                let order = actuation::Change::of(&decision, view.desired, waiting);
+                let order = actuation::Change::of(&settled.decision, view.desired, waiting);
                 Outcome::Change(Box::new(Change {
                     index,
-                    settled: Settled {
-                        decision,
-                        effect: Effect::Claim(claim),
-                    },
+                    settled,
                     stored,
                     metrics,
                     view,

@@ -189,27 +189,34 @@ impl Pending<'_> {
             let effect = unchanged_effect(policy, stored, next, memory, &at);
             return Settled { decision, effect };
         }
-        let record = ActionRecord {
-            action: decision.action,
-            from: at.current,
-            to: decision.new_desired,
-            at_ms: at.now_ms,
-            tick_due_ms: at.tick_due_ms,
-            reason: decision.reason.clone(),
-            lease_until_ms: Some(at.now_ms.saturating_add(at.lease_ms)),
-        };
-        // A pause's count is the operator's change: claimed, but no cooldown.
-        let mut claim = if decision.paused {
-            next.with_operator_action(record)
-        } else {
-            next.with_action(record)
-        };
-        claim.memory = memory;
+        let claim = claim(&next, &decision, memory, &at);
         Settled {
             decision,
             effect: Effect::Claim(claim),
         }
     }
+}
+
+/// The state that claims `decision`'s change: its action record, leased for
+/// `at.lease_ms`, and the policy's `memory`.
+fn claim(next: &ServiceState, decision: &Decision, memory: Memory, at: &At<'_>) -> ServiceState {
+    let record = ActionRecord {
+        action: decision.action,
+        from: at.current,
+        to: decision.new_desired,
+        at_ms: at.now_ms,
+        tick_due_ms: at.tick_due_ms,
+        reason: decision.reason.clone(),
+        lease_until_ms: Some(at.now_ms.saturating_add(at.lease_ms)),
+    };
+    // A pause's count is the operator's change: claimed, but no cooldown.
+    let mut claim = if decision.paused {
+        next.with_operator_action(record)
+    } else {
+        next.with_action(record)
+    };
+    claim.memory = memory;
+    claim
 }
 
 impl Settled {

@@ -111,35 +111,44 @@ fn expression_backlog(
         .ok_or_else(|| invalid("metrics", object.get("metrics"), "an object of the expression's metrics by id, e.g. {\"m1\": {\"namespace\": \"AWS/SQS\", \"metric_name\": \"ApproximateNumberOfMessagesVisible\", \"dimensions\": {\"QueueName\": \"jobs\"}}}"))?;
     let mut metrics = BTreeMap::new();
     for (id, spec) in listed {
-        let field = format!("metrics.{id}");
-        let valid_id = id.starts_with(|c: char| c.is_ascii_lowercase())
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && id != "backlog";
-        if !valid_id {
-            return Err(invalid(&field, Some(&Value::String(id.clone())), "an id starting with a lower-case letter, of letters, digits and '_' (not \"backlog\")"));
-        }
-        let spec = spec.as_object().ok_or_else(|| {
-            invalid(
-                &field,
-                Some(spec),
-                "an object with namespace, metric_name and optionally dimensions, stat and period",
-            )
-        })?;
-        for key in spec.keys() {
-            if !METRIC_KEYS.contains(&key.as_str()) {
-                return Err(invalid(
-                    &format!("{field}.{key}"),
-                    spec.get(key),
-                    &format!("no such setting; valid: {}", METRIC_KEYS.join(", ")),
-                ));
-            }
-        }
-        metrics.insert(id.clone(), metric(spec, &format!("{field}."))?);
+        metrics.insert(id.clone(), expression_metric(id, spec)?);
     }
     Ok(Backlog::Expression {
         expression: text.to_string(),
         metrics,
     })
+}
+
+/// The expression's metric `id`, from its settings `spec`.
+fn expression_metric(id: &str, spec: &Value) -> Result<MetricQuery, ProviderError> {
+    let field = format!("metrics.{id}");
+    let valid_id = id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && id != "backlog";
+    if !valid_id {
+        return Err(invalid(
+            &field,
+            Some(&Value::String(id.to_string())),
+            "an id starting with a lower-case letter, of letters, digits and '_' (not \"backlog\")",
+        ));
+    }
+    let spec = spec.as_object().ok_or_else(|| {
+        invalid(
+            &field,
+            Some(spec),
+            "an object with namespace, metric_name and optionally dimensions, stat and period",
+        )
+    })?;
+    for key in spec.keys() {
+        if !METRIC_KEYS.contains(&key.as_str()) {
+            return Err(invalid(
+                &format!("{field}.{key}"),
+                spec.get(key),
+                &format!("no such setting; valid: {}", METRIC_KEYS.join(", ")),
+            ));
+        }
+    }
+    metric(spec, &format!("{field}."))
 }
 
 /// One metric's settings; `at` prefixes field names in errors.

@@ -45,18 +45,12 @@ pub(crate) struct FastAutoscaler<'a> {
 impl<'a> FastAutoscaler<'a> {
     pub fn new(policy: &'a PolicySettings, tick_s: usize, trace: &Trace) -> Self {
         let anticipation = &policy.anticipation;
-        FastAutoscaler {
-            policy,
-            tick_s: tick_s.max(1),
-            stored: Stored::Missing,
-            rng: Rng(0x5EED_1234_ABCD_0001),
-            forecast: if anticipation.is_off() {
-                Forecast::Off
-            } else {
-                Forecast::Learned(History::new(trace, anticipation.min_confidence))
-            },
-            offset_s: history::minutes(trace).1,
-        }
+        let forecast = if anticipation.is_off() {
+            Forecast::Off
+        } else {
+            Forecast::Learned(History::new(trace, anticipation.min_confidence))
+        };
+        FastAutoscaler::with_forecast(policy, tick_s, trace, forecast)
     }
 
     /// One whose policy anticipates from `pattern`, given, instead of from a
@@ -67,9 +61,22 @@ impl<'a> FastAutoscaler<'a> {
         trace: &Trace,
         pattern: &Pattern,
     ) -> Self {
+        FastAutoscaler::with_forecast(policy, tick_s, trace, Forecast::Known(pattern.clone()))
+    }
+
+    fn with_forecast(
+        policy: &'a PolicySettings,
+        tick_s: usize,
+        trace: &Trace,
+        forecast: Forecast,
+    ) -> Self {
         FastAutoscaler {
-            forecast: Forecast::Known(pattern.clone()),
-            ..FastAutoscaler::new(policy, tick_s, trace)
+            policy,
+            tick_s: tick_s.max(1),
+            stored: Stored::Missing,
+            rng: Rng(0x5EED_1234_ABCD_0001),
+            forecast,
+            offset_s: history::minutes(trace).1,
         }
     }
 
@@ -105,15 +112,15 @@ impl Scaler for FastAutoscaler<'_> {
         let now_ms = now_s as u64 * 1000;
         let forecast = match &mut self.forecast {
             Forecast::Off => None,
-            Forecast::Learned(history) => Some(history.at(now_s).clone()),
-            Forecast::Known(pattern) => Some(pattern.clone()),
+            Forecast::Learned(history) => Some(history.at(now_s)),
+            Forecast::Known(pattern) => Some(&*pattern),
         };
         let observed = Observation {
             metrics: Ok(&metrics),
             current: seen.current,
             running: seen.running,
             now_ms,
-            forecast: forecast.as_ref(),
+            forecast,
         };
         let at = flow::At {
             cluster: CLUSTER,

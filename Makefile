@@ -70,10 +70,10 @@ test: venv node brokers
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	# An SQS-only worker links no other provider.
-	$(CARGO) check --locked -p fast-autoscaler-worker --no-default-features --features sqs
+	# An SQS-only worker scaling ECS services links no other provider or target kind.
+	$(CARGO) check --locked -p fast-autoscaler-worker --no-default-features --features sqs,ecs
 	# No two modules of a crate import each other.
-	python3 .ci/module_cycles.py $(wildcard */src providers/*/src)
+	python3 .ci/module_cycles.py $(wildcard */src providers/*/src targets/*/src)
 	# The core and the simulator link nothing of AWS, tokio, Lambda or a broker.
 	@for crate in fast-autoscaler-core fast-autoscaler-simulator; do \
 	  tree=$$($(CARGO) tree --locked -p $$crate -e normal,build,dev --prefix none); \

@@ -5,8 +5,9 @@
 //
 // serverless.yml uses it as `${file(./deploy/config.js):document}`, and
 // `listsQueues` for the one permission a queue name prefix needs,
-// `readsCloudwatch`, `anticipates` and `kinesisStreamArns` likewise; dashboard.js
-// uses `services()` to draw one row per configured service.
+// `readsCloudwatch`, `anticipates`, `kinesisStreamArns` and
+// `autoScalingGroupArns` likewise; dashboard.js uses `services()` to draw one
+// row per configured service.
 'use strict';
 
 const fs = require('fs');
@@ -70,8 +71,10 @@ async function document({ resolveVariable }) {
   return compact;
 }
 
-// `cluster/service` of every configured service, as the worker's `Service`
-// metric dimension names it.
+// The label of every configured target, as the worker's `Service` metric
+// dimension names it: `cluster/service` for an ECS service (its `target`
+// object, or its own `cluster` and `service`), `type:name` for another kind
+// (`ec2_asg:gpu-workers`), as TargetId::label does in the core.
 async function services(resolveVariable) {
   const loaded = await load(resolveVariable);
   if (!loaded) {
@@ -80,11 +83,61 @@ async function services(resolveVariable) {
     return cluster && service ? [`${cluster}/${service}`] : [];
   }
   return loaded.document.services.map((s, i) => {
-    if (!s || typeof s.cluster !== 'string' || typeof s.service !== 'string') {
-      throw new Error(`${loaded.origin}: services[${i}] needs "cluster" and "service" strings`);
+    const target = s && s.target ? s.target : { type: 'ecs_service', ...(s || {}) };
+    if (target.type === 'ecs_service') {
+      if (typeof target.cluster !== 'string' || typeof target.service !== 'string') {
+        throw new Error(`${loaded.origin}: services[${i}] needs "cluster" and "service" strings, or a "target" object`);
+      }
+      return `${target.cluster}/${target.service}`;
     }
-    return `${s.cluster}/${s.service}`;
+    if (typeof target.type !== 'string' || typeof target.name !== 'string') {
+      throw new Error(`${loaded.origin}: services[${i}].target needs "type" and "name" strings`);
+    }
+    return `${target.type}:${target.name}`;
   });
+}
+
+// The names of the Auto Scaling groups the document's services scale.
+function groupsOf(document) {
+  return document.services
+    .filter((s) => s && s.target && s.target.type === 'ec2_asg' && typeof s.target.name === 'string')
+    .map((s) => s.target.name.trim());
+}
+
+// The stage parameter autoScalingGroupArns, after checking that it covers
+// every group a service scales: the worker may call SetDesiredCapacity on these
+// ARNs only, and a group left out would hold its service with an access error
+// at run time instead of failing here. The group's id in the ARN may be `*`.
+async function autoScalingGroupArns({ resolveVariable }) {
+  const arns = (await param(resolveVariable, 'autoScalingGroupArns'))
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const shape = /^arn:aws[a-z-]*:autoscaling:[a-z0-9-]+:\d{12}:autoScalingGroup:[^:]+:autoScalingGroupName\/([!-9;-~]+)$/;
+  for (const arn of arns) {
+    if (!shape.test(arn)) {
+      throw new Error(
+        `stage parameter autoScalingGroupArns: "${arn}" is not an Auto Scaling group ARN ` +
+          '(arn:aws:autoscaling:<region>:<account>:autoScalingGroup:*:autoScalingGroupName/<name>)'
+      );
+    }
+  }
+  const loaded = await load(resolveVariable);
+  const groups = loaded ? groupsOf(loaded.document) : [];
+  const covers = (arn, group) => {
+    const pattern = arn.match(shape)[1];
+    const regex = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    return regex.test(group);
+  };
+  for (const group of groups) {
+    if (!arns.some((arn) => covers(arn, group))) {
+      throw new Error(
+        `${loaded.origin}: a service scales Auto Scaling group "${group}", which stage parameter autoScalingGroupArns ` +
+          `does not list; add arn:aws:autoscaling:<region>:<account>:autoScalingGroup:*:autoScalingGroupName/${group}`
+      );
+    }
+  }
+  return arns.join(',');
 }
 
 // "true" when some provider lists queues by name prefix (an SQS
@@ -180,4 +233,12 @@ async function kinesisStreamArns({ resolveVariable }) {
   return arns.join(',');
 }
 
-module.exports = { document, services, listsQueues, readsCloudwatch, anticipates, kinesisStreamArns };
+module.exports = {
+  document,
+  services,
+  listsQueues,
+  readsCloudwatch,
+  anticipates,
+  kinesisStreamArns,
+  autoScalingGroupArns,
+};

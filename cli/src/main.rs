@@ -19,6 +19,7 @@ mod logging;
 mod pause_resume;
 mod run;
 mod simulate;
+mod status;
 mod tune;
 
 /// Exit status for a configuration that does not validate.
@@ -31,7 +32,7 @@ const NO_REGION: &str = "no AWS region is set: set AWS_REGION (for example AWS_R
 #[command(
     name = "fast-autoscaler",
     version,
-    about = "Scale ECS services on queue depth within seconds"
+    about = "Scale ECS services and EC2 Auto Scaling groups on queue depth within seconds"
 )]
 struct Cli {
     /// JSON configuration document; overrides AUTOSCALER_CONFIG_FILE and AUTOSCALER_CONFIG.
@@ -44,7 +45,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Evaluate the policy for given numbers, with no cooldown history; prints one JSON object.
+    /// Evaluate the policy for given numbers as the worker would now (or --at),
+    /// with no cooldown history; prints one JSON object.
     Decide {
         /// Messages waiting in the queue.
         #[arg(long)]
@@ -58,12 +60,16 @@ enum Command {
         /// Messages sent with a delay, not yet receivable (reported, not scaled on).
         #[arg(long, default_value_t = 0)]
         delayed: u64,
-        /// The service's running task count (reported).
+        /// The service's running task count (default: the desired count).
         #[arg(long)]
         running: Option<u32>,
         /// Which configured service (`service` or `cluster/service`); default: the first.
         #[arg(long)]
         service: Option<String>,
+        /// Decide at this moment (RFC 3339, e.g. 2026-12-07T09:00:00Z) instead of
+        /// now: scheduled bounds and anticipation hints are judged then.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
     },
     /// Read each service's queue metrics through its provider; one JSON line per service.
     Metrics,
@@ -82,6 +88,14 @@ enum Command {
     },
     /// Validate the configuration and print it, secrets redacted.
     CheckConfig,
+    /// One row per target, read now: desired/running, the last action with its
+    /// reason and age, the cooldowns, any pause and any claim in progress.
+    /// Exits 1 if a target or its state could not be read.
+    Status {
+        /// One JSON object per target instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause a service's autoscaling: the worker holds its count (or sets --at) from
     /// its next tick until the pause expires or `resume`. Every decision says so.
     Pause {
@@ -250,21 +264,25 @@ async fn main() -> ExitCode {
             delayed,
             running,
             service,
+            at,
         } => decide::decide(
             &config,
             source,
-            service.as_deref(),
-            QueueMetrics {
-                visible,
-                in_flight,
-                delayed,
-                dequeued_total: None,
-                oldest_message: None,
-                max_consumers: None,
-                busiest: None,
+            decide::DecideArgs {
+                wanted: service.as_deref(),
+                metrics: QueueMetrics {
+                    visible,
+                    in_flight,
+                    delayed,
+                    dequeued_total: None,
+                    oldest_message: None,
+                    max_consumers: None,
+                    busiest: None,
+                },
+                desired,
+                running,
+                at: at.as_deref(),
             },
-            desired,
-            running,
         ),
         command => {
             let aws = load_aws_config().await;
@@ -308,6 +326,13 @@ async fn run_aws_command(
             Err(code) => code,
         },
         Command::Metrics => run::metrics(&config, aws).await,
+        Command::Status { json } => match Autoscaler::new(config, aws) {
+            Ok(autoscaler) => status::status(&autoscaler, json).await,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_BAD_CONFIG)
+            }
+        },
         Command::Run {
             once,
             dry_run,
@@ -349,7 +374,7 @@ pub(crate) fn find_service<'a>(
         Some(name) => config
             .services
             .iter()
-            .find(|s| s.service == name || s.id() == name),
+            .find(|s| s.target_id().name == name || s.id() == name),
     };
     found.ok_or_else(|| {
         let known: Vec<String> = config.services.iter().map(|s| s.id()).collect();

@@ -82,15 +82,7 @@ pub async fn pause(
         note,
     };
     let store = StateStore::from_sdk_config(aws, config.state_bucket.clone());
-    match set_pause(
-        &store,
-        &service.cluster,
-        &service.service,
-        Some(pause.clone()),
-        now,
-    )
-    .await
-    {
+    match set_pause(&store, service.target_id(), Some(pause.clone()), now).await {
         Ok(_) => {
             print_json(&json!({
                 "service": service.id(),
@@ -112,7 +104,7 @@ pub async fn resume(
 ) -> ExitCode {
     let store = StateStore::from_sdk_config(aws, config.state_bucket.clone());
     let now = now_ms();
-    match set_pause(&store, &service.cluster, &service.service, None, now).await {
+    match set_pause(&store, service.target_id(), None, now).await {
         Ok(_) => {
             print_json(&json!({"service": service.id(), "paused": false}));
             ExitCode::SUCCESS

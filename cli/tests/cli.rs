@@ -362,6 +362,122 @@ async fn pause_holds_a_service_sets_a_count_expires_and_resume_ends_it() {
     assert_eq!(decision["paused"], json!(false), "{decision}");
 }
 
+/// `status`: a row per target, an ECS service and an Auto Scaling group side
+/// by side, with their counts, last action and its reason, cooldown and pause;
+/// as a table or JSON lines; a group that cannot be read makes it exit 1.
+#[tokio::test]
+async fn status_shows_every_target_its_counts_last_action_cooldown_and_pause() {
+    let emulator = emulator_or_skip!();
+    let queue = emulator.create_queue("status-jobs").await;
+    emulator.create_service("cli-cluster", "workers", 1).await;
+    emulator.create_group("gpu-workers", 1, 8, 1).await;
+    emulator.create_bucket("cli-state").await;
+    emulator.send_messages(&queue, 300).await;
+    let policy = |target: Value| {
+        let mut service = json!({"provider": {"type": "sqs", "queue_url": queue},
+            "scaling_policy": "target", "target_messages_per_task": 100,
+            "min_tasks": 1, "max_tasks": 8, "scale_in_cooldown": 600, "scale_out_cooldown": 0});
+        for (k, v) in target.as_object().expect("an object") {
+            service[k] = v.clone();
+        }
+        service
+    };
+    let document = json!({"state_bucket": "cli-state", "services": [
+        policy(json!({"cluster": "cli-cluster", "service": "workers"})),
+        policy(json!({"target": {"type": "ec2_asg", "name": "gpu-workers"}})),
+    ]});
+    let file = std::env::temp_dir().join(format!("status-{}.json", std::process::id()));
+    std::fs::write(&file, document.to_string()).expect("configuration file");
+    let config = file.to_string_lossy().into_owned();
+    let env = emulator.env();
+    let (code, stdout, stderr) = cli(&env, &["--config", &config, "run", "--once"]);
+    assert_eq!(code, 0, "{stderr}");
+    let applied: Vec<Value> = json_lines(&stdout)
+        .iter()
+        .map(|d| json!([d["service"], d["new_desired"], d["applied"]]))
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            json!(["cli-cluster/workers", 3, true]),
+            json!(["ec2_asg:gpu-workers", 3, true])
+        ]
+    );
+    // The group is paused by its label; the service by its name.
+    let (code, _, stderr) = cli(
+        &env,
+        &[
+            "--config",
+            &config,
+            "pause",
+            "ec2_asg:gpu-workers",
+            "--for",
+            "1h",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, table, stderr) = cli(&env, &["--config", &config, "status"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("TARGET") && lines[0].contains("COOLDOWN"),
+        "{table}"
+    );
+    let row = |label: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no row for {label}: {table}"))
+    };
+    let service = row("cli-cluster/workers");
+    assert!(
+        lines[service].contains("ecs_service")
+            && lines[service].contains("3/3")
+            && lines[service].contains("scale_out 1 → 3")
+            && (lines[service].contains("in 9m") || lines[service].contains("in 10m0s")),
+        "{table}"
+    );
+    assert!(lines[service + 1].starts_with("    reason: "), "{table}");
+    let group = row("ec2_asg:gpu-workers");
+    assert!(
+        lines[group].contains("ec2_asg")
+            && lines[group].contains("3/3")
+            && lines[group].contains("yes"),
+        "{table}"
+    );
+
+    let (code, stdout, stderr) = cli(&env, &["--config", &config, "status", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = json_lines(&stdout);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["target_type"], "ec2_asg");
+    assert_eq!(rows[1]["standing"]["last_action"]["to"], 3);
+    assert!(
+        rows[1]["standing"]["pause"]["until_ms"].is_u64(),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[0]["standing"]["pause"].is_null(), "{}", rows[0]);
+    assert!(
+        rows[0]["standing"]["scale_in_in_s"].as_u64() > Some(500),
+        "{}",
+        rows[0]
+    );
+
+    // A group that does not exist: its row says so, and status exits 1.
+    let mut broken = document.clone();
+    broken["services"][1]["target"]["name"] = json!("no-such-group");
+    std::fs::write(&file, broken.to_string()).expect("configuration file");
+    let (code, table, _) = cli(&env, &["--config", &config, "status"]);
+    assert_eq!(code, 1, "{table}");
+    assert!(
+        table.contains("problem: Auto Scaling group \"no-such-group\" not found"),
+        "{table}"
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
 #[test]
 fn the_default_simulation_compares_strategies_and_draws_them() {
     let chart = std::env::temp_dir().join(format!("fa-simulation-{}.svg", std::process::id()));
@@ -636,7 +752,10 @@ async fn shards_run_as_separate_processes_each_deciding_its_own_services() {
             let service = line["service"].as_str().expect("a service").to_string();
             let name = service.rsplit('/').next().unwrap_or_default().to_string();
             assert_eq!(
-                fast_autoscaler_core::shards::shard_of("sharded", &name, 3),
+                fast_autoscaler_core::shards::shard_of(
+                    &fast_autoscaler_core::target::TargetId::ecs_service("sharded", &name),
+                    3
+                ),
                 k as u32,
                 "{service} decided by shard {k}"
             );

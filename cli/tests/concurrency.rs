@@ -3,7 +3,8 @@
 //!
 //! - in one process, eight `Autoscaler`s evaluating the same tick, for 200 rounds;
 //! - as real processes, eight `fast-autoscaler run --once` at a time, each with a
-//!   tick of its own, while moto holds every UpdateService 400 ms.
+//!   tick of its own, while moto holds every UpdateService and SetDesiredCapacity
+//!   400 ms, over four ECS services and an EC2 Auto Scaling group.
 //!
 //! Each round the queue is set to a depth from one seeded sequence (surges, plateaus
 //! and drains), then every worker gets the same tick, as SQS's at-least-once
@@ -224,17 +225,36 @@ const PROCESS_SERVICES: [(&str, &str, u64); 4] = FOUR_SERVICES;
 /// a claim is written but ECS does not show it yet.
 const SLOW_UPDATE_SERVICE_MS: u64 = 400;
 
-/// The four target-rule services of `processes::four_services`: a worker that
-/// takes another's claim for a crashed one shows as a second UpdateService.
+/// Messages per instance of the Auto Scaling group beside the four services.
+const GROUP_PER_TASK: u64 = 4;
+
+/// The group's name in a run.
+fn group(prefix: &str) -> String {
+    format!("{prefix}-per-{GROUP_PER_TASK}")
+}
+
+/// The four target-rule services of `processes::four_services`, and a group on
+/// the same rule: a worker that takes another's claim for a crashed one shows
+/// as a second UpdateService or SetDesiredCapacity.
 fn process_document(prefix: &str, queue: &str) -> Value {
-    json!({"state_bucket": BUCKET, "services": four_services(prefix, queue)})
+    let mut services = four_services(prefix, queue);
+    let mut on_group = services[0].clone();
+    let object = on_group.as_object_mut().expect("an object");
+    object.remove("cluster");
+    object.remove("service");
+    on_group["target"] = json!({"type": "ec2_asg", "name": group(prefix)});
+    on_group["target_messages_per_task"] = json!(GROUP_PER_TASK);
+    services.push(on_group);
+    json!({"state_bucket": BUCKET, "services": services})
 }
 
 #[derive(Debug, Default)]
 struct ProcessRun {
-    /// Each service's desired count after every round.
-    desired: Vec<[i32; 4]>,
+    /// Each target's desired count after every round: the four services, then
+    /// the group.
+    desired: Vec<[i32; 5]>,
     applied: usize,
+    /// UpdateService and SetDesiredCapacity calls served.
     update_service_calls: u64,
     /// Workers that stood down, each saying why in its reason.
     stood_down: usize,
@@ -245,14 +265,24 @@ struct ProcessRun {
     unexplained: Vec<String>,
 }
 
-async fn process_desired(emulator: &Emulator, prefix: &str) -> [i32; 4] {
-    let mut counts = [0; 4];
+async fn process_desired(emulator: &Emulator, prefix: &str) -> [i32; 5] {
+    let mut counts = [0; 5];
     for (i, (cluster, service, _)) in PROCESS_SERVICES.iter().enumerate() {
         counts[i] = emulator
             .desired_count(&format!("{prefix}-{cluster}"), service)
             .await;
     }
+    counts[4] = emulator.group(&group(prefix)).await.desired;
     counts
+}
+
+/// The targets' labels, in the order of [`process_desired`].
+fn process_targets(prefix: &str) -> Vec<String> {
+    PROCESS_SERVICES
+        .iter()
+        .map(|(cluster, service, _)| format!("{prefix}-{cluster}/{service}"))
+        .chain([format!("ec2_asg:{}", group(prefix))])
+        .collect()
 }
 
 /// Starts `processes` CLI processes up to 250 ms apart (seeded), none killed,
@@ -284,6 +314,7 @@ async fn process_rounds(emulator: &Emulator, prefix: &str, processes: usize) -> 
             .create_service(&format!("{prefix}-{cluster}"), service, 1)
             .await;
     }
+    emulator.create_group(&group(prefix), 1, 60, 1).await;
     let config = std::env::temp_dir().join(format!(
         "fa-concurrency-{prefix}-{}.json",
         std::process::id()
@@ -291,7 +322,10 @@ async fn process_rounds(emulator: &Emulator, prefix: &str, processes: usize) -> 
     std::fs::write(&config, process_document(prefix, &queue).to_string()).expect("config file");
     let mut env = emulator.env();
     env.push(("PATH".into(), std::env::var("PATH").unwrap_or_default()));
-    emulator.delay_calls(&[("ecs:UpdateService", SLOW_UPDATE_SERVICE_MS)]);
+    emulator.delay_calls(&[
+        ("ecs:UpdateService", SLOW_UPDATE_SERVICE_MS),
+        ("autoscaling:SetDesiredCapacity", SLOW_UPDATE_SERVICE_MS),
+    ]);
     emulator.reset_calls();
 
     let mut result = ProcessRun::default();
@@ -302,9 +336,8 @@ async fn process_rounds(emulator: &Emulator, prefix: &str, processes: usize) -> 
         set_depth(emulator, &queue, &mut depth, target).await;
         let lines = run_processes(&env, &config, processes, &mut stagger).await;
         let after = process_desired(emulator, prefix).await;
-        for (i, (cluster, service, _)) in PROCESS_SERVICES.iter().enumerate() {
-            let id = format!("{prefix}-{cluster}/{service}");
-            let of_service: Vec<&Line> = lines.iter().filter(|l| l.service == id).collect();
+        for (i, id) in process_targets(prefix).iter().enumerate() {
+            let of_service: Vec<&Line> = lines.iter().filter(|l| &l.service == id).collect();
             result.applied += of_service.iter().filter(|l| l.applied).count();
             for line in of_service.iter().filter(|l| !l.applied) {
                 if line.reason.contains("stood down") {
@@ -319,11 +352,11 @@ async fn process_rounds(emulator: &Emulator, prefix: &str, processes: usize) -> 
         before = after;
     }
     emulator.delay_calls(&[]);
-    result.update_service_calls = emulator
-        .calls()
-        .get("ecs:UpdateService")
-        .copied()
-        .unwrap_or(0);
+    let calls = emulator.calls();
+    result.update_service_calls = ["ecs:UpdateService", "autoscaling:SetDesiredCapacity"]
+        .iter()
+        .map(|operation| calls.get(*operation).copied().unwrap_or(0))
+        .sum();
     let _ = std::fs::remove_file(&config);
     result
 }
@@ -352,7 +385,7 @@ async fn eight_processes_apply_what_one_applies_and_say_why_they_stood_down() {
             eight.applied as u64,
         ),
         (
-            "UpdateService calls served",
+            "UpdateService and SetDesiredCapacity served",
             single.update_service_calls,
             eight.update_service_calls,
         ),
@@ -382,8 +415,18 @@ async fn eight_processes_apply_what_one_applies_and_say_why_they_stood_down() {
     );
     assert_eq!(
         single.update_service_calls, single.applied as u64,
-        "one process: one UpdateService per applied action"
+        "one process: one UpdateService or SetDesiredCapacity per applied action"
     );
+    let group_changes = single
+        .desired
+        .windows(2)
+        .filter(|w| w[0][4] != w[1][4])
+        .count();
+    assert!(
+        group_changes >= 10,
+        "the depths must make the group change often ({group_changes} changes)"
+    );
+    assert!(eight.unexplained.is_empty(), "{:#?}", eight.unexplained);
     let first_difference = single
         .desired
         .iter()
@@ -398,7 +441,6 @@ async fn eight_processes_apply_what_one_applies_and_say_why_they_stood_down() {
     );
     assert_eq!(eight.update_service_calls, single.update_service_calls);
     assert_eq!(eight.applied, single.applied);
-    assert!(eight.unexplained.is_empty(), "{:#?}", eight.unexplained);
     assert!(
         eight.in_progress > 0,
         "no worker met another's claim in progress: the window was not exercised"

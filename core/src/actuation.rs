@@ -67,10 +67,10 @@ pub fn order(changes: &[Change]) -> Vec<usize> {
     order
 }
 
-/// The reason of a change that waits: its place in line, 1-based.
-pub fn waiting(place: usize, in_line: usize) -> String {
+/// The reason of a change that waits for `api`'s budget: its place in line, 1-based.
+pub fn waiting(api: &str, place: usize, in_line: usize) -> String {
     format!(
-        "waiting for the ECS budget: {} of {in_line} in line; the next tick decides it again",
+        "waiting for the {api} budget: {} of {in_line} in line; the next tick decides it again",
         ordinal(place)
     )
 }
@@ -121,11 +121,11 @@ mod tests {
     #[test]
     fn a_waiting_change_says_its_place() {
         assert_eq!(
-            waiting(37, 420),
+            waiting("ECS", 37, 420),
             "waiting for the ECS budget: 37th of 420 in line; the next tick decides it again"
         );
-        assert!(waiting(1, 2).starts_with("waiting for the ECS budget: 1st of 2"));
-        assert!(waiting(22, 30).contains("22nd"));
-        assert!(waiting(13, 30).contains("13th"));
+        assert!(waiting("ECS", 1, 2).starts_with("waiting for the ECS budget: 1st of 2"));
+        assert!(waiting("ECS", 22, 30).contains("22nd"));
+        assert!(waiting("ECS", 13, 30).contains("13th"));
     }
 }

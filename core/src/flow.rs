@@ -22,6 +22,7 @@ use crate::pause::Pause;
 use crate::policy::{self, Decision, Memory, Observation};
 use crate::settings::PolicySettings;
 use crate::state::{ActionRecord, ServiceState, Stored};
+use crate::target::TargetId;
 
 /// What [`propose`] answers.
 // Short-lived (one per service and tick): boxing would save nothing.
@@ -72,6 +73,8 @@ pub fn propose<'p>(
         Some(pause) => pause.apply(decision, observed.current, now_ms),
         None => decision,
     };
+    // Nothing, not even an operator's count, leaves the target's own limits.
+    let decision = observed.limits.bound(decision, observed.current);
     // A quiet tick of a policy without history stops here and costs no state access.
     if !decision.action.changes_count() && !policy.needs_memory() {
         return Step::Done(decision);
@@ -128,8 +131,7 @@ pub struct Settled {
 /// Who and when, for the state written by [`Pending::settle`].
 #[derive(Debug, Clone, Copy)]
 pub struct At<'a> {
-    pub cluster: &'a str,
-    pub service: &'a str,
+    pub target: &'a TargetId,
     pub now_ms: u64,
     pub tick_due_ms: u64,
     /// desiredCount now.
@@ -184,7 +186,7 @@ impl Pending<'_> {
                 at.current,
             )
         };
-        let next = stored.base(at.cluster, at.service);
+        let next = stored.base(at.target);
         if !decision.action.changes_count() {
             let effect = unchanged_effect(policy, stored, next, memory, &at);
             return Settled { decision, effect };
@@ -235,7 +237,7 @@ impl Settled {
             Effect::Claim(state) | Effect::Remember(state) => state.memory.clone(),
             _ => stored.memory(),
         };
-        let next = stored.base(at.cluster, at.service);
+        let next = stored.base(at.target);
         Settled {
             decision: self
                 .decision
@@ -255,12 +257,7 @@ fn unchanged_effect(
     at: &At<'_>,
 ) -> Effect {
     if matches!(stored, Stored::Corrupt { .. }) {
-        Effect::Repair(ServiceState::repaired(
-            at.cluster,
-            at.service,
-            at.now_ms,
-            at.tick_due_ms,
-        ))
+        Effect::Repair(ServiceState::repaired(at.target, at.now_ms, at.tick_due_ms))
     } else if policy.needs_memory() {
         next.memory = memory;
         next.last_tick_due_ms = Some(at.tick_due_ms.max(next.last_tick_due_ms.unwrap_or(0)));
@@ -293,6 +290,7 @@ mod tests {
     use crate::metrics::QueueMetrics;
     use crate::policy::Action;
     use crate::settings::PolicyKind;
+    use crate::target::TargetLimits;
 
     fn target() -> PolicySettings {
         PolicySettings {
@@ -308,9 +306,10 @@ mod tests {
     }
 
     fn at(now_ms: u64, current: u32) -> At<'static> {
+        static CS: std::sync::LazyLock<TargetId> =
+            std::sync::LazyLock::new(|| TargetId::ecs_service("c", "s"));
         At {
-            cluster: "c",
-            service: "s",
+            target: &CS,
             now_ms,
             tick_due_ms: now_ms,
             current,
@@ -320,7 +319,7 @@ mod tests {
 
     /// The state after another worker claimed 2 → 5 at `at_ms`, holding it 10 s.
     fn claimed(at_ms: u64) -> Stored {
-        let state = ServiceState::new("c", "s").with_action(ActionRecord {
+        let state = ServiceState::new(&TargetId::ecs_service("c", "s")).with_action(ActionRecord {
             action: Action::ScaleOut,
             from: 2,
             to: 5,
@@ -351,6 +350,7 @@ mod tests {
             running: current,
             now_ms,
             forecast: None,
+            limits: TargetLimits::default(),
         };
         let policy = target();
         match propose(&policy, &observed, Some(stored), now_ms) {
@@ -404,7 +404,7 @@ mod tests {
 
     /// The state of a service an operator paused at 100 s for an hour.
     fn paused(at: Option<u32>) -> Stored {
-        let mut state = ServiceState::new("c", "s");
+        let mut state = ServiceState::new(&TargetId::ecs_service("c", "s"));
         state.last_scale_in_ms = Some(99_000);
         state.pause = Some(Pause {
             since_ms: 100_000,
@@ -474,6 +474,7 @@ mod tests {
                 running: current,
                 now_ms,
                 forecast: None,
+                limits: TargetLimits::default(),
             };
             decide(&policy, &observed, stored, at(now_ms, current))
         };
@@ -511,6 +512,7 @@ mod tests {
             running: 2,
             now_ms: 100_000,
             forecast: None,
+            limits: TargetLimits::default(),
         };
         let settled = decide(&policy, &observed, &Stored::Missing, at(100_000, 2));
         assert!(matches!(settled.effect, Effect::Claim(_)));

@@ -18,16 +18,23 @@
 //!   [`policy::Decision`] and its human-readable reason out;
 //! - [`state`]: what is remembered per service between ticks, the claim that
 //!   makes one worker of many act, and its lease;
-//! - [`pause`]: an operator's pause, kept in that state;
+//! - [`pause`]: an operator's pause, kept in that state, and [`standing`]:
+//!   where a target stands as its state says it (what `status` shows);
+//! - [`target`]: what is scaled, a target's identity and the limits it sets on
+//!   a request;
 //! - [`forecast`]: recurring surges learned from the arrivals' history, which
 //!   the anticipation modifier prepares tasks for;
 //! - [`shards`]: which shard of a large fleet a service belongs to;
 //! - [`budget`] and [`actuation`]: the ECS calls a tick may make, and which of
 //!   its changes go first when they cannot all be made, and [`views`]: which
 //!   services' counts a tick reads when it cannot read them all;
-//! - [`flow`]: the decision protocol that chains them, the one every driver
-//!   calls: [`flow::propose`], then, only when it answers
-//!   [`flow::Step::NeedsState`], [`flow::Pending::settle`] with the state.
+//! - [`flow`]: the decision protocol that chains them for one target:
+//!   [`flow::propose`], then, only when it answers [`flow::Step::NeedsState`],
+//!   [`flow::Pending::settle`] with the state;
+//! - [`tick`]: one tick over a shard's targets as one state machine, the one
+//!   every driver runs (the worker against AWS, the simulator and the CLI's
+//!   `decide` in memory): the describe calls the budget allows, each target's
+//!   steps through [`flow`], which changes go ahead and which wait.
 //!
 //! # Where things go
 //!
@@ -46,7 +53,10 @@ pub mod pause;
 pub mod policy;
 pub mod settings;
 pub mod shards;
+pub mod standing;
 pub mod state;
+pub mod target;
+pub mod tick;
 pub mod views;
 
 pub use metrics::{MessageAge, QueueMetrics};

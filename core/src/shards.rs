@@ -1,27 +1,29 @@
-//! Which shard of the fleet a service belongs to.
+//! Which shard of the fleet a target belongs to.
 //!
 //! A large fleet is split into `K` shards, each evaluated by its own tick (the
-//! scheduler spreads the shards' ticks over the interval). A service's shard is a
-//! pure function of its cluster, its name and `K`, so every invocation, however
-//! many run at once, agrees on it without asking anyone: FNV-1a of
-//! `cluster/service`, then jump consistent hashing (Lamping and Veach, 2014),
-//! which moves only the services a new shard needs (about 1/K of them) when `K`
-//! grows, and keeps the rest where they were.
+//! scheduler spreads the shards' ticks over the interval). A target's shard is a
+//! pure function of its label and `K`, so every invocation, however many run at
+//! once, agrees on it without asking anyone: FNV-1a of the label
+//! (`cluster/service` for an ECS service, as before targets existed, so an
+//! upgrade moves nothing), then jump consistent hashing (Lamping and Veach,
+//! 2014), which moves only the targets a new shard needs (about 1/K of them)
+//! when `K` grows, and keeps the rest where they were.
 
-/// The shard (0 ..= `shards` − 1) of `cluster/service`; 0 when `shards` is 0 or 1.
-pub fn shard_of(cluster: &str, service: &str, shards: u32) -> u32 {
+use crate::target::TargetId;
+
+/// The shard (0 ..= `shards` − 1) of `target`; 0 when `shards` is 0 or 1.
+pub fn shard_of(target: &TargetId, shards: u32) -> u32 {
     if shards <= 1 {
         return 0;
     }
-    jump(fnv1a(cluster, service), shards)
+    jump(fnv1a(&target.label()), shards)
 }
 
-/// FNV-1a, 64 bits, of `cluster/service`: stable across builds and platforms.
-fn fnv1a(cluster: &str, service: &str) -> u64 {
+/// FNV-1a, 64 bits, of `label`: stable across builds and platforms.
+fn fnv1a(label: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let bytes = cluster.bytes().chain(*b"/").chain(service.bytes());
-    bytes.fold(OFFSET, |hash, byte| {
+    label.bytes().fold(OFFSET, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(PRIME)
     })
 }
@@ -43,6 +45,10 @@ mod tests {
 
     fn names(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("svc-{i:05}")).collect()
+    }
+
+    fn shard_of(cluster: &str, service: &str, shards: u32) -> u32 {
+        super::shard_of(&TargetId::ecs_service(cluster, service), shards)
     }
 
     #[test]
@@ -85,7 +91,7 @@ mod tests {
     #[test]
     fn the_assignment_is_stable_across_builds() {
         // Pinned: a change here would move services between deployed shards.
-        assert_eq!(fnv1a("prod", "workers"), fnv1a("prod", "workers"));
+        assert_eq!(fnv1a("prod/workers"), fnv1a("prod/workers"));
         assert_eq!(
             [
                 shard_of("prod", "workers", 5),

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::pause::Pause;
 use crate::policy::{Action, History, Memory};
+use crate::target::TargetId;
 
 /// The state format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
@@ -37,12 +38,14 @@ pub const STATE_VERSION: u32 = 1;
 /// How far in the future a recorded time may be before the state is distrusted.
 pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
 
-/// What the autoscaler remembers about one service.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the autoscaler remembers about one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceState {
     pub version: u32,
-    pub cluster: String,
-    pub service: String,
+    /// Which target: an ECS service as `cluster` and `service`, as every
+    /// release wrote it (see [`crate::target`]).
+    #[serde(flatten)]
+    pub target: TargetId,
     pub last_scale_out_ms: Option<u64>,
     pub last_scale_in_ms: Option<u64>,
     pub scale_out_count: u64,
@@ -102,12 +105,19 @@ impl ActionRecord {
 
 impl ServiceState {
     /// A state with no history.
-    pub fn new(cluster: &str, service: &str) -> Self {
+    pub fn new(target: &TargetId) -> Self {
         ServiceState {
             version: STATE_VERSION,
-            cluster: cluster.to_string(),
-            service: service.to_string(),
-            ..Default::default()
+            target: target.clone(),
+            last_scale_out_ms: None,
+            last_scale_in_ms: None,
+            scale_out_count: 0,
+            scale_in_count: 0,
+            last_tick_due_ms: None,
+            repaired_ms: None,
+            last_action: None,
+            memory: Memory::default(),
+            pause: None,
         }
     }
 
@@ -132,11 +142,11 @@ impl ServiceState {
     }
 
     /// A fresh state replacing an unreadable one at `now_ms`.
-    pub fn repaired(cluster: &str, service: &str, now_ms: u64, tick_due_ms: u64) -> Self {
+    pub fn repaired(target: &TargetId, now_ms: u64, tick_due_ms: u64) -> Self {
         ServiceState {
             repaired_ms: Some(now_ms),
             last_tick_due_ms: Some(tick_due_ms),
-            ..ServiceState::new(cluster, service)
+            ..ServiceState::new(target)
         }
     }
 
@@ -202,6 +212,15 @@ impl ServiceState {
         next.last_action = Some(record);
         next
     }
+}
+
+/// What a conditional write of a state object came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; the object's new tag, for a later conditional write.
+    Written { etag: String },
+    /// Another writer changed the object since it was read.
+    Conflict,
 }
 
 /// What reading a service's state object found.
@@ -292,10 +311,10 @@ impl Stored {
     }
 
     /// The state to build the next one on (a corrupt one starts afresh).
-    pub fn base(&self, cluster: &str, service: &str) -> ServiceState {
+    pub fn base(&self, target: &TargetId) -> ServiceState {
         match self {
             Stored::Found { state, .. } => state.clone(),
-            _ => ServiceState::new(cluster, service),
+            _ => ServiceState::new(target),
         }
     }
 }
@@ -304,9 +323,33 @@ impl Stored {
 mod tests {
     use super::*;
 
+    fn cs() -> TargetId {
+        TargetId::ecs_service("c", "s")
+    }
+
+    /// A state object exactly as the release before targets wrote it: read
+    /// with its cooldowns, claim, lease and pause, and written back in the
+    /// same form, so a rollback reads it too.
+    #[test]
+    fn a_state_written_before_targets_is_read_whole_and_written_back_alike() {
+        let old = r#"{"version":1,"cluster":"prod","service":"workers","last_scale_out_ms":1000,"last_scale_in_ms":null,"scale_out_count":3,"scale_in_count":0,"last_tick_due_ms":900,"repaired_ms":null,"last_action":{"action":"scale_out","from":2,"to":5,"at_ms":1000,"tick_due_ms":900,"reason":"surge","lease_until_ms":9000},"memory":{"samples":[]},"pause":{"since_ms":500,"until_ms":99000,"at":4,"note":"by ops"}}"#;
+        let state = ServiceState::parse(old.as_bytes()).expect("an old state parses");
+        assert_eq!(state.target, TargetId::ecs_service("prod", "workers"));
+        assert_eq!(state.last_scale_out_ms, Some(1000));
+        assert_eq!(
+            state.last_action.as_ref().and_then(|a| a.lease_until_ms),
+            Some(9000)
+        );
+        assert_eq!(state.pause.as_ref().and_then(|p| p.at), Some(4));
+        let written: serde_json::Value = serde_json::to_value(&state).unwrap();
+        assert_eq!(written["cluster"], "prod");
+        assert_eq!(written["service"], "workers");
+        assert!(written.get("target_type").is_none(), "{written}");
+    }
+
     #[test]
     fn state_round_trips_and_bad_objects_are_described() {
-        let state = ServiceState::new("c", "s").with_action(ActionRecord {
+        let state = ServiceState::new(&cs()).with_action(ActionRecord {
             action: Action::ScaleOut,
             from: 2,
             to: 4,
@@ -340,7 +383,7 @@ mod tests {
         // Times from the future are distrusted beyond the allowed skew.
         let last_in_at = |ms| ServiceState {
             last_scale_in_ms: Some(ms),
-            ..ServiceState::new("c", "s")
+            ..ServiceState::new(&cs())
         };
         let now = 1_000_000;
         assert_eq!(last_in_at(now).future_timestamp(now), None);
@@ -352,7 +395,7 @@ mod tests {
         assert!(problem.is_some_and(|p| p.contains("future")));
 
         // A repair counts as the last action, so the cooldown runs from it.
-        let repaired = ServiceState::repaired("c", "s", 7_000, 6_000);
+        let repaired = ServiceState::repaired(&cs(), 7_000, 6_000);
         assert_eq!(
             (repaired.last_action_ms(), repaired.scale_out_count),
             (Some(7_000), 0)
@@ -363,7 +406,7 @@ mod tests {
     fn a_claimed_action_ecs_never_saw_waits_for_its_lease_then_starts_no_cooldown() {
         let before = ServiceState {
             last_scale_in_ms: Some(1_000),
-            ..ServiceState::new("c", "s")
+            ..ServiceState::new(&cs())
         };
         let claimed = before.with_action(ActionRecord {
             action: Action::ScaleOut,

@@ -1,15 +1,14 @@
-//! Fast Autoscaler in the simulator: the core's own decision protocol, with the
-//! service's state kept in memory instead of S3.
-//!
-//! Each tick goes through `flow::decide`, the protocol the Lambda's engine runs
-//! step by step; the state the protocol says to write is kept, and a claimed
-//! action is applied at once (the simulated ECS never fails).
+//! Fast Autoscaler in the simulator: the core's own tick machine, the one the
+//! Lambda's engine drives against AWS, driven in memory instead
+//! (`fast_autoscaler_core::tick::InMemory`): the state it writes is kept, and a
+//! change it makes is applied at once (the simulated ECS never fails).
 
-use fast_autoscaler_core::flow::{self, Effect};
+use fast_autoscaler_core::budget::{ApiBudget, Quota};
 use fast_autoscaler_core::forecast::Pattern;
-use fast_autoscaler_core::policy::Observation;
 use fast_autoscaler_core::settings::PolicySettings;
-use fast_autoscaler_core::state::{ServiceState, Stored};
+use fast_autoscaler_core::state::Stored;
+use fast_autoscaler_core::target::{TargetId, TargetLimits, TargetView};
+use fast_autoscaler_core::tick::{InMemory, Tick, TickAt, TickTarget};
 use fast_autoscaler_core::QueueMetrics;
 
 use crate::history::{self, History};
@@ -19,6 +18,39 @@ use crate::trace::{Rng, Trace};
 /// The simulated service's cluster and name, for its state record.
 const CLUSTER: &str = "simulated";
 const SERVICE: &str = "service";
+
+/// The simulated ECS service: its tasks have no limit of their own.
+fn simulated() -> TargetId {
+    TargetId::ecs_service(CLUSTER, SERVICE)
+}
+
+/// Half of AWS's default ECS quotas, as the worker keeps to: one service never
+/// meets them, a simulated fleet does (see [`crate::fleet`]).
+pub const ECS_BUDGET: ApiBudget = ApiBudget {
+    api: "ECS",
+    share: 0.5,
+    read: Quota {
+        per_second: 20.0,
+        burst: 100.0,
+    },
+    modify: Quota {
+        per_second: 5.0,
+        burst: 50.0,
+    },
+    shared_bucket: false,
+    describe_batch: 10,
+};
+
+/// A simulated task count, as a describe call would answer it.
+pub(crate) fn counts(desired: u32, running: u32) -> TargetView {
+    TargetView {
+        desired,
+        running,
+        starting: desired.saturating_sub(running),
+        limits: TargetLimits::none("tasks"),
+        not_ready: None,
+    }
+}
 
 /// Where an anticipating policy's pattern comes from.
 enum Forecast {
@@ -40,6 +72,7 @@ pub(crate) struct FastAutoscaler<'a> {
     forecast: Forecast,
     /// The Unix second the trace begins at (after its history).
     offset_s: usize,
+    target: TargetId,
 }
 
 impl<'a> FastAutoscaler<'a> {
@@ -77,14 +110,8 @@ impl<'a> FastAutoscaler<'a> {
             rng: Rng(0x5EED_1234_ABCD_0001),
             forecast,
             offset_s: history::minutes(trace).1,
+            target: simulated(),
         }
-    }
-
-    fn keep(&mut self, state: ServiceState) {
-        self.stored = Stored::Found {
-            state,
-            etag: String::new(),
-        };
     }
 }
 
@@ -115,33 +142,28 @@ impl Scaler for FastAutoscaler<'_> {
             Forecast::Learned(history) => Some(history.at(now_s)),
             Forecast::Known(pattern) => Some(&*pattern),
         };
-        let observed = Observation {
-            metrics: Ok(&metrics),
-            current: seen.current,
-            running: seen.running,
-            now_ms,
-            forecast,
+        let target = TickTarget {
+            id: &self.target,
+            policy: self.policy,
+            budget: &ECS_BUDGET,
+            kept: None,
         };
-        let at = flow::At {
-            cluster: CLUSTER,
-            service: SERVICE,
+        let at = TickAt {
             now_ms,
             tick_due_ms: now_ms,
-            current: seen.current,
             // A claim is applied the moment it is written: no lease is ever needed.
             lease_ms: 0,
+            interval_s: self.tick_s as u32,
+            shards: 1,
+            dry_run: false,
         };
-        let settled = flow::decide(self.policy, &observed, &self.stored, at);
-        match settled.effect {
-            Effect::None => None,
-            Effect::Remember(state) | Effect::Repair(state) => {
-                self.keep(state);
-                None
-            }
-            Effect::Claim(state) => {
-                self.keep(state);
-                Some(settled.decision.new_desired)
-            }
-        }
+        let views = [counts(seen.current, seen.running)];
+        let ran = Tick::new(vec![target], at).run_in_memory(InMemory {
+            views: &views,
+            readings: vec![Ok(metrics)],
+            forecasts: &[forecast],
+            stored: std::slice::from_mut(&mut self.stored),
+        });
+        ran.set[0]
     }
 }

@@ -6,10 +6,11 @@
 //! at once (pending ones first). A strategy observes the backlog only at its own
 //! tick times.
 //!
-//! Fast Autoscaler's strategies decide through the core's own decision protocol
-//! (`fast_autoscaler_core::flow`: policy → state → cooldown, the same code, settings
-//! and state records as the Lambda), so the figures are about this product, not a
-//! copy of it. The simulator depends on that core alone: no AWS, tokio or broker
+//! Fast Autoscaler's strategies decide through the core's own tick machine
+//! (`fast_autoscaler_core::tick`, and through it the decision protocol of
+//! `fast_autoscaler_core::flow`: policy → state → cooldown, the same code,
+//! settings and state records as the Lambda), driven in memory, so the figures
+//! are about this product, not a copy of it. The simulator depends on that core alone: no AWS, tokio or broker
 //! crate is in its `cargo tree` (`make lint` checks it). The [`baselines`] model AWS target tracking and KEDA from their
 //! documented defaults.
 //!
@@ -25,7 +26,9 @@
 //! - [`age_metric`]: the oldest message's age, as CloudWatch publishes it;
 //! - [`strategy`]: what can be simulated, and the configurations `simulate` compares;
 //! - [`scaler`]: what the loop asks of a strategy at each of its ticks;
-//! - [`autoscaler`]: Fast Autoscaler through the core's decision protocol;
+//! - [`autoscaler`]: Fast Autoscaler through the core's tick machine, one service;
+//! - [`fleet`]: a whole fleet through one machine a tick, under an account's
+//!   API budget;
 //! - [`history`]: the arrivals an anticipating strategy learns from, online;
 //! - [`foreknown`]: every surge of a trace, given whole: a bound on what a
 //!   better forecaster could gain;
@@ -47,6 +50,7 @@ pub mod chart;
 pub mod cloudwatch_export;
 pub mod comparison;
 pub mod elasticity;
+pub mod fleet;
 pub mod foreknown;
 pub mod history;
 pub mod oracle;

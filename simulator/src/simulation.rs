@@ -82,23 +82,24 @@ impl WaitHistogram {
 }
 
 /// The tasks of the simulated service: when each requested task starts working.
-struct Tasks {
+#[derive(Default)]
+pub(crate) struct Tasks {
     /// Ready times of tasks, oldest first; a task is running once its time has come.
     ready_at: VecDeque<usize>,
 }
 
 impl Tasks {
-    fn count(&self) -> u32 {
+    pub(crate) fn count(&self) -> u32 {
         self.ready_at.len() as u32
     }
 
     /// Ready times are pushed in non-decreasing order and removed from the back,
     /// so the running ones are a prefix.
-    fn running(&self, now: usize) -> usize {
+    pub(crate) fn running(&self, now: usize) -> usize {
         self.ready_at.partition_point(|r| *r <= now)
     }
 
-    fn set(&mut self, desired: u32, now: usize, startup_s: usize) {
+    pub(crate) fn set(&mut self, desired: u32, now: usize, startup_s: usize) {
         while self.count() < desired {
             self.ready_at.push_back(now + startup_s);
         }
@@ -110,17 +111,17 @@ impl Tasks {
 }
 
 /// The queue: messages waiting in arrival order, and how long the served ones waited.
-struct Queue {
+pub(crate) struct Queue {
     /// (arrival second, messages) in arrival order.
     fifo: VecDeque<(usize, f64)>,
-    backlog: f64,
+    pub(crate) backlog: f64,
     /// Messages consumed so far.
-    consumed: f64,
+    pub(crate) consumed: f64,
     waits: WaitHistogram,
 }
 
 impl Queue {
-    fn new(initial_backlog: f64) -> Self {
+    pub(crate) fn new(initial_backlog: f64) -> Self {
         let mut queue = Queue {
             fifo: VecDeque::new(),
             backlog: 0.0,
@@ -131,7 +132,7 @@ impl Queue {
         queue
     }
 
-    fn arrive(&mut self, now: usize, messages: f64) {
+    pub(crate) fn arrive(&mut self, now: usize, messages: f64) {
         if messages > 0.0 {
             self.fifo.push_back((now, messages));
             self.backlog += messages;
@@ -139,7 +140,7 @@ impl Queue {
     }
 
     /// Works off up to `capacity` messages, oldest first; answers how many.
-    fn work(&mut self, now: usize, capacity: f64) -> f64 {
+    pub(crate) fn work(&mut self, now: usize, capacity: f64) -> f64 {
         let mut left = capacity;
         while left > 0.0 {
             let Some(front) = self.fifo.front_mut() else {
@@ -161,7 +162,7 @@ impl Queue {
     }
 
     /// How long the oldest waiting message has waited at `now`.
-    fn oldest_age(&self, now: usize) -> usize {
+    pub(crate) fn oldest_age(&self, now: usize) -> usize {
         self.fifo
             .front()
             .map_or(0, |(arrived, _)| now.saturating_sub(*arrived))
@@ -256,12 +257,12 @@ pub fn run_plan(
 }
 
 /// What a run counts second by second, besides the waits the queue keeps.
-struct Tally {
+pub(crate) struct Tally {
     max_backlog: f64,
     /// Changes of the desired count.
-    actions: u64,
+    pub(crate) actions: u64,
     /// Task-seconds of tasks requested (pending and running).
-    paid: f64,
+    pub(crate) paid: f64,
     /// Running tasks each second, for the elasticity metrics.
     supply: Vec<u32>,
     /// (time s, backlog, tasks requested), one a minute.
@@ -269,7 +270,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(initial_backlog: f64, seconds: usize) -> Self {
+    pub(crate) fn new(initial_backlog: f64, seconds: usize) -> Self {
         Tally {
             max_backlog: initial_backlog,
             actions: 0,
@@ -281,7 +282,7 @@ impl Tally {
 
     /// The end of second `now`: the backlog left, the tasks that worked in it and
     /// the tasks requested.
-    fn second(&mut self, now: usize, backlog: f64, running: u32, requested: u32) {
+    pub(crate) fn second(&mut self, now: usize, backlog: f64, running: u32, requested: u32) {
         self.max_backlog = self.max_backlog.max(backlog);
         self.supply.push(running);
         self.paid += f64::from(requested);
@@ -290,7 +291,7 @@ impl Tally {
         }
     }
 
-    fn outcome(
+    pub(crate) fn outcome(
         self,
         label: String,
         queue: Queue,

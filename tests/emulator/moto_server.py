@@ -32,6 +32,11 @@ period of the range, so 14 days of one-minute periods over a week of datapoints
 MetricStat, the same answer is computed by putting each datapoint in its period
 once; expressions still go to moto's own.
 
+EC2 Auto Scaling's SetDesiredCapacity, as the API reference defines it: a
+capacity outside the group's MinSize and MaxSize is refused with a
+ValidationError, and so is a group that does not exist; moto 5.2 accepts the
+first and fails the second with an internal error.
+
 One protocol adapter: aws-sdk-cloudwatch speaks the Smithy RPCv2 CBOR protocol,
 which moto 5.2 does not serve (it serves CloudWatch's query protocol). The
 adapter decodes such a request's CBOR body, replays the operation against this
@@ -43,11 +48,13 @@ only changes the encoding, so the Rust SDK client under test is the real one.
 import collections
 from datetime import timedelta
 import gzip
+import io
 import json
 import re
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 
 import boto3
@@ -56,6 +63,8 @@ import cbor2
 from botocore.exceptions import ClientError
 from botocore.session import get_session
 from moto.cloudwatch.models import CloudWatchBackend, Dimension, Statistics
+from moto.autoscaling.exceptions import ValidationError as AutoScalingValidationError
+from moto.autoscaling.responses import AutoScalingResponse
 from moto.mq.models import Broker
 from moto.s3.responses import S3Response
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -144,6 +153,28 @@ def _broker_with_an_aws_id(self, *args, **kwargs):
 
 
 Broker.__init__ = _broker_with_an_aws_id
+
+_original_set_desired_capacity = AutoScalingResponse.set_desired_capacity
+
+
+def _bounded_set_desired_capacity(self):
+    name = self._get_param("AutoScalingGroupName")
+    desired = self._get_int_param("DesiredCapacity")
+    group = self.autoscaling_backend.autoscaling_groups.get(name)
+    if group is None:
+        raise AutoScalingValidationError("AutoScalingGroup name not found - null")
+    if desired is not None and desired > group.max_size:
+        raise AutoScalingValidationError(
+            f"New SetDesiredCapacity value {desired} is above max value {group.max_size} for the AutoScalingGroup."
+        )
+    if desired is not None and desired < group.min_size:
+        raise AutoScalingValidationError(
+            f"New SetDesiredCapacity value {desired} is below min value {group.min_size} for the AutoScalingGroup."
+        )
+    return _original_set_desired_capacity(self)
+
+
+AutoScalingResponse.set_desired_capacity = _bounded_set_desired_capacity
 
 
 def set_running(request):
@@ -284,6 +315,18 @@ class CallCounter:
         return [body]
 
     @staticmethod
+    def query_action(environ):
+        """The Action of a query-protocol call (EC2 Auto Scaling), from its form
+        body, which is put back for moto to read."""
+        if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+        return action[0] if action else None
+
+    @staticmethod
     def operation(environ) -> str:
         scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = scope.group(3) if scope else "unknown"
@@ -293,6 +336,9 @@ class CallCounter:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
             return f"{service}:{target.rsplit('.', 1)[-1]}"
+        action = CallCounter.query_action(environ)
+        if action:
+            return f"{service}:{action}"
         method = environ.get("REQUEST_METHOD", "?")
         if service == "s3" and environ.get("PATH_INFO", "/").strip("/").count("/") == 0:
             return f"s3:{method} bucket"

@@ -5,7 +5,8 @@
 //!   out an `SdkConfig` pointing the real AWS SDK clients at it.
 //! - [`LambdaEmulator`] starts cargo-lambda's Lambda runtime API emulator and runs a
 //!   real Lambda binary against it.
-//! - Fixture helpers create queues, clusters, services and buckets through the SDK.
+//! - Fixture helpers create queues, clusters, services, Auto Scaling groups and
+//!   buckets through the SDK.
 //!
 //! A missing tool fails the test in CI (`CI` set) with how to get it; elsewhere the
 //! test is skipped with the reason printed. Use [`emulator_or_skip!`].
@@ -14,6 +15,7 @@ pub mod aws;
 pub mod brokers;
 pub mod faults;
 pub mod fixtures;
+pub mod groups;
 pub mod lambda;
 pub mod moto;
 pub mod nats;

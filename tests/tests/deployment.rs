@@ -504,6 +504,7 @@ fn the_packaged_template_is_least_privilege_lint_clean_and_wired_up() {
 fn emitted_metrics() -> BTreeSet<String> {
     let record = DecisionRecord {
         service: "prod/workers".into(),
+        target_type: "ecs_service".into(),
         provider: "sqs",
         visible: Some(1),
         in_flight: Some(1),
@@ -671,7 +672,7 @@ fn vpc_mode_attaches_the_worker_creates_its_endpoints_and_reads_the_config_file(
     };
     for (name, condition, service) in [
         ("SqsEndpoint", "CreatesVpcEndpoints", ".sqs"),
-        ("EcsEndpoint", "CreatesVpcEndpoints", ".ecs"),
+        ("EcsEndpoint", "EcsVpcEndpoint", ".ecs"),
         (
             "SecretsManagerVpcEndpoint",
             "SecretsManagerEndpoint",
@@ -860,6 +861,111 @@ fn a_queue_name_prefix_the_cloudwatch_and_kinesis_providers_and_anticipation_gra
 }
 
 const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/orders";
+
+const GROUP_ARN: &str =
+    "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/gpu-workers";
+
+/// Auto Scaling groups get their own calls, on the listed groups only, beside
+/// an ECS service's; a deployment that scales only groups grants no ECS call;
+/// a group missing from `autoScalingGroupArns` stops packaging, naming it.
+#[test]
+fn auto_scaling_groups_are_scaled_with_their_own_least_privilege_calls() {
+    let file = scratch_dir("groups-config").join("autoscaler.json");
+    let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/renders";
+    let group = serde_json::json!({"target": {"type": "ec2_asg", "name": "gpu-workers"},
+        "provider": {"type": "sqs", "queue_url": queue}});
+    let service = serde_json::json!({"cluster": "prod", "service": "workers",
+        "provider": {"type": "sqs", "queue_url": queue}});
+    std::fs::write(
+        &file,
+        serde_json::json!({"services": [service, group]}).to_string(),
+    )
+    .expect("the configuration file");
+    let mut params = default_params();
+    params.push(format!("autoscalerConfigFile={}", file.display()));
+    let Some((_, ok, printed)) = run_package("groups-unlisted", &params) else {
+        return;
+    };
+    assert!(
+        !ok && printed.contains(
+            "scales Auto Scaling group \"gpu-workers\", which stage parameter autoScalingGroupArns does not list"
+        ),
+        "packaged without the group's ARN:\n{printed}"
+    );
+    let mut bad = params.clone();
+    bad.push("autoScalingGroupArns=gpu-workers".into());
+    let Some((_, ok, printed)) = run_package("groups-bad-arn", &bad) else {
+        return;
+    };
+    assert!(
+        !ok && printed
+            .contains("autoScalingGroupArns: \"gpu-workers\" is not an Auto Scaling group ARN"),
+        "packaged with a name for an ARN:\n{printed}"
+    );
+    params.push(format!("autoScalingGroupArns={GROUP_ARN}"));
+    let Some(template_path) = package("groups", &params) else {
+        return;
+    };
+    cfn_lint_is_clean(&template_path);
+    let template = load(&template_path);
+    let all = statements(&template);
+    let scale = statement(&all, "WorkerRole", "ScaleConfiguredGroups");
+    assert_eq!(actions_of(scale), ["autoscaling:SetDesiredCapacity"]);
+    assert_eq!(
+        scale["Resource"],
+        serde_json::json!({"Ref": "AutoScalingGroupArns"})
+    );
+    assert_eq!(
+        template["Parameters"]["AutoScalingGroupArns"]["Default"],
+        GROUP_ARN
+    );
+    let describe = statement(&all, "WorkerRole", "DescribeGroups");
+    assert_eq!(
+        actions_of(describe),
+        ["autoscaling:DescribeAutoScalingGroups"]
+    );
+    assert_eq!(describe["Resource"], "*");
+    assert_eq!(
+        dashboard_services(&template),
+        ["prod/workers", "ec2_asg:gpu-workers"]
+    );
+    // Each scaling statement only where its kind is scaled.
+    let raw = template["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .as_array()
+        .expect("statements")
+        .clone();
+    for (sid, condition) in [
+        ("ScaleConfiguredServices", "ScalesServices"),
+        ("ScaleConfiguredGroups", "ScalesGroups"),
+        ("DescribeGroups", "ScalesGroups"),
+    ] {
+        let guarded = raw.iter().any(|s| {
+            s.get("Fn::If")
+                .is_some_and(|f| f[0] == condition && f[1]["Sid"] == sid)
+        });
+        assert!(guarded, "{sid} is not under {condition}");
+    }
+    // Only groups: no ECS ARN is needed, and none is granted.
+    let only = scratch_dir("groups-only-config").join("autoscaler.json");
+    std::fs::write(&only, serde_json::json!({"services": [group]}).to_string())
+        .expect("the configuration file");
+    let params: Vec<String> = default_params()
+        .into_iter()
+        .filter(|p| !p.starts_with("ecsServiceArns="))
+        .chain([
+            format!("autoscalerConfigFile={}", only.display()),
+            format!("autoScalingGroupArns={GROUP_ARN}"),
+        ])
+        .collect();
+    let Some(template_path) = package("groups-only", &params) else {
+        return;
+    };
+    cfn_lint_is_clean(&template_path);
+    let template = load(&template_path);
+    assert_eq!(template["Parameters"]["EcsServiceArns"]["Default"], "");
+    assert_eq!(dashboard_services(&template), ["ec2_asg:gpu-workers"]);
+}
 
 /// `tickShards` sets the scheduler's ticks per slot and derives the worker's
 /// reserved concurrency from it; a count the interval cannot spread is refused

@@ -10,6 +10,7 @@
 //! autoscaler's AWS calls faulted must end with no wrong action and no corrupt
 //! state. `make reliability` runs the full 1,000 ticks.
 
+use fast_autoscaler_worker::core::target::TargetId;
 use std::sync::Arc;
 
 use fast_autoscaler_core::policy::Action;
@@ -205,10 +206,10 @@ async fn broken_or_inactive_ecs_answers_hold_and_call_no_update_service() {
 async fn a_state_of_another_version_or_cut_short_in_transit_denies_scale_in() {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, "jobs", 6).await;
-    let key = StateStore::key(CLUSTER, SERVICE);
+    let key = StateStore::key(&TargetId::ecs_service(CLUSTER, SERVICE));
 
     // Written by some other (future) build: its meaning is unknown, so it is not trusted.
-    let mut other = ServiceState::new(CLUSTER, SERVICE);
+    let mut other = ServiceState::new(&TargetId::ecs_service(CLUSTER, SERVICE));
     other.version = 99;
     emulator
         .put_object(BUCKET, &key, &serde_json::to_vec(&other).expect("json"))
@@ -224,7 +225,7 @@ async fn a_state_of_another_version_or_cut_short_in_transit_denies_scale_in() {
     assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 6);
 
     // A sound object whose answer is cut in half on the way.
-    let sound = ServiceState::new(CLUSTER, SERVICE);
+    let sound = ServiceState::new(&TargetId::ecs_service(CLUSTER, SERVICE));
     emulator
         .put_object(BUCKET, &key, &serde_json::to_vec(&sound).expect("json"))
         .await;
@@ -277,7 +278,10 @@ async fn a_crash_after_the_claim_and_before_update_service_is_redone_once() {
     assert_eq!(emulator.desired_count(CLUSTER, SERVICE).await, 2);
     let claimed = ServiceState::parse(
         &emulator
-            .state_object(BUCKET, &StateStore::key(CLUSTER, SERVICE))
+            .state_object(
+                BUCKET,
+                &StateStore::key(&TargetId::ecs_service(CLUSTER, SERVICE)),
+            )
             .await
             .expect("the claim was written"),
     )
@@ -354,16 +358,17 @@ async fn a_dead_workers_claim_is_taken_over_only_after_its_lease() {
     let document = document(&queue, 60);
     let claimed_at = fast_autoscaler_worker::now_ms();
     let lease_ms = 10_000;
-    let dead = ServiceState::new(CLUSTER, SERVICE).with_action(ActionRecord {
-        action: Action::ScaleOut,
-        from: 2,
-        to: 5,
-        at_ms: claimed_at,
-        tick_due_ms: claimed_at - 50,
-        reason: "surge".into(),
-        lease_until_ms: Some(claimed_at + lease_ms),
-    });
-    let key = StateStore::key(CLUSTER, SERVICE);
+    let dead =
+        ServiceState::new(&TargetId::ecs_service(CLUSTER, SERVICE)).with_action(ActionRecord {
+            action: Action::ScaleOut,
+            from: 2,
+            to: 5,
+            at_ms: claimed_at,
+            tick_due_ms: claimed_at - 50,
+            reason: "surge".into(),
+            lease_until_ms: Some(claimed_at + lease_ms),
+        });
+    let key = StateStore::key(&TargetId::ecs_service(CLUSTER, SERVICE));
     emulator
         .put_object(BUCKET, &key, &serde_json::to_vec(&dead).expect("json"))
         .await;

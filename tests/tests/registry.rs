@@ -1,8 +1,10 @@
-//! Every provider crate under `providers/` is linked through the facade and registered.
+//! Every provider crate under `providers/` and every target crate under
+//! `targets/` is linked through its facade and registered.
 
 use std::collections::BTreeSet;
 
 use fast_autoscaler_providers as providers;
+use fast_autoscaler_targets as targets;
 use fast_autoscaler_tests::workspace_root;
 
 /// Provider crates are the folders of `providers/` except the trait crate, the
@@ -88,4 +90,61 @@ fn providers_name_the_arrivals_metric_anticipation_learns_from() {
     let mut rabbitmq = activemq;
     rabbitmq["engine"] = "rabbitmq".into();
     assert_eq!(metric(rabbitmq), None);
+}
+
+/// Target crates are the folders of `targets/` except the trait crate and the facade.
+fn target_folders() -> BTreeSet<String> {
+    std::fs::read_dir(workspace_root().join("targets"))
+        .expect("targets/ exists")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !["core", "all"].contains(&name.as_str()))
+        .collect()
+}
+
+#[test]
+fn every_target_crate_is_registered() {
+    let registered: BTreeSet<String> = targets::registered_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let linked: BTreeSet<String> = targets::LINKED.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        linked, registered,
+        "LINKED in targets/all must list every registered target kind"
+    );
+    // A crate's folder is named for what it scales; its registered name says
+    // more (targets/asg registers ec2_asg): one registered kind per folder.
+    let folders = target_folders();
+    assert_eq!(
+        folders.len(),
+        registered.len(),
+        "every crate in targets/ must be linked in targets/all and register one kind: folders {folders:?}, registered {registered:?}"
+    );
+    for name in &registered {
+        let kind = targets::find(name).expect("registered");
+        assert!(kind.budget.describe_batch >= 1, "{name}");
+        assert!(
+            kind.budget.share > 0.0 && kind.budget.share <= 1.0,
+            "{name}"
+        );
+        assert!(!kind.unit.is_empty() && !kind.summary.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn an_unknown_target_type_answers_with_every_registered_one() {
+    let err = targets::find("k8s_deployment")
+        .err()
+        .expect("not a target kind")
+        .to_string();
+    for name in targets::registered_names() {
+        assert!(err.contains(name), "{err}");
+    }
+    assert!(err.contains("\"k8s_deployment\""), "{err}");
+    assert_eq!(
+        targets::find("EC2_ASG").expect("case-insensitive").name,
+        "ec2_asg"
+    );
 }

@@ -2,6 +2,7 @@
 
 use fast_autoscaler_core::policy::Action;
 use fast_autoscaler_core::state::ServiceState;
+use fast_autoscaler_worker::core::target::TargetId;
 use fast_autoscaler_worker::record::AnticipationRecord;
 use fast_autoscaler_worker::store::StateStore;
 use std::sync::Arc;
@@ -61,7 +62,10 @@ async fn evaluate_once(autoscaler: &Autoscaler) -> DecisionRecord {
 
 async fn state(emulator: &Emulator) -> Option<ServiceState> {
     let bytes = emulator
-        .state_object(BUCKET, &StateStore::key(CLUSTER, SERVICE))
+        .state_object(
+            BUCKET,
+            &StateStore::key(&TargetId::ecs_service(CLUSTER, SERVICE)),
+        )
         .await?;
     Some(ServiceState::parse(&bytes).expect("state object parses"))
 }
@@ -235,7 +239,7 @@ async fn a_duplicate_or_late_tick_after_an_action_does_not_act_again() {
 async fn corrupt_state_denies_scale_in_allows_scale_out_and_is_repaired() {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, 6).await;
-    let key = StateStore::key(CLUSTER, SERVICE);
+    let key = StateStore::key(&TargetId::ecs_service(CLUSTER, SERVICE));
     emulator
         .put_object(BUCKET, &key, b"{\"version\": 1, \"cluster\": \"trunc")
         .await;
@@ -275,9 +279,9 @@ async fn corrupt_state_denies_scale_in_allows_scale_out_and_is_repaired() {
 async fn state_from_the_future_is_distrusted_and_replaced() {
     let emulator = emulator_or_skip!();
     let queue = provision(&emulator, 6).await;
-    let key = StateStore::key(CLUSTER, SERVICE);
+    let key = StateStore::key(&TargetId::ecs_service(CLUSTER, SERVICE));
     // A scale-out "in a year" would otherwise hold the scale-in cooldown for a year.
-    let mut future = ServiceState::new(CLUSTER, SERVICE);
+    let mut future = ServiceState::new(&TargetId::ecs_service(CLUSTER, SERVICE));
     future.last_scale_out_ms = Some(fast_autoscaler_worker::now_ms() + 365 * 86_400_000);
     emulator
         .put_object(BUCKET, &key, &serde_json::to_vec(&future).expect("json"))
@@ -1684,3 +1688,9 @@ async fn a_queue_without_an_arrivals_metric_learns_from_the_workers_own_readings
     );
     assert_eq!(history.get(surge - 6), Some(60), "the day recorded before");
 }
+
+#[path = "worker/groups.rs"]
+mod groups;
+
+#[path = "worker/upgrade.rs"]
+mod upgrade;

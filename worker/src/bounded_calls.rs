@@ -1,5 +1,5 @@
 //! How many AWS calls a tick has in flight at once, shared by the engine (every
-//! provider, every state) and the ECS adapter (every DescribeServices batch).
+//! provider, every state) and the target clients (every describe batch).
 
 use futures::stream::{self, StreamExt};
 

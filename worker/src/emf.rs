@@ -186,6 +186,7 @@ mod tests {
     fn record(action: Action, visible: Option<u64>) -> DecisionRecord {
         DecisionRecord {
             service: "prod/workers".into(),
+            target_type: "ecs_service".into(),
             provider: "sqs",
             visible,
             in_flight: visible.map(|_| 3),

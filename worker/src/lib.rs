@@ -9,17 +9,20 @@
 //! - [`config`] validates the whole configuration once, at cold start, into plain
 //!   data, reporting every problem with its field, value and what is valid; then
 //!   builds the providers, found by name in the `fast-autoscaler-providers`
-//!   registry;
+//!   registry, and each target kind's client, found by name in the
+//!   `fast-autoscaler-targets` registry;
 //! - [`engine`] does one tick's I/O around the core's decision protocol: every
-//!   queue, service and state read at once, within the tick's deadline;
-//! - [`ecs`] and [`store`] are the AWS adapters: DescribeServices and
-//!   UpdateService, and the S3 state objects with their conditional writes;
+//!   queue, target and state read at once, within the tick's deadline; it
+//!   knows targets only through their kind's client (ECS services, Auto
+//!   Scaling groups, whatever is linked);
+//! - [`store`] is the S3 adapter: the state objects with their conditional
+//!   writes;
 //! - [`forecasts`] learns each anticipating service's recurring surges from its
 //!   queue's arrivals metric in CloudWatch, cached in memory and in the state
 //!   bucket, refreshed every five minutes;
 //! - [`bounded_calls`] keeps the calls of a tick to a bounded number at once;
 //! - [`operator`] sets and clears an operator's pause with the same conditional
-//!   writes as a claim;
+//!   writes as a claim, and [`status`] reads where every target stands;
 //! - [`handler`] turns an SQS batch of ticks into at most one evaluation, logged
 //!   by [`emf`] as one line per service ([`record`]) that CloudWatch also reads as
 //!   metrics;
@@ -30,7 +33,6 @@
 
 pub mod bounded_calls;
 pub mod config;
-pub mod ecs;
 pub mod emf;
 pub mod engine;
 pub mod error;
@@ -38,6 +40,7 @@ pub mod forecasts;
 pub mod handler;
 pub mod operator;
 pub mod record;
+pub mod status;
 pub mod store;
 
 pub use config::{AutoscalerConfig, ConfigError, ConfigIssue, ConfigSource};
@@ -49,4 +52,5 @@ pub use fast_autoscaler_common::{
 };
 pub use fast_autoscaler_core as core;
 pub use fast_autoscaler_providers as providers;
+pub use fast_autoscaler_targets as targets;
 pub use record::DecisionRecord;

@@ -9,26 +9,26 @@ use crate::error::Error;
 use crate::store::{StateStore, WriteOutcome};
 use fast_autoscaler_core::pause::Pause;
 use fast_autoscaler_core::state::{ServiceState, Stored};
+use fast_autoscaler_core::target::TargetId;
 
 /// How often a write lost to concurrent workers is retried before giving up.
 const ATTEMPTS: usize = 10;
 
-/// Sets (`Some`) or clears (`None`) the pause of `cluster/service`; answers the
-/// state as written.
+/// Sets (`Some`) or clears (`None`) the pause of `target`; answers the state
+/// as written.
 pub async fn set_pause(
     store: &StateStore,
-    cluster: &str,
-    service: &str,
+    target: &TargetId,
     pause: Option<Pause>,
     now_ms: u64,
 ) -> Result<ServiceState, Error> {
     for _ in 0..ATTEMPTS {
-        let stored = store.read(cluster, service, now_ms).await?;
+        let stored = store.read(target, now_ms).await?;
         let mut next = match &stored {
             Stored::Found { state, .. } => state.clone(),
-            Stored::Missing => ServiceState::new(cluster, service),
+            Stored::Missing => ServiceState::new(target),
             // The worker's own repair: scale-in waits one cooldown after it.
-            Stored::Corrupt { .. } => ServiceState::repaired(cluster, service, now_ms, 0),
+            Stored::Corrupt { .. } => ServiceState::repaired(target, now_ms, 0),
         };
         next.pause = pause.clone();
         match store.write(&next, &stored).await? {
@@ -38,7 +38,7 @@ pub async fn set_pause(
     }
     Err(Error::State {
         bucket: store.bucket().to_string(),
-        key: StateStore::key(cluster, service),
+        key: StateStore::key(target),
         message: format!(
             "{ATTEMPTS} conditional writes in a row lost to concurrent writers; try again"
         ),

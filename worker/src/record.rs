@@ -8,14 +8,17 @@ use fast_autoscaler_core::QueueMetrics;
 use serde::Serialize;
 
 use crate::config::ServiceConfig;
-use crate::ecs::ServiceView;
 use fast_autoscaler_core::policy::{Action, Decision, Prewarm};
+use fast_autoscaler_targets::TargetView;
 
 /// One service's decision for one tick: the fields of its structured log line.
 #[derive(Debug, Clone, Serialize)]
 pub struct DecisionRecord {
-    /// `cluster/service`.
+    /// The target's label: `cluster/service` for an ECS service, `kind:name`
+    /// for another kind (`ec2_asg:gpu-workers`).
     pub service: String,
+    /// The target's kind: `ecs_service`, `ec2_asg`.
+    pub target_type: String,
     pub provider: &'static str,
     pub visible: Option<u64>,
     pub in_flight: Option<u64>,
@@ -23,10 +26,12 @@ pub struct DecisionRecord {
     /// Seconds the oldest message had waited, where the provider reads it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oldest_message_age_s: Option<u64>,
-    /// desiredCount before the decision.
+    /// The desired count (ECS desiredCount, a group's DesiredCapacity) before
+    /// the decision.
     pub current_desired: Option<u32>,
+    /// Units working: running tasks, instances in service.
     pub running: Option<u32>,
-    /// desiredCount after the decision.
+    /// The desired count after the decision.
     pub new_desired: Option<u32>,
     pub action: Action,
     /// This worker set the new count in ECS. A dry run, a stand-down or a failed
@@ -84,16 +89,17 @@ pub struct TickContext {
 
 impl DecisionRecord {
     /// The record of `decision` for `service`, with what was read of the queue and
-    /// of ECS (either may be missing when reading it failed).
+    /// of the target (either may be missing when reading it failed).
     pub fn new(
         service: &ServiceConfig,
         tick: &TickContext,
         decision: Decision,
         metrics: Option<&QueueMetrics>,
-        view: Option<&ServiceView>,
+        view: Option<&TargetView>,
     ) -> Self {
         DecisionRecord {
             service: service.id(),
+            target_type: service.kind().to_string(),
             provider: service.provider.provider_name(),
             visible: metrics.map(|m| m.visible),
             in_flight: metrics.map(|m| m.in_flight),

@@ -1,4 +1,4 @@
-//! The S3 adapter for the scaling state: one JSON object per service, read with
+//! The S3 adapter for the scaling state: one JSON object per target, read with
 //! its ETag and written only on that ETag (see `fast_autoscaler_core::state` for
 //! why every write is conditional, and what a claim and its lease mean).
 
@@ -9,35 +9,20 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use fast_autoscaler_common::aws_error::one_line;
 use fast_autoscaler_core::state::{ServiceState, Stored};
+use fast_autoscaler_core::target::TargetId;
 
 use crate::error::Error;
 
 /// Where state objects live in the bucket.
 pub const STATE_PREFIX: &str = "autoscaling-state";
 
-/// Result of a conditional write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// Written; the object's new etag, for a later conditional write.
-    Written { etag: String },
-    /// Another writer changed the object since it was read.
-    Conflict,
-}
+pub use fast_autoscaler_core::state::WriteOutcome;
 
 /// The S3 adapter for state objects.
 #[derive(Debug, Clone)]
 pub struct StateStore {
     s3: aws_sdk_s3::Client,
     bucket: String,
-}
-
-/// The short name of an ECS cluster or service given by name or ARN.
-fn short_name(name_or_arn: &str) -> &str {
-    if name_or_arn.starts_with("arn:") {
-        name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
-    } else {
-        name_or_arn
-    }
 }
 
 impl StateStore {
@@ -68,19 +53,17 @@ impl StateStore {
         &self.bucket
     }
 
-    /// `autoscaling-state/{cluster}/{service}`, by short names.
-    pub fn key(cluster: &str, service: &str) -> String {
-        format!(
-            "{STATE_PREFIX}/{}/{}",
-            short_name(cluster),
-            short_name(service)
-        )
+    /// `autoscaling-state/{cluster}/{service}` by short names for an ECS
+    /// service, as every release wrote it; `autoscaling-state/{kind}:{name}`
+    /// for any other target (see `fast_autoscaler_core::target`).
+    pub fn key(target: &TargetId) -> String {
+        format!("{STATE_PREFIX}/{}", target.state_key())
     }
 
-    /// Reads a service's state; times more than [`fast_autoscaler_core::state::MAX_CLOCK_SKEW_MS`] after `now_ms`
+    /// Reads a target's state; times more than [`fast_autoscaler_core::state::MAX_CLOCK_SKEW_MS`] after `now_ms`
     /// make it [`Stored::Corrupt`].
-    pub async fn read(&self, cluster: &str, service: &str, now_ms: u64) -> Result<Stored, Error> {
-        let key = Self::key(cluster, service);
+    pub async fn read(&self, target: &TargetId, now_ms: u64) -> Result<Stored, Error> {
+        let key = Self::key(target);
         let answer = match self
             .s3
             .get_object()
@@ -144,7 +127,7 @@ impl StateStore {
         state: &ServiceState,
         previous: &Stored,
     ) -> Result<WriteOutcome, Error> {
-        let key = Self::key(&state.cluster, &state.service);
+        let key = Self::key(&state.target);
         let body = serde_json::to_vec(state).map_err(|e| Error::State {
             bucket: self.bucket.clone(),
             key: key.clone(),
@@ -195,15 +178,19 @@ mod tests {
     #[test]
     fn keys_use_short_names() {
         assert_eq!(
-            StateStore::key("prod", "workers"),
+            StateStore::key(&TargetId::ecs_service("prod", "workers")),
             "autoscaling-state/prod/workers"
         );
         assert_eq!(
-            StateStore::key(
+            StateStore::key(&TargetId::ecs_service(
                 "arn:aws:ecs:eu-west-1:123:cluster/prod",
                 "arn:aws:ecs:eu-west-1:123:service/prod/workers"
-            ),
+            )),
             "autoscaling-state/prod/workers"
+        );
+        assert_eq!(
+            StateStore::key(&TargetId::new("ec2_asg", "", "gpu")),
+            "autoscaling-state/ec2_asg:gpu"
         );
     }
 }

@@ -9,6 +9,7 @@ use fast_autoscaler_core::settings::{
     AnticipationMode, Fallback, PolicyKind, PolicySettings, ScaleInRelease,
 };
 use fast_autoscaler_core::state::ServiceState;
+use fast_autoscaler_core::target::TargetLimits;
 use fast_autoscaler_core::{MessageAge, QueueMetrics};
 use fast_autoscaler_worker::handler::select_tick;
 use fast_autoscaler_worker::{AutoscalerConfig, Tick};
@@ -205,6 +206,7 @@ proptest! {
                 running: current / 2,
                 now_ms,
                 forecast: None,
+                limits: TargetLimits::default(),
             };
             let (decision, next) = recommend_with_memory(&policy, &observed, &memory);
             prop_assert_eq!(&(decision.clone(), next.clone()), &recommend_with_memory(&policy, &observed, &memory));
@@ -251,6 +253,7 @@ proptest! {
                 running: current / 2,
                 now_ms,
                 forecast: Some(&pattern),
+                limits: TargetLimits::default(),
             };
             let decide = |policy: &PolicySettings, mode| {
                 let mut policy = policy.clone();
@@ -304,7 +307,7 @@ proptest! {
                 }),
                 ..QueueMetrics { visible, in_flight: 0, delayed: 0, dequeued_total: None, oldest_message: None, max_consumers: None, busiest: None }
             };
-            let observed = Observation { metrics: Ok(&metrics), current, running, now_ms, forecast: None };
+            let observed = Observation { metrics: Ok(&metrics), current, running, now_ms, forecast: None, limits: TargetLimits::default() };
             let (decision, next) = recommend_with_memory(&policy, &observed, &memory);
             if metrics.oldest_message.is_some() {
                 asked.push(decision.new_desired);

@@ -75,9 +75,9 @@ pub fn apply_cooldown(
     }
 }
 
-/// Milliseconds left of the scale-in and the scale-out cooldown. An unreadable
+/// Milliseconds left of the scale-in and the scale-out cooldown at `now_ms`. An unreadable
 /// history counts as a whole scale-in cooldown ahead (scale-in is denied anyway).
-fn remaining_ms(policy: &PolicySettings, history: History, now_ms: u64) -> (u64, u64) {
+pub fn remaining_ms(policy: &PolicySettings, history: History, now_ms: u64) -> (u64, u64) {
     let remaining = |since: Option<u64>, cooldown_s: u64| -> u64 {
         since.map_or(0, |last| {
             last.saturating_add(cooldown_s.saturating_mul(1000))

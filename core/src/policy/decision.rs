@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::forecast::Pattern;
 use crate::metrics::QueueMetrics;
+use crate::target::TargetLimits;
 use serde::{Deserialize, Serialize};
 
 /// What a decision does to the service.
@@ -149,4 +150,8 @@ pub struct Observation<'a> {
     /// The recurring surges learned from the queue's history, if any: what
     /// anticipation prepares for.
     pub forecast: Option<&'a Pattern>,
+    /// The limits the target itself sets on a request (a group's MinSize and
+    /// MaxSize, its protected instances), applied after the policy and any
+    /// pause (see [`crate::target`]).
+    pub limits: TargetLimits,
 }

@@ -43,6 +43,7 @@ mod tests {
     use crate::policy::test_support::*;
     use crate::policy::*;
     use crate::settings::Fallback;
+    use crate::target::TargetLimits;
 
     #[test]
     fn metrics_failure_holds() {
@@ -65,6 +66,7 @@ mod tests {
             running: 4,
             now_ms: 0,
             forecast: None,
+            limits: TargetLimits::default(),
         };
         let mut memory = Memory::default();
         for n in 1..=3 {

@@ -52,6 +52,7 @@ pub use reading::backlog;
 use crate::metrics::QueueMetrics;
 
 use crate::settings::PolicySettings;
+use crate::target::TargetLimits;
 use modifiers::{
     activation, anticipation, bounds, emergency, stabilization, step_limits, tolerance,
 };
@@ -70,6 +71,7 @@ pub fn recommend(
         running: current,
         now_ms: 0,
         forecast: None,
+        limits: TargetLimits::default(),
     };
     recommend_with_memory(policy, &observed, &Memory::default()).0
 }

@@ -4,6 +4,7 @@ use crate::metrics::QueueMetrics;
 
 use super::decision::Observation;
 use crate::settings::{PolicyKind, PolicySettings};
+use crate::target::TargetLimits;
 
 /// The step rule with 120 s cooldowns.
 pub fn step(
@@ -88,5 +89,6 @@ pub fn at(metrics: &QueueMetrics, current: u32, running: u32, now_ms: u64) -> Ob
         running,
         now_ms,
         forecast: None,
+        limits: TargetLimits::default(),
     }
 }

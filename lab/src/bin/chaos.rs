@@ -23,6 +23,7 @@
 //! Usage: `chaos [--rounds N] [--kill-rate R]` (defaults 200 and 0.3). Prints the
 //! figures; exits 1 if any check failed.
 
+use fast_autoscaler_worker::core::target::TargetId;
 use std::path::PathBuf;
 
 use fast_autoscaler_core::state::ServiceState;
@@ -112,7 +113,10 @@ impl<'a> Fleet<'a> {
     async fn states(&self) -> Vec<Option<Result<ServiceState, String>>> {
         let mut states = Vec::new();
         for (cluster, service, _) in SERVICES {
-            let key = StateStore::key(&format!("{}-{cluster}", self.prefix), service);
+            let key = StateStore::key(&TargetId::ecs_service(
+                &format!("{}-{cluster}", self.prefix),
+                service,
+            ));
             let object = self.emulator.state_object(BUCKET, &key).await;
             states.push(object.map(|bytes| ServiceState::parse(&bytes)));
         }

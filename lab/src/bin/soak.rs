@@ -17,6 +17,7 @@
 //! Usage: `reliability [--ticks N] [--fault-rate R]` (defaults 1000 and 0.2). Exits
 //! 1 if any wrong action or corrupt state was seen.
 
+use fast_autoscaler_worker::core::target::TargetId;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -175,7 +176,10 @@ async fn check(
         );
     }
     let state = emulator
-        .state_object(BUCKET, &StateStore::key(CLUSTER, &name))
+        .state_object(
+            BUCKET,
+            &StateStore::key(&TargetId::ecs_service(CLUSTER, &name)),
+        )
         .await;
     let parsed = state.as_deref().map(ServiceState::parse);
     if let Some(Err(problem)) = &parsed {

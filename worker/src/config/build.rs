@@ -3,9 +3,11 @@
 //! queues (`metrics`, `run`) build; `check-config`, `decide`, `simulate` and
 //! `tune` stop at the plain data.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use fast_autoscaler_providers::{ProviderContext, QueueMetricsProvider};
+use fast_autoscaler_targets::{TargetClient, TargetContext};
 
 use super::schema::AutoscalerConfig;
 use crate::error::Error;
@@ -26,5 +28,24 @@ impl AutoscalerConfig {
                 })
             })
             .collect()
+    }
+}
+
+impl AutoscalerConfig {
+    /// The client of every target kind the services use, by kind: one per
+    /// kind, shared by its targets, whose calls are batched across them.
+    pub fn build_targets(
+        &self,
+        ctx: TargetContext<'_>,
+    ) -> Result<HashMap<String, Arc<dyn TargetClient>>, Error> {
+        let mut clients = HashMap::new();
+        for service in &self.services {
+            let kind = service.kind();
+            if !clients.contains_key(kind) {
+                let registration = fast_autoscaler_targets::find(kind)?;
+                clients.insert(kind.to_string(), (registration.build)(ctx));
+            }
+        }
+        Ok(clients)
     }
 }

@@ -10,11 +10,16 @@ use fast_autoscaler_providers::combine::{Combine, CombinedConfig};
 use fast_autoscaler_providers::{self as providers, ProviderConfig};
 use serde_json::{Map, Value};
 
+use fast_autoscaler_core::target::{TargetId, ECS_SERVICE};
+use fast_autoscaler_targets as targets;
+
 use super::env::EnvSource;
 use super::fields;
 use super::keys::*;
+use super::kind_defaults::KindDefaults;
 use super::provider_lookup::provider_settings;
 use super::schema::{AutoscalerConfig, ServiceConfig};
+use super::target_lookup::{target_settings, Found, Written};
 use super::Env;
 
 /// A JSON object, with the shared `defaults` object and (top level only) the
@@ -89,14 +94,14 @@ impl AutoscalerConfig {
         };
         let state_bucket = fields::bucket(&mut read, S3_CONFIG_BUCKET);
         let tick = fields::tick_settings(&mut read);
-        let ecs_budget = fields::ecs_budget(&mut read);
+        let budgets = fields::budgets(&mut read);
         let services = read_services(top, &defaults, env, &mut issues);
         finish(issues, || {
             Some(Self {
                 state_bucket: state_bucket?,
                 tick_interval_s: tick?.0,
                 tick_max_age_ms: tick?.1,
-                ecs_budget: ecs_budget?,
+                budgets: budgets?,
                 services,
             })
         })
@@ -170,10 +175,10 @@ struct Entry<'a> {
     defaults: &'a Map<String, Value>,
 }
 
-/// One entry of `services`; `seen` holds the (cluster, service) pairs listed before.
+/// One entry of `services`; `seen` holds the targets listed before.
 fn read_service(
     entry: Entry<'_>,
-    seen: &mut HashSet<(String, String)>,
+    seen: &mut HashSet<TargetId>,
     env: Env<'_>,
     issues: &mut Vec<ConfigIssue>,
 ) -> Option<ServiceConfig> {
@@ -184,37 +189,119 @@ fn read_service(
     } = entry;
     let prefix = format!("services[{index}].");
     let mut known: Vec<&str> = POLICY_KEYS.iter().map(|k| k.json).collect();
-    known.extend(["cluster", "service", "provider", "providers", "combine"]);
+    known.extend([
+        "target",
+        "cluster",
+        "service",
+        "provider",
+        "providers",
+        "combine",
+    ]);
     unknown_keys(object, &prefix, &known, issues);
+    let target = read_target(object, &prefix, issues);
     let source = DocumentSource {
         object,
         defaults: Some(defaults),
         prefix: prefix.clone(),
         env: None,
     };
-    let mut read = Reader {
-        source: &source,
+    let with_defaults = target.as_ref().map(|(_, kind)| KindDefaults {
+        inner: &source,
+        kind: kind.name,
+        defaults: kind.policy_defaults,
+    });
+    let policy = Reader {
+        source: with_defaults.as_ref().map_or(&source, |s| s as &dyn Source),
         issues,
-    };
-    let cluster = read.name(ECS_CLUSTER, "an ECS cluster name or ARN");
-    let service = read.name(SERVICE_NAME, "an ECS service name or ARN");
-    let policy = read.policy();
-    if let (Some(c), Some(s)) = (&cluster, &service) {
-        if !seen.insert((c.clone(), s.clone())) {
+    }
+    .policy();
+    if let Some((target, _)) = &target {
+        if !seen.insert(target.id().clone()) {
+            let (field, expected) = if object.contains_key("target") {
+                ("target", "each target listed once; this one is a duplicate")
+            } else {
+                (
+                    "service",
+                    "each service listed once; this one is a duplicate",
+                )
+            };
             issues.push(issue(
-                &format!("{prefix}service"),
-                format!("{s:?} in cluster {c:?}"),
-                "each service listed once; this one is a duplicate",
+                &format!("{prefix}{field}"),
+                target.id().to_string(),
+                expected,
             ));
         }
     }
     let provider = read_queues(object, &prefix, env, issues);
     Some(ServiceConfig {
-        cluster: cluster?,
-        service: service?,
+        target: target?.0,
         provider: provider?,
         policy: policy?,
     })
+}
+
+/// A service's target: its `target` object, or, as before targets existed,
+/// the ECS service its own `cluster` and `service` fields name.
+fn read_target(
+    object: &Map<String, Value>,
+    prefix: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Found> {
+    let entry = prefix.trim_end_matches('.');
+    let Some(settings) = object.get("target") else {
+        // The entry itself holds the ECS service's settings, under its labels.
+        let legacy: Map<String, Value> = ["cluster", "service"]
+            .into_iter()
+            .filter_map(|k| object.get(k).map(|v| (k.to_string(), v.clone())))
+            .chain([("type".to_string(), Value::from(ECS_SERVICE))])
+            .collect();
+        let settings = Value::Object(legacy);
+        let type_field = format!("{prefix}target.type");
+        let written = Written::Document {
+            settings: &settings,
+            at: entry,
+            type_field: &type_field,
+        };
+        return target_settings(ECS_SERVICE, written, issues);
+    };
+    let at = format!("{prefix}target");
+    if let Some(both) = ["cluster", "service"]
+        .into_iter()
+        .find(|k| object.contains_key(*k))
+    {
+        issues.push(issue(
+            &format!("{prefix}{both}"),
+            object[both].to_string(),
+            "no cluster or service beside a target object: the target names what is scaled",
+        ));
+        return None;
+    }
+    let kind = match settings {
+        Value::Object(t) => t.get("type").and_then(Value::as_str),
+        _ => None,
+    };
+    let Some(kind) = kind else {
+        let (field, value) = match settings {
+            Value::Object(t) => (format!("{at}.type"), t.get("type")),
+            other => (at.clone(), Some(other)),
+        };
+        issues.push(issue(
+            &field,
+            value.map_or("<missing>".into(), Value::to_string),
+            &format!(
+                "an object such as {{\"type\": \"ec2_asg\", \"name\": \"...\"}}, with a target type: {}",
+                targets::registered_names().join(", ")
+            ),
+        ));
+        return None;
+    };
+    let type_field = format!("{at}.type");
+    let written = Written::Document {
+        settings,
+        at: &at,
+        type_field: &type_field,
+    };
+    target_settings(kind, written, issues)
 }
 
 /// A service's queues: one `provider` object, or a `providers` list read as one

@@ -5,10 +5,14 @@
 use fast_autoscaler_core::settings::issues::finish;
 use fast_autoscaler_core::settings::{ConfigError, Key, Raw, Reader, Source};
 
+use fast_autoscaler_core::target::ECS_SERVICE;
+
 use super::fields;
 use super::keys::*;
+use super::kind_defaults::KindDefaults;
 use super::provider_lookup::provider_settings;
 use super::schema::{AutoscalerConfig, ServiceConfig};
+use super::target_lookup::{target_settings, Written};
 use super::Env;
 
 pub(super) struct EnvSource<'a> {
@@ -27,7 +31,9 @@ impl Source for EnvSource<'_> {
 }
 
 impl AutoscalerConfig {
-    /// One service from the original's environment variables.
+    /// One service from the original's environment variables: an ECS
+    /// service (`ECS_CLUSTER`, `SERVICE_NAME`) unless `TARGET_TYPE` names
+    /// another kind of target.
     pub fn from_env(env: Env<'_>) -> Result<Self, ConfigError> {
         let source = EnvSource { env };
         let mut issues = Vec::new();
@@ -37,21 +43,29 @@ impl AutoscalerConfig {
         };
         let state_bucket = fields::bucket(&mut read, S3_CONFIG_BUCKET);
         let tick = fields::tick_settings(&mut read);
-        let ecs_budget = fields::ecs_budget(&mut read);
-        let cluster = read.name(ECS_CLUSTER, "an ECS cluster name or ARN");
-        let service = read.name(SERVICE_NAME, "an ECS service name or ARN");
-        let policy = read.policy();
+        let budgets = fields::budgets(&mut read);
+        let target_type = read.text(TARGET_TYPE).unwrap_or_else(|| ECS_SERVICE.into());
         let queue_type = read.text(QUEUE_TYPE).unwrap_or_else(|| "sqs".into());
+        let target = target_settings(&target_type, Written::Env(env), &mut issues);
+        let with_defaults = target.as_ref().map(|(_, kind)| KindDefaults {
+            inner: &source,
+            kind: kind.name,
+            defaults: kind.policy_defaults,
+        });
+        let policy = Reader {
+            source: with_defaults.as_ref().map_or(&source, |s| s as &dyn Source),
+            issues: &mut issues,
+        }
+        .policy();
         let provider = provider_settings(&queue_type, None, env, &mut issues);
         finish(issues, || {
             Some(Self {
                 state_bucket: state_bucket?,
                 tick_interval_s: tick?.0,
                 tick_max_age_ms: tick?.1,
-                ecs_budget: ecs_budget?,
+                budgets: budgets?,
                 services: vec![ServiceConfig {
-                    cluster: cluster?,
-                    service: service?,
+                    target: target?.0,
                     provider: provider?,
                     policy: policy?,
                 }],

@@ -1,10 +1,13 @@
 //! The readers of the worker's own fields, beside the policy's readers in
 //! `fast_autoscaler_core::settings::reader`: the state bucket's name, the tick
-//! settings and the ECS budget.
+//! settings and the target kinds' API budgets.
+
+use std::collections::BTreeMap;
 
 use fast_autoscaler_common::{parse_interval, DEFAULT_INTERVAL_S, VALID_INTERVALS};
-use fast_autoscaler_core::budget::{EcsBudget, Quota};
+use fast_autoscaler_core::budget::{ApiBudget, Quota};
 use fast_autoscaler_core::settings::{Key, Reader};
+use fast_autoscaler_core::target::ECS_SERVICE;
 
 use super::keys::*;
 
@@ -53,10 +56,23 @@ pub(super) fn tick_settings(read: &mut Reader<'_>) -> Option<(u32, u64)> {
     Some((interval?, max_age? * 1000))
 }
 
-/// The share of the ECS quotas the autoscaler keeps within, and the quotas
-/// (an account's own, where Service Quotas raised them).
-pub(super) fn ecs_budget(read: &mut Reader<'_>) -> Option<EcsBudget> {
-    let defaults = EcsBudget::default();
+/// Every linked target kind's API budget: its registration's, and for ECS
+/// services the share and quotas the ECS settings give (an account's own,
+/// where Service Quotas raised them). `None` when one of those is refused.
+pub(super) fn budgets(read: &mut Reader<'_>) -> Option<BTreeMap<&'static str, ApiBudget>> {
+    let mut budgets: BTreeMap<&'static str, ApiBudget> = fast_autoscaler_targets::registered()
+        .into_iter()
+        .map(|r| (r.name, r.budget))
+        .collect();
+    // A worker built without ECS services has no ECS budget to set.
+    if let Some(defaults) = budgets.get(ECS_SERVICE).copied() {
+        budgets.insert(ECS_SERVICE, ecs_budget(read, defaults)?);
+    }
+    Some(budgets)
+}
+
+/// ECS's share and quotas, over the ECS target's own `defaults`.
+fn ecs_budget(read: &mut Reader<'_>, defaults: ApiBudget) -> Option<ApiBudget> {
     let share = read.real(
         ECS_QUOTA_SHARE,
         Some(defaults.share),
@@ -84,16 +100,17 @@ pub(super) fn ecs_budget(read: &mut Reader<'_>) -> Option<EcsBudget> {
     let service_read = quota(
         ECS_SERVICE_READS_PER_SECOND,
         ECS_SERVICE_READ_BURST,
-        defaults.service_read,
+        defaults.read,
     );
     let service_modify = quota(
         ECS_SERVICE_MODIFIES_PER_SECOND,
         ECS_SERVICE_MODIFY_BURST,
-        defaults.service_modify,
+        defaults.modify,
     );
-    Some(EcsBudget {
+    Some(ApiBudget {
         share: share?,
-        service_read: service_read?,
-        service_modify: service_modify?,
+        read: service_read?,
+        modify: service_modify?,
+        ..defaults
     })
 }

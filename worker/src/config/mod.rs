@@ -3,14 +3,16 @@
 //!
 //! 1. **Validated plain data**, [`AutoscalerConfig`]: the policy's fields through
 //!    the readers of `fast_autoscaler_core::settings`, the worker's own fields
-//!    here, and each queue's settings through its provider's registered parser.
+//!    here, each target's settings through its kind's registered parser, and
+//!    each queue's settings through its provider's registered parser.
 //!    Every problem is collected before anything is reported: a deployment with
 //!    three mistakes learns of all three at once, each under the field as the
 //!    user wrote it (`MIN_TASKS`, or `services[2].min_tasks` in the document).
 //!    `check-config`, `decide`, `simulate` and `tune` stop here: they never
 //!    build a client.
-//! 2. **Build**, [`AutoscalerConfig::build`]: the providers, with their clients,
-//!    from that data. The worker does it once per cold start.
+//! 2. **Build**, [`AutoscalerConfig::build`] and
+//!    [`AutoscalerConfig::build_targets`]: the providers and the target kinds'
+//!    clients from that data. The worker does it once per cold start.
 //!
 //! Single-service mode keeps the environment variable names and defaults of the
 //! original Python autoscaler, so migrating users keep their configuration.
@@ -19,9 +21,11 @@
 //!
 //! - [`schema`]: the validated types the worker runs on;
 //! - [`env`] and [`document`]: the two sources;
-//! - `fields` and `keys`: the worker's own fields (cluster, service, queue type,
-//!   state bucket, ticks) and their readers;
-//! - `provider_lookup`: the provider found by name, its settings checked;
+//! - `fields` and `keys`: the worker's own fields (target and queue type,
+//!   state bucket, ticks, budgets) and their readers;
+//! - `target_lookup` and `provider_lookup`: the target kind and the provider
+//!   found by name, their settings checked; `kind_defaults`: a target kind's
+//!   own policy defaults;
 //! - `build`: the second phase.
 
 mod build;
@@ -29,8 +33,12 @@ pub mod document;
 pub mod env;
 mod fields;
 pub mod keys;
+mod kind_defaults;
 mod provider_lookup;
 pub mod schema;
+mod target_lookup;
+#[cfg(test)]
+mod target_tests;
 #[cfg(test)]
 mod tests;
 

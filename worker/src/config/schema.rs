@@ -5,9 +5,13 @@
 
 use std::sync::Arc;
 
-use fast_autoscaler_core::budget::EcsBudget;
+use std::collections::BTreeMap;
+
+use fast_autoscaler_core::budget::{ApiBudget, Quota};
+use fast_autoscaler_core::target::TargetId;
 use fast_autoscaler_core::PolicySettings;
 use fast_autoscaler_providers::ProviderConfig;
+use fast_autoscaler_targets::TargetConfig;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -20,17 +24,19 @@ pub struct AutoscalerConfig {
     pub tick_interval_s: u32,
     /// A tick older than this past its due time is dropped as stale.
     pub tick_max_age_ms: u64,
-    /// The share of the account's ECS quotas the autoscaler's calls keep within.
-    pub ecs_budget: EcsBudget,
-    /// The services to scale, each with its own provider and policy.
+    /// Each linked target kind's API budget, by kind: its quotas and the
+    /// share of them the autoscaler's calls keep within.
+    pub budgets: BTreeMap<&'static str, ApiBudget>,
+    /// The services to scale, each with its own target, provider and policy.
     pub services: Vec<ServiceConfig>,
 }
 
-/// One ECS service and how to scale it.
+/// One scaled target and how to scale it: a "service" of the configuration,
+/// whatever its target's kind.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    pub cluster: String,
-    pub service: String,
+    /// What is scaled, validated by its kind's registered parser.
+    pub target: Arc<dyn TargetConfig>,
     /// Its queue's provider settings, validated; [`AutoscalerConfig::build`]
     /// makes the provider.
     pub provider: Arc<dyn ProviderConfig>,
@@ -47,10 +53,46 @@ impl AutoscalerConfig {
     }
 }
 
+/// The budget of a kind no registration gave one: one call of each a tick.
+/// Never met in a configuration read by [`AutoscalerConfig::load`], whose
+/// every target kind is registered with a budget.
+static UNKNOWN_KIND: ApiBudget = ApiBudget {
+    api: "target",
+    share: 1.0,
+    read: Quota {
+        per_second: 1.0,
+        burst: 1.0,
+    },
+    modify: Quota {
+        per_second: 1.0,
+        burst: 1.0,
+    },
+    shared_bucket: false,
+    describe_batch: 1,
+};
+
+impl AutoscalerConfig {
+    /// The API budget of target kind `kind`.
+    pub fn budget(&self, kind: &str) -> &ApiBudget {
+        self.budgets.get(kind).unwrap_or(&UNKNOWN_KIND)
+    }
+}
+
 impl ServiceConfig {
-    /// `cluster/service`, the name used in logs and state keys.
+    /// Its target's label (`cluster/service` for an ECS service), the name
+    /// used in logs, metrics and the CLI.
     pub fn id(&self) -> String {
-        format!("{}/{}", self.cluster, self.service)
+        self.target_id().label()
+    }
+
+    /// Its target's identity.
+    pub fn target_id(&self) -> &TargetId {
+        self.target.id()
+    }
+
+    /// Its target's kind.
+    pub fn kind(&self) -> &str {
+        &self.target_id().kind
     }
 }
 
@@ -70,10 +112,9 @@ impl AutoscalerConfig {
             "state_bucket": self.state_bucket,
             "tick_interval_seconds": self.tick_interval_s,
             "tick_max_age_seconds": self.tick_max_age_ms as f64 / 1000.0,
-            "ecs_budget": self.ecs_budget,
+            "budgets": self.budgets,
             "services": self.services.iter().map(|s| json!({
-                "cluster": s.cluster,
-                "service": s.service,
+                "target": s.target.describe(),
                 "provider": s.provider.describe(),
                 "policy": s.policy,
             })).collect::<Vec<_>>(),

@@ -203,6 +203,7 @@ mod tests {
     use crate::policy::test_support::*;
     use crate::policy::*;
     use crate::settings::AnticipationMode;
+    use crate::target::TargetLimits;
 
     /// 5,000 messages at minute 0 of every hour over 60 a minute, seen in 6 of 7.
     fn hourly(hits: u32) -> Pattern {
@@ -240,6 +241,7 @@ mod tests {
         );
         let observed = Observation {
             forecast: Some(pattern),
+            limits: TargetLimits::default(),
             ..at(&metrics, 2, 2, now_s * 1000)
         };
         recommend_with_memory(policy, &observed, &memory).0
@@ -320,6 +322,7 @@ mod tests {
             memory.landings = landings.clone();
             let observed = Observation {
                 forecast: Some(&pattern),
+                limits: TargetLimits::default(),
                 ..at(&metrics, 2, 2, now_s * 1000)
             };
             recommend_with_memory(&policy, &observed, &memory).0
@@ -344,6 +347,7 @@ mod tests {
             let metrics = visible(backlog);
             let observed = Observation {
                 forecast: Some(&pattern),
+                limits: TargetLimits::default(),
                 ..at(&metrics, 51, 51, now_s * 1000)
             };
             recommend_with_memory(&policy, &observed, memory).1
@@ -425,6 +429,7 @@ mod tests {
         let metrics = visible(20_000);
         let observed = Observation {
             forecast: Some(&hourly(7)),
+            limits: TargetLimits::default(),
             ..at(&metrics, 2, 2, (lands_s - 30) * 1000)
         };
         let (d, _) = recommend_with_memory(&policy, &observed, &Memory::default());

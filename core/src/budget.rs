@@ -53,6 +53,26 @@ pub struct ApiBudget {
     pub describe_batch: usize,
 }
 
+/// ECS's budget: half of AWS's documented default quotas, service reads 20 a
+/// second with a burst of 100 and service modifies 5 a second with a burst of
+/// 50, ten services of a cluster a DescribeServices call. The ECS target
+/// registers it (the deployment's ECS settings change it), and the simulator
+/// runs its fleets under it.
+pub const ECS_BUDGET: ApiBudget = ApiBudget {
+    api: "ECS",
+    share: 0.5,
+    read: Quota {
+        per_second: 20.0,
+        burst: 100.0,
+    },
+    modify: Quota {
+        per_second: 5.0,
+        burst: 50.0,
+    },
+    shared_bucket: false,
+    describe_batch: 10,
+};
+
 /// What one tick of one shard may spend on one target kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TickAllowance {
@@ -107,22 +127,8 @@ impl ApiBudget {
 mod tests {
     use super::*;
 
-    /// Half of ECS's documented default quotas.
     fn ecs() -> ApiBudget {
-        ApiBudget {
-            api: "ECS",
-            share: 0.5,
-            read: Quota {
-                per_second: 20.0,
-                burst: 100.0,
-            },
-            modify: Quota {
-                per_second: 5.0,
-                burst: 50.0,
-            },
-            shared_bucket: false,
-            describe_batch: 10,
-        }
+        ECS_BUDGET
     }
 
     #[test]

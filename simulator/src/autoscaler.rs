@@ -3,7 +3,7 @@
 //! (`fast_autoscaler_core::tick::InMemory`): the state it writes is kept, and a
 //! change it makes is applied at once (the simulated ECS never fails).
 
-use fast_autoscaler_core::budget::{ApiBudget, Quota};
+use fast_autoscaler_core::budget::ECS_BUDGET;
 use fast_autoscaler_core::forecast::Pattern;
 use fast_autoscaler_core::settings::PolicySettings;
 use fast_autoscaler_core::state::Stored;
@@ -24,22 +24,18 @@ fn simulated() -> TargetId {
     TargetId::ecs_service(CLUSTER, SERVICE)
 }
 
-/// Half of AWS's default ECS quotas, as the worker keeps to: one service never
-/// meets them, a simulated fleet does (see [`crate::fleet`]).
-pub const ECS_BUDGET: ApiBudget = ApiBudget {
-    api: "ECS",
-    share: 0.5,
-    read: Quota {
-        per_second: 20.0,
-        burst: 100.0,
-    },
-    modify: Quota {
-        per_second: 5.0,
-        burst: 50.0,
-    },
-    shared_bucket: false,
-    describe_batch: 10,
-};
+/// When a simulated tick at `now_ms` runs, every `tick_s` seconds: a claim is
+/// applied the moment it is written, so no lease is ever needed.
+pub(crate) fn simulated_tick(now_ms: u64, tick_s: usize) -> TickAt {
+    TickAt {
+        now_ms,
+        tick_due_ms: now_ms,
+        lease_ms: 0,
+        interval_s: tick_s as u32,
+        shards: 1,
+        dry_run: false,
+    }
+}
 
 /// A simulated task count, as a describe call would answer it.
 pub(crate) fn counts(desired: u32, running: u32) -> TargetView {
@@ -148,15 +144,7 @@ impl Scaler for FastAutoscaler<'_> {
             budget: &ECS_BUDGET,
             kept: None,
         };
-        let at = TickAt {
-            now_ms,
-            tick_due_ms: now_ms,
-            // A claim is applied the moment it is written: no lease is ever needed.
-            lease_ms: 0,
-            interval_s: self.tick_s as u32,
-            shards: 1,
-            dry_run: false,
-        };
+        let at = simulated_tick(now_ms, self.tick_s);
         let views = [counts(seen.current, seen.running)];
         let ran = Tick::new(vec![target], at).run_in_memory(InMemory {
             views: &views,

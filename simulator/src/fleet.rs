@@ -13,10 +13,10 @@ use fast_autoscaler_core::budget::{ApiBudget, TickAllowance};
 use fast_autoscaler_core::settings::PolicySettings;
 use fast_autoscaler_core::state::Stored;
 use fast_autoscaler_core::target::{TargetId, TargetView};
-use fast_autoscaler_core::tick::{InMemory, Kept, Tick, TickAt, TickTarget};
+use fast_autoscaler_core::tick::{InMemory, Kept, Tick, TickTarget};
 use fast_autoscaler_core::QueueMetrics;
 
-use crate::autoscaler::counts;
+use crate::autoscaler::{counts, simulated_tick};
 use crate::simulation::{Outcome, Queue, Tally, Tasks};
 use crate::trace::Trace;
 use crate::workload::Workload;
@@ -143,14 +143,7 @@ impl Fleet<'_> {
                 kept: lane.kept.clone(),
             })
             .collect();
-        let at = TickAt {
-            now_ms,
-            tick_due_ms: now_ms,
-            lease_ms: 0,
-            interval_s: self.tick_s as u32,
-            shards: 1,
-            dry_run: false,
-        };
+        let at = simulated_tick(now_ms, self.tick_s);
         let views: Vec<TargetView> = (lanes.iter())
             .map(|lane| counts(lane.tasks.count(), lane.tasks.running(now) as u32))
             .collect();
@@ -205,8 +198,8 @@ fn reading(lane: &Lane<'_>, workload: Workload) -> QueueMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::autoscaler::ECS_BUDGET;
     use crate::strategy::recommended_policy;
+    use fast_autoscaler_core::budget::ECS_BUDGET;
 
     /// 1 message a second each, then 400 more in one second at 5 minutes,
     /// for every service of the fleet at once.

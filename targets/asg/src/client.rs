@@ -45,7 +45,7 @@ impl TargetClient for AutoScalingGroups {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| call_failed("SetDesiredCapacity", target, one_line(&e)))
+            .map_err(|e| TargetError::call(API, "SetDesiredCapacity", target, one_line(&e)))
     }
 }
 
@@ -63,19 +63,17 @@ impl AutoScalingGroups {
             Ok(answer) => batch.iter().map(|t| answered(t, &answer)).collect(),
             Err(e) => {
                 let message = one_line(&e);
-                let failed = |t| Err(call_failed("DescribeAutoScalingGroups", t, message.clone()));
+                let failed = |t| {
+                    Err(TargetError::call(
+                        API,
+                        "DescribeAutoScalingGroups",
+                        t,
+                        message.clone(),
+                    ))
+                };
                 batch.iter().map(failed).collect()
             }
         }
-    }
-}
-
-fn call_failed(operation: &'static str, target: &TargetId, message: String) -> TargetError {
-    TargetError::Call {
-        api: API,
-        operation,
-        target: target.label(),
-        message,
     }
 }
 

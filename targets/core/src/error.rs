@@ -44,6 +44,21 @@ pub enum TargetError {
 }
 
 impl TargetError {
+    /// `api`'s `operation` about `target` failed, `message` saying why.
+    pub fn call(
+        api: &'static str,
+        operation: &'static str,
+        target: &crate::TargetId,
+        message: String,
+    ) -> TargetError {
+        TargetError::Call {
+            api,
+            operation,
+            target: target.label(),
+            message,
+        }
+    }
+
     /// Every value of `results`, or all their errors as one.
     pub fn all_of<T>(results: Vec<Result<T, TargetError>>) -> Result<Vec<T>, TargetError> {
         let mut values = Vec::new();

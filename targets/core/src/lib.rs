@@ -47,7 +47,7 @@ use serde_json::Value;
 
 pub use async_trait::async_trait;
 pub use error::TargetError;
-pub use fast_autoscaler_core::budget::{ApiBudget, Quota};
+pub use fast_autoscaler_core::budget::{ApiBudget, Quota, ECS_BUDGET};
 pub use fast_autoscaler_core::target::{TargetId, TargetLimits, TargetView, ECS_SERVICE};
 pub use inventory;
 pub use registry::{find, registered, registered_names, TargetParser, TargetRegistration};

@@ -43,7 +43,7 @@ impl TargetClient for EcsServices {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| call_failed("UpdateService", target, one_line(&e)))
+            .map_err(|e| TargetError::call(API, "UpdateService", target, one_line(&e)))
     }
 }
 
@@ -64,19 +64,17 @@ impl EcsServices {
             Ok(answer) => batch.iter().map(|t| answered(t, &answer)).collect(),
             Err(e) => {
                 let message = one_line(&e);
-                let failed = |t| Err(call_failed("DescribeServices", t, message.clone()));
+                let failed = |t| {
+                    Err(TargetError::call(
+                        API,
+                        "DescribeServices",
+                        t,
+                        message.clone(),
+                    ))
+                };
                 batch.iter().map(failed).collect()
             }
         }
-    }
-}
-
-fn call_failed(operation: &'static str, target: &TargetId, message: String) -> TargetError {
-    TargetError::Call {
-        api: API,
-        operation,
-        target: target.label(),
-        message,
     }
 }
 

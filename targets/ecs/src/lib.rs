@@ -15,7 +15,7 @@ mod settings;
 use std::sync::Arc;
 
 use fast_autoscaler_target::{
-    inventory, ApiBudget, Quota, TargetClient, TargetContext, TargetRegistration, ECS_SERVICE,
+    inventory, ApiBudget, TargetClient, TargetContext, TargetRegistration, ECS_SERVICE,
 };
 
 pub use client::EcsServices;
@@ -26,20 +26,7 @@ pub const NAME: &str = ECS_SERVICE;
 
 /// Half of AWS's documented default ECS quotas: service reads 20 a second with
 /// a burst of 100, service modifies 5 a second with a burst of 50.
-pub const BUDGET: ApiBudget = ApiBudget {
-    api: "ECS",
-    share: 0.5,
-    read: Quota {
-        per_second: 20.0,
-        burst: 100.0,
-    },
-    modify: Quota {
-        per_second: 5.0,
-        burst: 50.0,
-    },
-    shared_bucket: false,
-    describe_batch: 10,
-};
+pub const BUDGET: ApiBudget = fast_autoscaler_target::ECS_BUDGET;
 
 fn build(ctx: TargetContext<'_>) -> Arc<dyn TargetClient> {
     Arc::new(EcsServices::new(aws_sdk_ecs::Client::new(ctx.aws)))

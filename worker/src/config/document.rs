@@ -16,7 +16,7 @@ use fast_autoscaler_targets as targets;
 use super::env::EnvSource;
 use super::fields;
 use super::keys::*;
-use super::kind_defaults::KindDefaults;
+use super::kind_defaults::policy_of;
 use super::provider_lookup::provider_settings;
 use super::schema::{AutoscalerConfig, ServiceConfig};
 use super::target_lookup::{target_settings, Found, Written};
@@ -205,16 +205,7 @@ fn read_service(
         prefix: prefix.clone(),
         env: None,
     };
-    let with_defaults = target.as_ref().map(|(_, kind)| KindDefaults {
-        inner: &source,
-        kind: kind.name,
-        defaults: kind.policy_defaults,
-    });
-    let policy = Reader {
-        source: with_defaults.as_ref().map_or(&source, |s| s as &dyn Source),
-        issues,
-    }
-    .policy();
+    let policy = policy_of(&source, target.as_ref().map(|t| t.1), issues);
     if let Some((target, _)) = &target {
         if !seen.insert(target.id().clone()) {
             let (field, expected) = if object.contains_key("target") {

@@ -9,7 +9,7 @@ use fast_autoscaler_core::target::ECS_SERVICE;
 
 use super::fields;
 use super::keys::*;
-use super::kind_defaults::KindDefaults;
+use super::kind_defaults::policy_of;
 use super::provider_lookup::provider_settings;
 use super::schema::{AutoscalerConfig, ServiceConfig};
 use super::target_lookup::{target_settings, Written};
@@ -47,16 +47,7 @@ impl AutoscalerConfig {
         let target_type = read.text(TARGET_TYPE).unwrap_or_else(|| ECS_SERVICE.into());
         let queue_type = read.text(QUEUE_TYPE).unwrap_or_else(|| "sqs".into());
         let target = target_settings(&target_type, Written::Env(env), &mut issues);
-        let with_defaults = target.as_ref().map(|(_, kind)| KindDefaults {
-            inner: &source,
-            kind: kind.name,
-            defaults: kind.policy_defaults,
-        });
-        let policy = Reader {
-            source: with_defaults.as_ref().map_or(&source, |s| s as &dyn Source),
-            issues: &mut issues,
-        }
-        .policy();
+        let policy = policy_of(&source, target.as_ref().map(|t| t.1), &mut issues);
         let provider = provider_settings(&queue_type, None, env, &mut issues);
         finish(issues, || {
             Some(Self {

@@ -2,7 +2,24 @@
 //! instance starts slower than a task, so an Auto Scaling group's service
 //! defaults to a longer start-up than an ECS service's.
 
-use fast_autoscaler_core::settings::{Key, Raw, Source};
+use fast_autoscaler_core::settings::{ConfigIssue, Key, PolicySettings, Raw, Reader, Source};
+use fast_autoscaler_targets::TargetRegistration;
+
+/// The policy read from `source`, with `kind`'s own defaults behind it when
+/// the target's kind is known.
+pub(super) fn policy_of(
+    source: &dyn Source,
+    kind: Option<&TargetRegistration>,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<PolicySettings> {
+    let with_defaults = kind.map(|kind| KindDefaults {
+        inner: source,
+        kind: kind.name,
+        defaults: kind.policy_defaults,
+    });
+    let source = with_defaults.as_ref().map_or(source, |s| s as &dyn Source);
+    Reader { source, issues }.policy()
+}
 
 /// `inner`, then the kind's defaults for the fields it leaves out.
 pub(super) struct KindDefaults<'a> {

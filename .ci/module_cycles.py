@@ -1,6 +1,9 @@
 """Module import circles in each crate given: `use crate::a` in module b and
 `use crate::b` in module a (doc comments aside). Prints each circle found and
-exits 1 if any; `make lint` runs it on every crate of the workspace."""
+exits 1 if any; `make lint` runs it on every crate of the workspace.
+
+A crate's binaries are crates of their own: each folder `bin/<name>/` with a
+`main.rs` is checked as its own root (a one-file binary has no modules)."""
 import os
 import re
 import sys
@@ -66,10 +69,21 @@ def circles(root):
     return res
 
 
+def roots(root):
+    """`root`, and each of its binaries that has modules."""
+    yield root
+    bins = os.path.join(root, 'bin')
+    if os.path.isdir(bins):
+        for name in sorted(os.listdir(bins)):
+            folder = os.path.join(bins, name)
+            if os.path.isfile(os.path.join(folder, 'main.rs')):
+                yield folder
+
+
 if __name__ == "__main__":
     sys.setrecursionlimit(10000)
     found = False
-    for root in sys.argv[1:]:
+    for root in (r for given in sys.argv[1:] for r in roots(given)):
         for circle in circles(root):
             found = True
             print(f"{root}: modules import each other: {' -> '.join(circle)}")

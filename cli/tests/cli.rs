@@ -112,6 +112,93 @@ async fn cli_decide_reproduces_the_known_cases_and_rejects_bad_config() {
     assert!(stderr.contains("2 problems"), "{stderr}");
 }
 
+/// `decide` answers as the worker would now: a scheduled window that holds now
+/// applies (it was judged for 1970 before), `--at` judges another moment, and
+/// `--running` reaches the predictive rule's running-task terms.
+#[test]
+fn decide_answers_now_or_at_a_moment_with_the_running_tasks_given() {
+    let now = jiff::Timestamp::now();
+    let hour = |offset: i64| {
+        let t = now
+            .checked_add(jiff::SignedDuration::from_hours(offset))
+            .expect("a time");
+        t.strftime("%H:00").to_string()
+    };
+    let document = json!({"state_bucket": "decide-state", "services": [{
+        "cluster": "c", "service": "s", "min_tasks": 1, "max_tasks": 100,
+        "provider": {"type": "sqs", "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"},
+        "scaling_policy": "predictive", "task_throughput": 1, "task_startup_seconds": 45,
+        "scale_in_cooldown": 0, "scale_out_cooldown": 0,
+        "scheduled_bounds": [{"days": "daily", "from": hour(-1), "to": hour(2), "min_tasks": 30}],
+    }]});
+    let file = std::env::temp_dir().join(format!("decide-{}.json", std::process::id()));
+    std::fs::write(&file, document.to_string()).expect("configuration file");
+    let config = file.to_string_lossy().into_owned();
+    let decide = |extra: &[&str]| {
+        let mut args = vec!["--config", &config, "decide", "--in-flight", "0"];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = cli(&[], &args);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<Value>(stdout.trim()).expect("one JSON object")
+    };
+    // Now, inside the window: its minimum of 30 holds.
+    let inside = decide(&["--visible", "0", "--desired", "2"]);
+    assert_eq!(inside["desired_count"], 30, "{inside}");
+    // Six hours later, outside it: the policy's own minimum of 1.
+    let later = now
+        .checked_add(jiff::SignedDuration::from_hours(6))
+        .expect("a time");
+    let outside = decide(&[
+        "--visible",
+        "0",
+        "--desired",
+        "2",
+        "--at",
+        &later.to_string(),
+    ]);
+    assert_eq!(outside["desired_count"], 1, "{outside}");
+    let second = later.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    assert!(
+        outside["at"]
+            .as_str()
+            .is_some_and(|at| at.starts_with(&second)),
+        "{outside}"
+    );
+    // The same backlog with 10 tasks running works more of it off during a
+    // start-up than with none running: fewer tasks are wanted.
+    let busy = ["--visible", "3000", "--desired", "10"];
+    let with = |running: &str| {
+        let mut args = busy.to_vec();
+        args.extend(["--running", running]);
+        decide(&args)
+    };
+    let (all_running, none_running) = (with("10"), with("0"));
+    assert_eq!(all_running["running"], 10);
+    assert!(
+        none_running["desired_count"].as_u64() > all_running["desired_count"].as_u64(),
+        "{none_running} vs {all_running}"
+    );
+    let (code, _, stderr) = cli(
+        &[],
+        &[
+            "--config",
+            &config,
+            "decide",
+            "--visible",
+            "0",
+            "--in-flight",
+            "0",
+            "--desired",
+            "1",
+            "--at",
+            "soon",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--at \"soon\": not a moment"), "{stderr}");
+    let _ = std::fs::remove_file(&file);
+}
+
 /// `check-config` and `decide` read the configuration as plain data: they load
 /// no AWS configuration and build no client, so with no region set (where the
 /// SDK would ask the instance metadata service, here a closed loopback port) they

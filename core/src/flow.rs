@@ -45,13 +45,6 @@ pub struct Pending<'p> {
     memory: Memory,
 }
 
-/// Whether `policy` needs the state on every tick, not only for a change: a
-/// policy with history keeps its samples there. A caller passes such a policy's
-/// state to [`propose`].
-pub fn reads_state_every_tick(policy: &PolicySettings) -> bool {
-    policy.needs_memory()
-}
-
 /// Step 1. `stored` is the state when it was read already (policies with history
 /// read it on every tick); `None` otherwise.
 pub fn propose<'p>(

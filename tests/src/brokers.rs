@@ -9,22 +9,14 @@
 //! `static`.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub use crate::free_port;
 use crate::missing;
-
-/// A free TCP port on 127.0.0.1 (the listener is closed before the broker binds it).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
 
 pub(crate) fn scratch_dir(kind: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);

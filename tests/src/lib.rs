@@ -91,7 +91,8 @@ macro_rules! emulator_or_skip {
     };
 }
 
-/// A free TCP port on 127.0.0.1, for tools that cannot report the one they bound.
+/// A free TCP port on 127.0.0.1, for tools and brokers that cannot report the
+/// one they bound (the listener is closed before they bind it).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -321,6 +321,44 @@ async fn a_missing_ecs_service_is_a_clear_hold() {
     );
     assert!(record.reason.contains("MISSING"), "{}", record.reason);
     assert_eq!(record.new_desired, None);
+    // No count was read: the reason says so, and the line reports none (it
+    // never says a service that keeps its count is at 0).
+    assert!(
+        record.reason.ends_with("; holding, its count unknown"),
+        "{}",
+        record.reason
+    );
+    let line = fast_autoscaler_worker::emf::decision_line(&record, 0);
+    for metric in ["DesiredCount", "NewDesiredCount", "RunningCount"] {
+        assert!(line.get(metric).is_none(), "{metric} in {line}");
+    }
+}
+
+/// A queue that answers after the tick's deadline is named in the hold, by its
+/// provider and its URL, as every other read error is.
+#[tokio::test]
+async fn a_queue_read_cut_short_by_the_deadline_is_named() {
+    let emulator = emulator_or_skip!();
+    let queue = provision(&emulator, 2).await;
+    let mut doc = document(&queue, 0);
+    // One-second ticks: a 1 s deadline, which a 1.5 s answer misses.
+    doc["tick_interval_seconds"] = json!(1);
+    let autoscaler =
+        Autoscaler::new(config_from(&doc), &emulator.aws).expect("the providers build");
+    emulator.delay_calls(&[("sqs:GetQueueAttributes", 1_500)]);
+    let record = evaluate_once(&autoscaler).await;
+    emulator.delay_calls(&[]);
+    assert_eq!(record.action, Action::Hold, "{}", record.reason);
+    assert!(
+        record
+            .reason
+            .contains(&format!("provider sqs: could not read metrics of {queue}"))
+            && record
+                .reason
+                .contains("tick deadline of 1000 ms reached while reading the queue"),
+        "{}",
+        record.reason
+    );
 }
 
 #[tokio::test]

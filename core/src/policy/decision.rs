@@ -107,6 +107,15 @@ impl Decision {
         }
     }
 
+    /// Keep the count, which could not be read, because something failed: the
+    /// reason says the count is unknown rather than a number never set.
+    pub fn hold_unknown(why: impl fmt::Display) -> Self {
+        Decision {
+            reason: format!("{why}; holding, its count unknown"),
+            ..Decision::hold(0, "")
+        }
+    }
+
     /// No change, for the reason given.
     pub fn stay(current: u32, reason: String) -> Self {
         Decision {

@@ -27,7 +27,7 @@ impl<'p> Tick<'p> {
                 self.known[i].view_age_ms = age_ms;
                 self.decide_on(i, stored, forecast)
             }
-            Err(why) => self.done(i, Decision::hold(0, why)),
+            Err(why) => self.done(i, Decision::hold_unknown(why)),
         }
     }
 
@@ -73,7 +73,7 @@ impl<'p> Tick<'p> {
         let target = &self.targets[i];
         let (policy, known) = (target.policy, &self.known[i]);
         let Some(view) = known.view.clone() else {
-            return self.done(i, Decision::hold(0, "no counts to decide on"));
+            return self.done(i, Decision::hold_unknown("no counts to decide on"));
         };
         if let Some(why) = &view.not_ready {
             return self.done(i, Decision::hold(view.desired, why));
@@ -93,7 +93,8 @@ impl<'p> Tick<'p> {
         };
         let stored = match stored {
             Ok(found) => Some(found),
-            Err(e) if flow::reads_state_every_tick(policy) => {
+            // A policy with history keeps its samples in the state.
+            Err(e) if policy.needs_memory() => {
                 let why =
                     format!("cannot read the scaling state this policy's history lives in: {e}");
                 return self.done(i, Decision::hold(view.desired, why));

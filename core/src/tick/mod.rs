@@ -281,10 +281,7 @@ impl<'p> Tick<'p> {
     /// of it reported.
     pub fn unfinished(&mut self, i: usize, why: String) {
         if !matches!(self.slots[i], Slot::Done(_)) {
-            self.slots[i] = Slot::CutShort(Decision {
-                reason: why,
-                ..Decision::hold(0, "")
-            });
+            self.slots[i] = Slot::CutShort(Decision::hold_unknown(why));
         }
     }
 
@@ -323,7 +320,7 @@ fn outcome(slot: Slot<'_>, known: Known, target: &TickTarget<'_>) -> Outcome {
                 view: None,
             }
         }
-        _ => Decision::hold(0, "not decided before the tick ended"),
+        _ => Decision::hold_unknown("not decided before the tick ended"),
     };
     if known.view_age_ms > 0 {
         decision.reason = format!(

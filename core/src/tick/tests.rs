@@ -345,6 +345,12 @@ fn a_target_without_counts_or_cut_short_holds_and_says_why() {
         outcomes[1].decision.reason
     );
     assert!(outcomes[1].view.is_none() && outcomes[1].metrics.is_some());
+    // No count was read, so none is said: never "holding at 0" for a target
+    // that keeps its count.
+    for outcome in &outcomes {
+        let reason = &outcome.decision.reason;
+        assert!(reason.ends_with("holding, its count unknown"), "{reason}");
+    }
     // Target 0 was never observed: not decided, said so.
     assert!(
         outcomes[0].decision.reason.contains("not decided"),
@@ -359,7 +365,7 @@ fn a_target_without_counts_or_cut_short_holds_and_says_why() {
     assert!(cut.metrics.is_none() && cut.view.is_none());
     assert_eq!(
         cut.decision.reason,
-        "tick deadline of 7000 ms reached while deciding"
+        "tick deadline of 7000 ms reached while deciding; holding, its count unknown"
     );
 }
 

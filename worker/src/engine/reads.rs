@@ -45,9 +45,11 @@ impl Autoscaler {
             let provider = &self.providers[i];
             let read = tokio::time::timeout_at(run.deadline, provider.metrics()).await;
             read.unwrap_or_else(|_| {
+                // Named by its queue, as every other read error is: a service
+                // reading several queues says which one hung.
                 Err(ProviderError::Unavailable {
                     provider: provider.provider_name(),
-                    target: self.config.services[i].id(),
+                    target: provider.target(),
                     message: run.missed("reading the queue"),
                 })
             })

@@ -7,7 +7,15 @@ use fast_autoscaler_simulator::{self as simulator, Outcome, Trace, Workload};
 /// The goals: p99 at most this share of the original's, cost at most the
 /// original's, and at most this many times the oracle's at the same p99.
 pub(crate) const P99_GOAL: f64 = 0.10;
+pub(crate) const COST_GOAL: f64 = 1.0;
 pub(crate) const ORACLE_GOAL: f64 = 1.15;
+
+/// The goals as the tables' headers say them, from the constants above.
+pub(crate) fn goals_line() -> String {
+    format!(
+        "goals: p99 ≤ {P99_GOAL:.2}× the original at 60 s, cost ≤ {COST_GOAL:.1}× the original, cost ≤ {ORACLE_GOAL:.2}× the oracle at the same p99, lower p99 and cost than AWS predictive scaling"
+    )
+}
 
 /// One run's place against the goals.
 pub(crate) struct Against {
@@ -42,7 +50,7 @@ impl Against {
     pub(crate) fn goals(&self, original: &Outcome) -> [bool; 3] {
         [
             self.p99_wait_s <= P99_GOAL * original.p99_wait_s,
-            self.task_seconds <= original.task_seconds,
+            self.task_seconds <= COST_GOAL * original.task_seconds,
             self.vs_oracle().is_some_and(|r| r <= ORACLE_GOAL),
         ]
     }

@@ -7,6 +7,7 @@ use fast_autoscaler_simulator::simulation::run;
 use fast_autoscaler_simulator::{self as simulator, Outcome, Trace, Workload};
 
 use crate::anticipation::strategies;
+use crate::anticipation_goals::{COST_GOAL, P99_GOAL};
 
 /// Seeds neither the settings nor the goal table's hold-outs were chosen on.
 pub(crate) const WIDER_SEEDS: std::ops::Range<u64> = 4100..4140;
@@ -70,11 +71,11 @@ pub(crate) fn wider_check(workload: Workload) {
         count(&|c| c.p99_vs_reactive > 1.03)
     );
     println!(
-        "cost × reactive: geometric mean {:.3}, highest {:.2} ({}); cost ≤ 1.0× the original on {}, p99 ≤ 0.10× the original on {}",
+        "cost × reactive: geometric mean {:.3}, highest {:.2} ({}); cost ≤ {COST_GOAL:.1}× the original on {}, p99 ≤ {P99_GOAL:.2}× the original on {}",
         geometric_mean(all.iter().map(|c| c.cost_vs_reactive)),
         costliest.map_or(f64::NAN, |c| c.cost_vs_reactive),
         costliest.map_or("—", |c| c.name.as_str()),
-        count(&|c| c.cost_vs_original <= 1.0),
-        count(&|c| c.p99_vs_original <= 0.10)
+        count(&|c| c.cost_vs_original <= COST_GOAL),
+        count(&|c| c.p99_vs_original <= P99_GOAL)
     );
 }

@@ -128,7 +128,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// The worker's own CPU per quiet tick, against answers that take no time.
-fn own_cost() {
+pub fn own_cost() {
     println!("Worker's own cost per quiet tick (zero-latency AWS stand-in, one runtime thread)\n");
     println!(
         "{:>8}  {:>5}  {:>13}  {:>11}  {:>12}  {:>15}  {:>9}  {:>5}",
@@ -162,14 +162,4 @@ fn own_cost() {
         );
     }
     println!();
-}
-
-pub async fn throughput() {
-    // The measurements run on threads of their own; keep this runtime idle.
-    tokio::task::spawn_blocking(|| {
-        own_cost();
-        crate::fleet::within_quotas();
-    })
-    .await
-    .expect("throughput benchmark");
 }

@@ -87,8 +87,11 @@ lint:
 demo: venv
 	$(CARGO) run --locked --quiet -p fast-autoscaler-lab --bin demo
 
-# Tick latency and AWS calls per tick for 1, 10 and 100 services, against moto.
+# Every performance figure (see lab/src/bin/bench): the simulator's tables, the worker's
+# cost at scale, tick latency and AWS calls per tick against moto, and the Lambda
+# zips' sizes and cold starts (so the zips for this host are built first).
 bench: venv
+	$(MAKE) lambda-zips ARCH=$(HOST_ARCH)
 	$(CARGO) run --locked --release --quiet -p fast-autoscaler-lab --bin bench
 
 # The fault-injection soak: TICKS ticks (default 1000) against moto with FAULT_RATE

@@ -326,13 +326,7 @@ async fn run_aws_command(
             Err(code) => code,
         },
         Command::Metrics => run::metrics(&config, aws).await,
-        Command::Status { json } => match Autoscaler::new(config, aws) {
-            Ok(autoscaler) => status::status(&autoscaler, json).await,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(EXIT_BAD_CONFIG)
-            }
-        },
+        Command::Status { json } => status::status(config, aws, json).await,
         Command::Run {
             once,
             dry_run,

@@ -5,11 +5,18 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use fast_autoscaler_worker::status::StatusRow;
-use fast_autoscaler_worker::Autoscaler;
+use fast_autoscaler_worker::{Autoscaler, AutoscalerConfig};
 
-use crate::print_json;
+use crate::{print_json, EXIT_BAD_CONFIG};
 
-pub async fn status(autoscaler: &Autoscaler, json: bool) -> ExitCode {
+pub async fn status(config: AutoscalerConfig, aws: &aws_config::SdkConfig, json: bool) -> ExitCode {
+    let autoscaler = match Autoscaler::new(config, aws) {
+        Ok(autoscaler) => autoscaler,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
     let rows = autoscaler.status().await;
     if json {
         for row in &rows {

@@ -35,6 +35,41 @@ impl Autoscaler {
     /// Every configured target's row, in configuration order.
     pub async fn status(&self) -> Vec<StatusRow> {
         let services = &self.config().services;
+        let views = self.describe_every_target().await;
+        let now_ms = self.clock().now_ms();
+        let states = bounded(
+            services
+                .iter()
+                .map(|s| self.state_store().read(s.target_id(), now_ms)),
+        )
+        .await;
+        (services.iter().zip(views).zip(states))
+            .map(|((service, view), stored)| {
+                let mut problems = Vec::new();
+                let view = view.map_err(|e| problems.push(e)).ok();
+                let desired = view.as_ref().map(|v| v.desired);
+                let standing = stored
+                    .map(|stored| standing(&stored, &service.policy, desired, now_ms))
+                    .map_err(|e| problems.push(e.to_string()))
+                    .ok();
+                StatusRow {
+                    service: service.id(),
+                    target_type: service.kind().to_string(),
+                    desired,
+                    running: view.as_ref().map(|v| v.running),
+                    starting: view.as_ref().map(|v| v.starting),
+                    protected: view.as_ref().map(|v| v.limits.protected).filter(|p| *p > 0),
+                    standing,
+                    problems,
+                }
+            })
+            .collect()
+    }
+
+    /// Every configured target's counts, whatever the budget (an operator's
+    /// one-off read), in configuration order: one call per batch.
+    async fn describe_every_target(&self) -> Vec<Result<TargetView, String>> {
+        let services = &self.config().services;
         let targets: Vec<TickTarget<'_>> = services
             .iter()
             .map(|s| TickTarget {
@@ -55,50 +90,13 @@ impl Autoscaler {
             }
         }))
         .await;
-        let mut views: Vec<Option<Result<TargetView, String>>> = vec![None; services.len()];
+        let mut views: Vec<Result<TargetView, String>> =
+            vec![Err("not described".into()); services.len()];
         for (call, answers) in calls.iter().zip(described) {
             for (&i, answer) in call.targets.iter().zip(answers) {
-                views[i] = Some(answer.map_err(|e| e.to_string()));
+                views[i] = answer.map_err(|e| e.to_string());
             }
         }
-        let now_ms = self.clock().now_ms();
-        let states = bounded(
-            services
-                .iter()
-                .map(|s| self.state_store().read(s.target_id(), now_ms)),
-        )
-        .await;
-        services
-            .iter()
-            .zip(views)
-            .zip(states)
-            .map(|((service, view), stored)| {
-                let view = view.unwrap_or_else(|| Err("not described".into()));
-                let mut problems = Vec::new();
-                let view = view.map_err(|e| problems.push(e)).ok();
-                let standing = match stored {
-                    Ok(stored) => Some(standing(
-                        &stored,
-                        &service.policy,
-                        view.as_ref().map(|v| v.desired),
-                        now_ms,
-                    )),
-                    Err(e) => {
-                        problems.push(e.to_string());
-                        None
-                    }
-                };
-                StatusRow {
-                    service: service.id(),
-                    target_type: service.kind().to_string(),
-                    desired: view.as_ref().map(|v| v.desired),
-                    running: view.as_ref().map(|v| v.running),
-                    starting: view.as_ref().map(|v| v.starting),
-                    protected: view.as_ref().map(|v| v.limits.protected).filter(|p| *p > 0),
-                    standing,
-                    problems,
-                }
-            })
-            .collect()
+        views
     }
 }

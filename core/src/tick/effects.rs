@@ -45,7 +45,6 @@ impl Tick<'_> {
     /// After [`Next::Write`]: what the conditional write came to (`Err`: why
     /// it failed).
     pub fn written(&mut self, i: usize, outcome: Result<WriteOutcome, String>) -> Next {
-        let current = self.current(i);
         match std::mem::replace(&mut self.slots[i], Slot::Unread) {
             // A lost memory is only a hint lost; the driver logs a failure.
             Slot::Keeping {
@@ -56,32 +55,11 @@ impl Tick<'_> {
                 decision,
                 repair: Some(problem),
             } => {
-                let cooldown_s = self.targets[i].policy.scale_in_cooldown_s;
-                let said = match outcome {
-                    Ok(WriteOutcome::Written { .. }) => format!(
-                        "the state ({problem}) was replaced; scale-in is possible after one cooldown ({cooldown_s}s)"
-                    ),
-                    Ok(WriteOutcome::Conflict) => "another worker rewrote the state meanwhile".into(),
-                    Err(e) => format!("replacing the state failed: {e}"),
-                };
+                let said = self.repaired(i, &problem, outcome);
                 let reason = format!("{}; {said}", decision.reason);
                 self.done(i, Decision { reason, ..decision })
             }
-            Slot::Claiming(decision, claim) => match outcome {
-                Err(e) => {
-                    let why = format!("{}; cannot write the scaling state: {e}", decision.reason);
-                    self.done(i, Decision::hold(current, why))
-                }
-                Ok(WriteOutcome::Conflict) => {
-                    let why = "stood down: another worker changed this service's state first (conditional write lost)";
-                    self.done(i, decision.withheld(current, Action::None, why))
-                }
-                Ok(WriteOutcome::Written { etag }) => {
-                    let to = decision.new_desired;
-                    self.slots[i] = Slot::Setting(decision, claim, etag);
-                    Next::SetDesired(to)
-                }
-            },
+            Slot::Claiming(decision, claim) => self.claimed(i, decision, claim, outcome),
             Slot::Releasing(why) => {
                 let released = match outcome {
                     Ok(WriteOutcome::Written { .. }) => {
@@ -94,6 +72,7 @@ impl Tick<'_> {
                         format!("releasing the claim failed ({e}); it expires with its lease")
                     }
                 };
+                let current = self.current(i);
                 self.done(
                     i,
                     Decision::hold(current, format_args!("{why}; {released}")),
@@ -102,6 +81,44 @@ impl Tick<'_> {
             other => {
                 self.slots[i] = other;
                 Next::Done
+            }
+        }
+    }
+
+    /// What replacing target `i`'s unreadable state (`problem`) came to, said.
+    fn repaired(&self, i: usize, problem: &str, outcome: Result<WriteOutcome, String>) -> String {
+        let cooldown_s = self.targets[i].policy.scale_in_cooldown_s;
+        match outcome {
+            Ok(WriteOutcome::Written { .. }) => format!(
+                "the state ({problem}) was replaced; scale-in is possible after one cooldown ({cooldown_s}s)"
+            ),
+            Ok(WriteOutcome::Conflict) => "another worker rewrote the state meanwhile".into(),
+            Err(e) => format!("replacing the state failed: {e}"),
+        }
+    }
+
+    /// Target `i`'s claim written (or not): only the claimant makes the change.
+    fn claimed(
+        &mut self,
+        i: usize,
+        decision: Decision,
+        claim: ServiceState,
+        outcome: Result<WriteOutcome, String>,
+    ) -> Next {
+        let current = self.current(i);
+        match outcome {
+            Err(e) => {
+                let why = format!("{}; cannot write the scaling state: {e}", decision.reason);
+                self.done(i, Decision::hold(current, why))
+            }
+            Ok(WriteOutcome::Conflict) => {
+                let why = "stood down: another worker changed this service's state first (conditional write lost)";
+                self.done(i, decision.withheld(current, Action::None, why))
+            }
+            Ok(WriteOutcome::Written { etag }) => {
+                let to = decision.new_desired;
+                self.slots[i] = Slot::Setting(decision, claim, etag);
+                Next::SetDesired(to)
             }
         }
     }

@@ -238,22 +238,8 @@ fn read_target(
     prefix: &str,
     issues: &mut Vec<ConfigIssue>,
 ) -> Option<Found> {
-    let entry = prefix.trim_end_matches('.');
     let Some(settings) = object.get("target") else {
-        // The entry itself holds the ECS service's settings, under its labels.
-        let legacy: Map<String, Value> = ["cluster", "service"]
-            .into_iter()
-            .filter_map(|k| object.get(k).map(|v| (k.to_string(), v.clone())))
-            .chain([("type".to_string(), Value::from(ECS_SERVICE))])
-            .collect();
-        let settings = Value::Object(legacy);
-        let type_field = format!("{prefix}target.type");
-        let written = Written::Document {
-            settings: &settings,
-            at: entry,
-            type_field: &type_field,
-        };
-        return target_settings(ECS_SERVICE, written, issues);
+        return legacy_target(object, prefix, issues);
     };
     let at = format!("{prefix}target");
     if let Some(both) = ["cluster", "service"]
@@ -293,6 +279,29 @@ fn read_target(
         type_field: &type_field,
     };
     target_settings(kind, written, issues)
+}
+
+/// The ECS service an entry's own `cluster` and `service` fields name, as
+/// every document before targets had it; its problems are named under those
+/// fields (`services[0].cluster`).
+fn legacy_target(
+    object: &Map<String, Value>,
+    prefix: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Found> {
+    let legacy: Map<String, Value> = ["cluster", "service"]
+        .into_iter()
+        .filter_map(|k| object.get(k).map(|v| (k.to_string(), v.clone())))
+        .chain([("type".to_string(), Value::from(ECS_SERVICE))])
+        .collect();
+    let settings = Value::Object(legacy);
+    let type_field = format!("{prefix}target.type");
+    let written = Written::Document {
+        settings: &settings,
+        at: prefix.trim_end_matches('.'),
+        type_field: &type_field,
+    };
+    target_settings(ECS_SERVICE, written, issues)
 }
 
 /// A service's queues: one `provider` object, or a `providers` list read as one

@@ -2,6 +2,8 @@
 //! calls through each kind's client, every provider of the shard, and the
 //! state bucket.
 
+use std::collections::HashMap;
+
 use fast_autoscaler_core::state::Stored;
 use fast_autoscaler_core::target::TargetId;
 use fast_autoscaler_core::tick::DescribeCall;
@@ -57,6 +59,7 @@ impl Autoscaler {
         }))
         .await
     }
+
     /// Every state of the shard: the bucket listed once, and only the objects
     /// whose ETag changed since the last tick read (all of them if listing fails).
     pub(super) async fn read_states(&self, run: &TickRun<'_>) -> Vec<Result<Stored, String>> {
@@ -69,36 +72,10 @@ impl Autoscaler {
             }
             Err(_) => None,
         };
-        // The unchanged states, taken from the kept ones under the lock; the
-        // others read without it, so several shards' ticks read at once.
-        let services: Vec<&ServiceConfig> = run
-            .shard
-            .iter()
+        let services: Vec<&ServiceConfig> = (run.shard.iter())
             .map(|&i| &self.config.services[i])
             .collect();
-        let known: Vec<Option<Result<Stored, Error>>> = {
-            let seen = self.seen_states.lock().await;
-            services
-                .iter()
-                .map(|s| {
-                    let key = StateStore::key(s.target_id());
-                    match listing.as_ref().map(|l| l.get(&key)) {
-                        Some(None) => Some(Ok(Stored::Missing)),
-                        Some(Some(etag)) => {
-                            seen.get(&key)
-                                .filter(|(e, _)| e == etag)
-                                .map(|(etag, state)| {
-                                    Ok(Stored::Found {
-                                        state: state.clone(),
-                                        etag: etag.clone(),
-                                    })
-                                })
-                        }
-                        None => None,
-                    }
-                })
-                .collect()
-        };
+        let known = self.unchanged_states(&services, listing.as_ref()).await;
         let states = bounded(services.iter().zip(known).map(|(s, known)| async move {
             match known {
                 Some(stored) => stored,
@@ -114,8 +91,46 @@ impl Autoscaler {
             }
         }))
         .await;
+        self.keep_states(&services, &states).await;
+        (states.into_iter())
+            .map(|stored| stored.map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    /// The states the listing shows unchanged since they were read (or
+    /// missing), taken from the kept ones under the lock; `None` for those to
+    /// read, which are read without it, so several shards' ticks read at once.
+    async fn unchanged_states(
+        &self,
+        services: &[&ServiceConfig],
+        listing: Option<&HashMap<String, String>>,
+    ) -> Vec<Option<Result<Stored, Error>>> {
+        let seen = self.seen_states.lock().await;
+        (services.iter())
+            .map(|s| {
+                let key = StateStore::key(s.target_id());
+                match listing.map(|l| l.get(&key)) {
+                    Some(None) => Some(Ok(Stored::Missing)),
+                    Some(Some(etag)) => {
+                        seen.get(&key)
+                            .filter(|(e, _)| e == etag)
+                            .map(|(etag, state)| {
+                                Ok(Stored::Found {
+                                    state: state.clone(),
+                                    etag: etag.clone(),
+                                })
+                            })
+                    }
+                    None => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Keeps the states read, with their ETags, for the next tick's listing.
+    async fn keep_states(&self, services: &[&ServiceConfig], states: &[Result<Stored, Error>]) {
         let mut seen = self.seen_states.lock().await;
-        for (service, stored) in services.iter().zip(&states) {
+        for (service, stored) in services.iter().zip(states) {
             match stored {
                 Ok(Stored::Found { state, etag }) => {
                     let key = StateStore::key(service.target_id());
@@ -127,9 +142,6 @@ impl Autoscaler {
                 }
             }
         }
-        (states.into_iter())
-            .map(|stored| stored.map_err(|e| e.to_string()))
-            .collect()
     }
 
     pub(super) async fn read_state(

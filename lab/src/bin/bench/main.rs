@@ -14,7 +14,9 @@
 //! 3. [`scale`]: the worker's own cost per tick at 10 to 5,000 services against a
 //!    zero-latency stand-in, and [`fleet`]: fleets of up to 5,000 services and
 //!    fleet-wide surges within the ECS quotas, at AWS-like latency;
-//! 4. [`moto`]: tick latency and AWS calls per tick against the moto emulator.
+//! 4. [`moto`]: tick latency and AWS calls per tick against the moto emulator;
+//! 5. [`lambdas`]: the Lambda zips' sizes and cold starts under cargo-lambda's
+//!    runtime emulator.
 
 mod actions;
 mod anticipation;
@@ -24,6 +26,7 @@ mod anticipation_reach;
 mod anticipation_split;
 mod anticipation_wider;
 mod fleet;
+mod lambdas;
 mod moto;
 mod quality;
 mod scale;
@@ -45,10 +48,10 @@ async fn main() {
     let run = |part: &str| wanted.is_empty() || wanted.iter().any(|w| w == part);
     if let Some(unknown) = wanted
         .iter()
-        .find(|w| !["quality", "anticipation", "scale", "moto"].contains(&w.as_str()))
+        .find(|w| !["quality", "anticipation", "scale", "moto", "lambdas"].contains(&w.as_str()))
     {
         eprintln!(
-            "bench: unknown part {unknown:?}; the parts are quality, anticipation, scale and moto"
+            "bench: unknown part {unknown:?}; the parts are quality, anticipation, scale, moto and lambdas"
         );
         std::process::exit(2);
     }
@@ -72,5 +75,8 @@ async fn main() {
     }
     if run("moto") {
         moto::latency_against_moto().await;
+    }
+    if run("lambdas") {
+        lambdas::zips_and_cold_starts().await;
     }
 }
